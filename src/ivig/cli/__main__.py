@@ -1,0 +1,7 @@
+"""``python -m ivig.cli``."""
+
+import sys
+
+from ivig.cli import main
+
+sys.exit(main())

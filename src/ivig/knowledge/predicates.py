@@ -1,0 +1,109 @@
+"""The small predicate language of criteria and policy rules.
+
+A predicate is ``"<name> <op> <literal>"``: ``days_since_onset <= 14``,
+``able_to_walk_unaided == false``, ``mgfa_class in ["IV", "V"]``. ``always`` is true.
+Parsing is strict and evaluation is three-valued: a missing finding gives ``None`` (unknown),
+which the eligibility engine reports as missing information instead of guessing.
+"""
+
+from __future__ import annotations
+
+__all__ = ["OPS", "Predicate", "PredicateSyntaxError", "evaluate", "parse"]
+
+OPS = ("==", "!=", "<=", ">=", "<", ">", " in ")
+
+Literal_ = bool | int | float | str | list[bool | int | float | str] | None
+
+
+class PredicateSyntaxError(ValueError):
+    """The text is not a predicate of the grammar above."""
+
+
+class Predicate:
+    """A parsed predicate: ``name``, ``op`` and ``value``."""
+
+    __slots__ = ("name", "op", "text", "value")
+
+    def __init__(self, name: str, op: str, value: Literal_, text: str) -> None:
+        self.name = name
+        self.op = op
+        self.value = value
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"Predicate({self.text!r})"
+
+
+def _parse_scalar(text: str) -> bool | int | float | str:
+    text = text.strip()
+    if text in ("true", "false"):
+        return text == "true"
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        return text[1:-1]
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        raise PredicateSyntaxError(f"not a literal: {text!r}") from None
+
+
+def _parse_literal(text: str) -> Literal_:
+    text = text.strip()
+    if text.startswith("[") and text.endswith("]"):
+        inner = text[1:-1].strip()
+        if not inner:
+            raise PredicateSyntaxError("empty list")
+        return [_parse_scalar(part) for part in inner.split(",")]
+    return _parse_scalar(text)
+
+
+def parse(text: str) -> Predicate:
+    """Parse ``text``; raise :class:`PredicateSyntaxError` if it is not a predicate."""
+    stripped = text.strip()
+    if stripped == "always":
+        return Predicate("always", "always", None, stripped)
+    for op in OPS:
+        left, sep, right = stripped.partition(op)
+        if sep:
+            name = left.strip()
+            if not name or not name.replace("_", "a").isalnum() or not name[0].isalpha():
+                raise PredicateSyntaxError(f"bad finding name {name!r} in {text!r}")
+            value = _parse_literal(right)
+            if op.strip() == "in" and not isinstance(value, list):
+                raise PredicateSyntaxError(f"'in' needs a [list] in {text!r}")
+            if op.strip() != "in" and isinstance(value, list):
+                raise PredicateSyntaxError(f"a list needs 'in' in {text!r}")
+            return Predicate(name, op.strip(), value, stripped)
+    raise PredicateSyntaxError(f"no operator ({', '.join(o.strip() for o in OPS)}) in {text!r}")
+
+
+def evaluate(predicate: Predicate, values: dict[str, object]) -> bool | None:
+    """True or false, or ``None`` when the finding is absent from ``values``."""
+    if predicate.op == "always":
+        return True
+    if predicate.name not in values or values[predicate.name] is None:
+        return None
+    actual = values[predicate.name]
+    expected = predicate.value
+    op = predicate.op
+    if op == "==":
+        return actual == expected
+    if op == "!=":
+        return actual != expected
+    if op == "in":
+        assert isinstance(expected, list)  # guaranteed by parse()
+        return actual in expected
+    if not isinstance(actual, int | float) or isinstance(actual, bool):
+        return None
+    if not isinstance(expected, int | float) or isinstance(expected, bool):
+        return None
+    if op == "<":
+        return actual < expected
+    if op == "<=":
+        return actual <= expected
+    if op == ">":
+        return actual > expected
+    return actual >= expected
