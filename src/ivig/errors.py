@@ -58,6 +58,8 @@ class MissingFieldError(InputError):
     def __init__(self, field: str, needed_for: str, unit: str | None = None) -> None:
         super().__init__(field, None, "a value is required", unit, f"needed for {needed_for}")
         self.needed_for = needed_for
+        unit_text = f" (in {unit})" if unit else ""
+        self.args = (f"{field}: missing{unit_text}; a value is required for {needed_for}",)
 
 
 class UnknownIdError(InputError, LookupError):
@@ -66,8 +68,8 @@ class UnknownIdError(InputError, LookupError):
     def __init__(self, kind: str, value: str, suggestions: list[str]) -> None:
         self.kind = kind
         self.suggestions = suggestions
-        hint = ", ".join(suggestions) if suggestions else "see `ivig kb list`"
-        super().__init__(kind, value, f"a known {kind} id; did you mean: {hint}")
+        hint = ", ".join(suggestions) if suggestions else "none close; see `ivig kb list`"
+        super().__init__(kind, value, f"a known {kind} id (nearest: {hint})", detail="unknown id")
 
 
 class KnowledgeValidationError(IvigError):

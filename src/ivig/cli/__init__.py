@@ -9,8 +9,8 @@ Errors of the :class:`~ivig.errors.IvigError` family print one clear message and
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     import argparse
 

@@ -6,11 +6,12 @@ matched on ids, names, synonyms and codes ("guillain_barre" suggests ``gbs``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
 
 from ivig.errors import UnknownIdError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
+    from typing import Any
     from ivig.knowledge.schema import (
         Condition,
         DosingPolicy,

@@ -13,12 +13,12 @@ from __future__ import annotations
 import marshal
 import os
 import sys
-from typing import TYPE_CHECKING
 
 from ivig import ENGINE_VERSION
 from ivig.errors import KnowledgeValidationError
 from ivig.knowledge.base import KnowledgeBase
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     from ivig.knowledge.schema import KnowledgeData
 
@@ -49,9 +49,10 @@ def _cache_key(root: str) -> str:
                 elif entry.name.endswith(".yaml"):
                     st = entry.stat()
                     parts.append(f"{entry.path}:{st.st_size}:{st.st_mtime_ns}")
-    import hashlib
+    import zlib
 
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
+    blob = "\n".join(parts).encode()
+    return f"{zlib.crc32(blob):08x}{zlib.adler32(blob):08x}{len(blob):x}"
 
 
 def clear_cache() -> None:

@@ -1,0 +1,191 @@
+"""``ivig dose``: dosing weight, dose, daily split and rounding, with the trace and sources.
+
+This command is on the fast path: it imports neither pydantic nor YAML nor rich when asked for
+``--json`` (see benchmarks/startup.py).
+"""
+
+from __future__ import annotations
+
+
+from ivig.cli._common import emit_json, kb
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Any
+    import argparse
+
+    from ivig.knowledge.base import KnowledgeBase
+
+__all__ = ["add_parsers", "build_dose_result", "pick_indication"]
+
+
+def pick_indication(knowledge: KnowledgeBase, condition_id: str, phase: str) -> str:
+    """The first indication of the condition that has a regimen for ``phase``."""
+    from ivig.errors import InputError
+
+    condition = knowledge.condition(condition_id)
+    for ind in condition["indications"]:
+        if any(r["phase"] == phase for r in ind.get("regimens", [])):
+            return ind["id"]
+    offered = [
+        f"{i['id']} ({', '.join(sorted({r['phase'] for r in i.get('regimens', [])})) or 'no regimen'})"
+        for i in condition["indications"]
+    ]
+    raise InputError("phase", phase, "; ".join(offered), detail=f"indications of {condition['id']}")
+
+
+def build_dose_result(knowledge: KnowledgeBase, args: argparse.Namespace) -> dict[str, Any]:
+    """Dosing weight and dose plan for the parsed command-line arguments."""
+    from ivig import ENGINE_VERSION
+    from ivig.core.dose import compute_dose_plan
+    from ivig.core.units import to_cm, to_kg
+    from ivig.core.weight import compute_dosing_weight
+
+    weight_kg = args.weight_kg if args.weight_kg is not None else to_kg(args.weight_lb, "lb")
+    height_cm = args.height_cm
+    if height_cm is None and args.height_in is not None:
+        height_cm = round(to_cm(args.height_in, "in"), 2)
+    condition = knowledge.condition(args.condition)
+    indication_id = args.indication or pick_indication(knowledge, condition["id"], args.phase)
+    if not indication_id.startswith(condition["id"] + "."):
+        indication_id = f"{condition['id']}.{indication_id}"
+    knowledge.indication(indication_id)
+    jurisdiction = knowledge.jurisdiction(args.jurisdiction)
+    policy = args.policy or jurisdiction["default_dosing_weight_policy"]
+    rounding = args.rounding or knowledge.dosing_policy(policy).get(
+        "rounding", jurisdiction["default_rounding"]
+    )
+    if rounding == "vials" and args.product is None:
+        rounding = "none"
+    weight = compute_dosing_weight(
+        knowledge,
+        policy_id=policy,
+        sex=args.sex,
+        age_years=args.age,
+        weight_kg=weight_kg,
+        height_cm=height_cm,
+        pregnant=args.pregnant,
+        pre_pregnancy_weight_kg=args.pre_pregnancy_weight_kg,
+        opt_out_justification=args.opt_out_justification,
+    )
+    plan = compute_dose_plan(
+        knowledge,
+        indication_id=indication_id,
+        phase=args.phase,
+        dosing_weight_kg=weight["kg"],
+        regimen_id=args.regimen,
+        route=args.route,
+        dose_g_per_kg=args.dose_g_per_kg,
+        days=args.days,
+        interval_weeks=args.interval_weeks,
+        rounding=rounding,
+        product_id=args.product,
+    )
+    cited = list(
+        dict.fromkeys(
+            [*weight["rule"]["sources"], *plan["regimen"]["sources"]]
+            + [s["source"] for s in weight["steps"] + plan["steps"] if "source" in s]
+            + (plan["sc_equivalent"]["sources"] if "sc_equivalent" in plan else [])
+        )
+    )
+    unverified = list(plan["unverified"])
+    if not weight["verified"]:
+        unverified.append(f"dosing-weight rule {policy}/{weight['rule']['id']}")
+    return {
+        "condition": condition["id"],
+        "indication": indication_id,
+        "jurisdiction": jurisdiction["id"],
+        "dosing_weight": weight,
+        "dose": plan,
+        "unverified": unverified,
+        "sources": [{"id": s, "citation": knowledge.citation(s)} for s in cited],
+        "knowledge_version": knowledge.version,
+        "engine_version": ENGINE_VERSION,
+        "disclaimer": knowledge.disclaimer,
+    }
+
+
+def _run(args: argparse.Namespace) -> int:
+    knowledge = kb()
+    result = build_dose_result(knowledge, args)
+    if args.json:
+        emit_json(result)
+        return 0
+    _print_report(knowledge, result)
+    return 0
+
+
+def _print_report(knowledge: KnowledgeBase, result: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    from ivig.cli._common import console, print_footer
+
+    out = console()
+    weight, plan = result["dosing_weight"], result["dose"]
+    out.print(f"[b]Dose plan[/b] — {result['indication']} ({plan['phase']}, {plan['route']})")
+    out.print(
+        f"Dosing weight [b]{weight['kg']:g} kg[/b] ({weight['method']}; policy {weight['policy']}): "
+        f"{weight['rule']['reason']}"
+    )
+    trace = Table(title="Calculation trace")
+    for col in ("step", "formula", "result", "source"):
+        trace.add_column(col, overflow="fold")
+    for row in weight["steps"] + plan["steps"]:
+        trace.add_row(
+            row["step"], row["formula"], f"{row['result']} {row['unit']}".strip(), row.get("source", "")
+        )
+    out.print(trace)
+    days = Table(title=f"Daily split: {plan['total_g']:g} g ({plan['g_per_kg']:g} g/kg)")
+    days.add_column("day")
+    days.add_column("grams")
+    days.add_column("volume mL")
+    days.add_column("vials")
+    for row in plan["days"]:
+        vials = ", ".join(f"{v['count']} x {v['size_g']:g} g" for v in row.get("vials", []))
+        volume = f"{row['volume_ml']:g}" if "volume_ml" in row else ""
+        days.add_row(str(row["day"]), f"{row['grams']:g}", volume, vials)
+    out.print(days)
+    if plan["interval_weeks"] is not None:
+        out.print(f"Repeat every {plan['interval_weeks']:g} weeks.")
+    if "sc_equivalent" in plan:
+        sc = plan["sc_equivalent"]
+        out.print(f"SCIg equivalent: {sc['weekly_g']:g} g/week ({sc['formula']}) [{sc['conversion']}]")
+    out.print(f"Rounding: {plan['rounding']['method']} — {plan['rounding']['detail']}")
+    for item in result["unverified"]:
+        out.print(f"[yellow]unverified:[/yellow] {item}")
+    for src in result["sources"]:
+        out.print(f"[dim][{src['id']}] {src['citation']}[/dim]")
+    print_footer(out, knowledge)
+
+
+def add_parsers(sub: Any) -> None:
+    p = sub.add_parser("dose", help="dosing weight, dose and daily split with the trace")
+    p.add_argument("--sex", required=True, choices=["female", "male"])
+    p.add_argument("--age", required=True, type=float, help="age in years")
+    height = p.add_mutually_exclusive_group()
+    height.add_argument("--height-cm", type=float)
+    height.add_argument("--height-in", type=float, help="height in inches (converted to cm)")
+    weight = p.add_mutually_exclusive_group(required=True)
+    weight.add_argument("--weight-kg", type=float)
+    weight.add_argument("--weight-lb", type=float, help="weight in pounds (converted to kg)")
+    p.add_argument("--pregnant", action="store_true")
+    p.add_argument("--pre-pregnancy-weight-kg", type=float)
+    p.add_argument("--condition", required=True, help="condition id, name, synonym or code")
+    p.add_argument("--indication", help="indication id (default: first with a regimen for the phase)")
+    p.add_argument("--phase", required=True, choices=["induction", "maintenance", "one_off"])
+    p.add_argument("--regimen", help="regimen id (default: the indication's first for the phase)")
+    p.add_argument("--route", choices=["iv", "sc"])
+    p.add_argument("--dose-g-per-kg", type=float, help="within the regimen's range")
+    p.add_argument("--days", type=int, help="days to split the dose over (within the regimen)")
+    p.add_argument("--interval-weeks", type=float, help="maintenance interval (within the regimen)")
+    p.add_argument(
+        "--jurisdiction",
+        default="international",
+        choices=["international", "au", "ontario", "uk", "us", "br"],
+    )
+    p.add_argument("--policy", help="dosing-weight policy: au-2026, ontario, us-120, actual")
+    p.add_argument("--rounding", choices=["none", "nearest-5g", "vials"])
+    p.add_argument("--product", help="product id (volumes; vial rounding)")
+    p.add_argument("--opt-out-justification", help="written reason to opt out of adjusted weight")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_run)

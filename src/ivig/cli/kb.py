@@ -1,0 +1,230 @@
+"""``ivig kb``: browse the knowledge base (conditions, sources, findings, statistics, docs)."""
+
+from __future__ import annotations
+
+
+from ivig.cli._common import console, emit_json, kb, print_footer
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Any
+    import argparse
+
+__all__ = ["add_parsers"]
+
+
+def _best_evidence(ind: Any) -> str:
+    return ", ".join(
+        f"{e['system']}:{e['level']}" + ("" if e["verified"] else "*") for e in ind["evidence"]
+    )
+
+
+def _list(args: argparse.Namespace) -> int:
+    knowledge = kb()
+    conditions = sorted(knowledge.conditions(), key=lambda c: c["id"])
+    if args.json:
+        emit_json(
+            {
+                "knowledge_version": knowledge.version,
+                "conditions": [
+                    {
+                        "id": c["id"],
+                        "name": c["name"],
+                        "group": c["group"],
+                        "indications": [
+                            {
+                                "id": i["id"],
+                                "role": i["role"],
+                                "evidence": [
+                                    {"system": e["system"], "level": e["level"], "verified": e["verified"]}
+                                    for e in i["evidence"]
+                                ],
+                            }
+                            for i in c["indications"]
+                        ],
+                        "sources": [s["id"] for s in c["sources"]],
+                    }
+                    for c in conditions
+                ],
+            }
+        )
+        return 0
+    from rich.table import Table
+
+    table = Table(title="Conditions and indications", show_lines=False)
+    for col in ("condition", "indication", "role", "evidence (* unverified)"):
+        table.add_column(col)
+    for cond in conditions:
+        for n, ind in enumerate(cond["indications"]):
+            table.add_row(cond["id"] if n == 0 else "", ind["id"], ind["role"], _best_evidence(ind))
+    out = console()
+    out.print(table)
+    print_footer(out, knowledge)
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    knowledge = kb()
+    cond = knowledge.condition(args.condition)
+    cited = sorted(
+        {
+            ref["id"]
+            for ref in _all_refs(cond)  # every source the record cites, at any depth
+        }
+    )
+    if args.json:
+        emit_json(
+            {
+                "knowledge_version": knowledge.version,
+                "condition": cond,
+                "cited_sources": [knowledge.source(s) for s in cited],
+            }
+        )
+        return 0
+    from rich.panel import Panel
+
+    out = console()
+    out.print(Panel(f"[b]{cond['name']}[/b] ({cond['id']})\n{cond['summary']}", expand=False))
+    if cond.get("synonyms"):
+        out.print(f"Synonyms: {', '.join(cond['synonyms'])}")
+    for spec in cond.get("specific_conditions", []):
+        out.print(f"Specific condition: {spec['name']} ({spec['id']})")
+    for ind in cond["indications"]:
+        out.print(f"\n[b]{ind['id']}[/b] — {ind['name']}  [role: {ind['role']}]")
+        for ev in ind["evidence"]:
+            flag = "" if ev["verified"] else " [yellow](unverified)[/yellow]"
+            refs = ", ".join(r["id"] for r in ev["sources"])
+            out.print(f"  evidence {ev['system']}: {ev['level']}{flag}  [{refs}]")
+        for group in ("qualifying", "exclusion"):
+            for crit in ind.get(group, []):
+                out.print(f"  {group}: {crit['text']}  [dim]{crit.get('when', crit.get('any_of'))}[/dim]")
+        for reg in ind.get("regimens", []):
+            dose, days = reg["dose_g_per_kg"], reg["days"]
+            out.print(
+                f"  regimen {reg['id']}: {reg['label']} ({reg['phase']}, {reg['route']}; "
+                f"{dose['min']:g}-{dose['max']:g} g/kg over {days['min']:g}-{days['max']:g} d)"
+            )
+        for alt in ind.get("alternatives", []):
+            out.print(f"  alternative: {alt['name']}")
+    out.print("\nSources:")
+    for sid in cited:
+        out.print(f"  [{sid}] {knowledge.citation(sid)}")
+    print_footer(out, knowledge)
+    return 0
+
+
+def _all_refs(node: Any) -> list[Any]:
+    refs: list[Any] = []
+    if isinstance(node, dict):
+        refs.extend(node.get("sources", []))
+        for key, value in node.items():
+            if key != "sources":
+                refs.extend(_all_refs(value))
+    elif isinstance(node, list):
+        for value in node:
+            refs.extend(_all_refs(value))
+    return refs
+
+
+def _sources(args: argparse.Namespace) -> int:
+    knowledge = kb()
+    sources = sorted(knowledge.data["sources"], key=lambda s: s["id"])
+    if args.json:
+        emit_json({"knowledge_version": knowledge.version, "sources": sources})
+        return 0
+    from rich.table import Table
+
+    table = Table(title="Sources")
+    for col in ("id", "kind", "citation", "identifier"):
+        table.add_column(col, overflow="fold")
+    for src in sources:
+        ident = src.get("pmid") and f"PMID {src['pmid']}" or src.get("doi") or src.get("url", "")
+        table.add_row(src["id"], src["kind"], src["citation"], ident)
+    out = console()
+    out.print(table)
+    print_footer(out, knowledge)
+    return 0
+
+
+def _findings(args: argparse.Namespace) -> int:
+    knowledge = kb()
+    findings = sorted(knowledge.data["findings"], key=lambda f: f["name"])
+    if args.json:
+        emit_json({"knowledge_version": knowledge.version, "findings": findings})
+        return 0
+    from rich.table import Table
+
+    table = Table(title="Findings (request.findings names)")
+    for col in ("name", "type", "unit / allowed", "description"):
+        table.add_column(col, overflow="fold")
+    for f in findings:
+        unit = f.get("unit") or ", ".join(f.get("allowed", []))
+        table.add_row(f["name"], f["type"], unit, f["description"])
+    out = console()
+    out.print(table)
+    print_footer(out, knowledge)
+    return 0
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from ivig.knowledge.stats import compute_stats
+
+    stats = compute_stats(kb())
+    if args.json:
+        emit_json(stats)
+        return 0
+    out = console()
+    for key, value in stats.items():
+        out.print(f"{key:28} {value}")
+    return 0
+
+
+def _docs(args: argparse.Namespace) -> int:
+    from ivig.knowledge.docs import render_knowledge_markdown
+
+    print(render_knowledge_markdown(kb()), end="")
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ivig.knowledge.validate import DATA_DIR, validate_directory
+
+    data, errors = validate_directory(Path(args.path) if args.path else DATA_DIR)
+    for err in errors:
+        print(err)
+    print(f"{len(errors)} error(s); knowledge {data['version']}")
+    return 1 if errors else 0
+
+
+def add_parsers(sub: Any) -> None:
+    parser = sub.add_parser("kb", help="browse the knowledge base")
+    kb_sub = parser.add_subparsers(dest="kb_command", metavar="KB_COMMAND", required=True)
+    p = kb_sub.add_parser("list", help="conditions with role and evidence at a glance")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_list)
+    p = kb_sub.add_parser("show", help="everything about one condition, with sources")
+    p.add_argument("condition", help="condition id, name, synonym or code")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_show)
+    p = kb_sub.add_parser("sources", help="the bibliography")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_sources)
+    p = kb_sub.add_parser("findings", help="declared finding names, types and units")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_findings)
+    p = kb_sub.add_parser("stats", help="counts, and the share of numbers sourced and verified")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_stats)
+    p = kb_sub.add_parser("docs", help="print docs/knowledge.md generated from the data")
+    p.set_defaults(func=_docs)
+    p = kb_sub.add_parser("validate", help="validate the data files; list every error")
+    p.add_argument("path", nargs="?", help="data folder (default: the bundled knowledge)")
+    p.set_defaults(func=_validate)
+    import importlib.util
+
+    if importlib.util.find_spec("ivig.cli.kb_products") is not None:
+        from ivig.cli import kb_products  # type: ignore[attr-defined,unused-ignore]
+
+        kb_products.add_kb_parsers(kb_sub)

@@ -1,0 +1,262 @@
+"""Dose plan: regimen from the knowledge base, dose, daily split, rounding, volumes and vials.
+
+``compute_dose_plan`` is a pure function: it takes the dosing weight (see
+:mod:`ivig.core.weight`) and returns a plain-data plan with a step-by-step trace, the sources
+and the unverified facts it used. Out-of-range requests are refused, never clamped.
+"""
+
+from __future__ import annotations
+
+
+from ivig.core.rounding import choose_vials, round_to_step
+from ivig.core.weight import check_limit, step
+from ivig.errors import InputError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Any
+    from ivig.knowledge.base import KnowledgeBase
+
+__all__ = ["ROUNDINGS", "compute_dose_plan", "compute_sc_equivalent", "select_regimen"]
+
+ROUNDINGS = ("none", "nearest-5g", "vials")
+
+
+def _fmt_range(rng: dict[str, float], unit: str) -> str:
+    if rng["min"] == rng["max"]:
+        return f"{rng['min']:g} {unit}"
+    return f"{rng['min']:g} to {rng['max']:g} {unit}"
+
+
+def select_regimen(
+    kb: KnowledgeBase,
+    indication_id: str,
+    phase: str,
+    regimen_id: str | None = None,
+    route: str | None = None,
+) -> dict[str, Any]:
+    """The regimen of ``indication_id`` for ``phase`` (and route), or the named one."""
+    indication = kb.indication(indication_id)
+    regimens = indication.get("regimens", [])
+    if regimen_id is not None:
+        for reg in regimens:
+            if reg["id"] == regimen_id:
+                if reg["phase"] != phase:
+                    raise InputError(
+                        "phase", phase, reg["phase"], detail=f"regimen {regimen_id!r} is {reg['phase']}"
+                    )
+                return dict(reg)
+        allowed = ", ".join(r["id"] for r in regimens) or "none (this indication has no regimen)"
+        raise InputError("regimen", regimen_id, allowed, detail=f"regimens of {indication_id}")
+    matching = [r for r in regimens if r["phase"] == phase and (route is None or r["route"] == route)]
+    if not matching:
+        offered = sorted({f"{r['phase']}/{r['route']}" for r in regimens})
+        raise InputError(
+            "phase" if route is None else "phase/route",
+            phase if route is None else f"{phase}/{route}",
+            ", ".join(offered) or "none: the knowledge base gives no regimen for this indication",
+            detail=f"regimens of {indication_id}",
+        )
+    return dict(matching[0])
+
+
+def _within(name: str, value: float, rng: dict[str, float], unit: str, regimen_id: str) -> None:
+    if not rng["min"] - 1e-9 <= value <= rng["max"] + 1e-9:
+        raise InputError(name, value, _fmt_range(rng, unit), unit, f"regimen {regimen_id}")
+
+
+def compute_dose_plan(
+    kb: KnowledgeBase,
+    *,
+    indication_id: str,
+    phase: str,
+    dosing_weight_kg: float,
+    regimen_id: str | None = None,
+    route: str | None = None,
+    dose_g_per_kg: float | None = None,
+    days: int | None = None,
+    interval_weeks: float | None = None,
+    rounding: str = "none",
+    product_id: str | None = None,
+) -> dict[str, Any]:
+    """The dose plan for one administration cycle of the indication's regimen."""
+    if rounding not in ROUNDINGS:
+        raise InputError("rounding", rounding, ", ".join(ROUNDINGS))
+    regimen = select_regimen(kb, indication_id, phase, regimen_id, route)
+    rid = regimen["id"]
+    reg_source = regimen["sources"][0]["id"]
+    steps: list[dict[str, Any]] = []
+    unverified: list[str] = []
+    if not regimen["verified"]:
+        unverified.append(f"regimen {rid}: {regimen['label']}")
+
+    rng = regimen["dose_g_per_kg"]
+    g_per_kg = dose_g_per_kg if dose_g_per_kg is not None else rng.get("default", rng["max"])
+    _within("dose_g_per_kg", g_per_kg, rng, "g/kg", rid)
+    n_days = days if days is not None else int(regimen["days"].get("default", regimen["days"]["min"]))
+    _within("days", n_days, regimen["days"], "days", rid)
+    if n_days != int(n_days) or n_days < 1:
+        raise InputError("days", n_days, "a whole number of days, 1 or more", "days")
+    weeks: float | None = None
+    if "interval_weeks" in regimen:
+        iw = regimen["interval_weeks"]
+        weeks = interval_weeks if interval_weeks is not None else iw.get("default", iw["min"])
+        _within("interval_weeks", weeks, iw, "weeks", rid)
+    elif interval_weeks is not None:
+        raise InputError("interval_weeks", interval_weeks, "none for a non-repeating regimen")
+
+    per_day_g_per_kg = g_per_kg / n_days
+    check_limit(kb, "dose_g_per_kg_per_course", g_per_kg, "dose_g_per_kg")
+    check_limit(kb, "dose_g_per_kg_per_day", per_day_g_per_kg, "dose_g_per_kg_per_day")
+    if "max_g_per_kg_per_day" in regimen and per_day_g_per_kg > regimen["max_g_per_kg_per_day"] + 1e-9:
+        raise InputError(
+            "days",
+            n_days,
+            f"enough days to keep at most {regimen['max_g_per_kg_per_day']:g} g/kg/day",
+            "days",
+            f"regimen {rid}",
+        )
+    steps.append(
+        step(
+            "regimen",
+            f"{regimen['label']} ({regimen['phase']}, {regimen['route']})",
+            {"indication": indication_id, "regimen": rid},
+            f"{g_per_kg:g} g/kg over {n_days} day(s)"
+            + (f", every {weeks:g} weeks" if weeks is not None else ""),
+            "",
+            reg_source,
+        )
+    )
+    target_g = g_per_kg * dosing_weight_kg
+    max_total_g = rng["max"] * dosing_weight_kg
+    steps.append(
+        step(
+            "total dose",
+            "dose_g_per_kg x dosing_weight_kg",
+            {"dose_g_per_kg": g_per_kg, "dosing_weight_kg": dosing_weight_kg},
+            target_g,
+            "g",
+            reg_source,
+        )
+    )
+
+    product: Any = None
+    concentration: float | None = None
+    if product_id is not None:
+        from ivig.core.catalogue import concentration_g_per_ml, vial_sizes_g
+
+        product = kb.product(product_id)
+        concentration = concentration_g_per_ml(product)
+
+    rounding_rule = next(r for r in kb.data["dosing"]["rounding"] if r["id"] == rounding)
+    waste_g = 0.0
+    day_rows: list[dict[str, Any]] = []
+    if rounding == "vials":
+        if product is None:
+            raise InputError("product", None, "a product id (vial rounding needs its vial sizes)")
+        sizes = vial_sizes_g(product)
+        tolerance = rounding_rule.get("tolerance_fraction", 0.0)
+        per_day_target = target_g / n_days
+        choice = choose_vials(per_day_target, sizes, tolerance, max_total_g / n_days)
+        for day in range(1, n_days + 1):
+            day_rows.append({"day": day, "grams": choice["given_g"], "vials": choice["vials"]})
+        waste_g = round(choice["waste_g"] * n_days, 2)
+        total_g = round(choice["given_g"] * n_days, 2)
+        vial_text = ", ".join(f"{v['count']} x {v['size_g']:g} g" for v in choice["vials"])
+        detail = (
+            f"{choice['opened_g']:g} g of whole vials per day ({vial_text})"
+            + ("" if choice["within_tolerance"] else "; no whole-vial amount within tolerance")
+        )
+        steps.append(
+            step(
+                "round to vials",
+                f"cheapest whole-vial amount within {tolerance:.0%} of the daily dose, "
+                "never above the regimen maximum",
+                {"per_day_target_g": round(per_day_target, 3), "vial_sizes_g": sizes},
+                choice["given_g"],
+                "g/day",
+                rounding_rule["sources"][0]["id"],
+            )
+        )
+    else:
+        if rounding == "nearest-5g":
+            total_g, detail = round_to_step(target_g, rounding_rule["step_g"], max_total_g)
+            steps.append(
+                step(
+                    "round total",
+                    detail,
+                    {"total_g": round(target_g, 3)},
+                    total_g,
+                    "g",
+                    rounding_rule["sources"][0]["id"],
+                )
+            )
+        else:
+            total_g, detail = round(target_g, 2), "not rounded"
+        per_day = round(total_g / n_days, 2)
+        for day in range(1, n_days + 1):
+            day_rows.append({"day": day, "grams": per_day})
+        # keep the sum exact: the last day takes the remainder of the 0.01 g rounding
+        day_rows[-1]["grams"] = round(total_g - per_day * (n_days - 1), 2)
+    for row in day_rows:
+        check_limit(kb, "dose_g_per_day", row["grams"], "dose_g_per_day")
+        if concentration is not None:
+            row["volume_ml"] = round(row["grams"] / concentration, 1)
+    steps.append(
+        step(
+            "daily split",
+            "total_g / days",
+            {"total_g": total_g, "days": n_days},
+            ", ".join(f"day {r['day']}: {r['grams']:g} g" for r in day_rows),
+            "",
+        )
+    )
+    plan: dict[str, Any] = {
+        "indication": indication_id,
+        "phase": regimen["phase"],
+        "route": regimen["route"],
+        "regimen": {
+            "id": rid,
+            "label": regimen["label"],
+            "sources": [r["id"] for r in regimen["sources"]],
+            "verified": regimen["verified"],
+        },
+        "g_per_kg": g_per_kg,
+        "g_per_kg_per_day": round(per_day_g_per_kg, 4),
+        "dosing_weight_kg": dosing_weight_kg,
+        "target_total_g": round(target_g, 2),
+        "total_g": total_g,
+        "max_total_g": round(max_total_g, 2),
+        "days": day_rows,
+        "interval_weeks": weeks,
+        "rounding": {"method": rounding, "detail": detail, "waste_g": waste_g},
+        "product": product_id,
+        "concentration_g_per_ml": concentration,
+        "steps": steps,
+        "unverified": unverified,
+    }
+    if regimen["route"] == "iv" and weeks is not None:
+        condition_id = indication_id.split(".", 1)[0]
+        sc = compute_sc_equivalent(kb, condition_id, total_g, weeks)
+        if sc is not None:
+            plan["sc_equivalent"] = sc
+    return plan
+
+
+def compute_sc_equivalent(
+    kb: KnowledgeBase, condition_id: str, iv_dose_g: float, interval_weeks: float
+) -> dict[str, Any] | None:
+    """Weekly SCIg dose = IV dose / weeks between IV doses x the condition's conversion factor."""
+    for conv in kb.data["dosing"]["sc_conversions"]:
+        if conv["applies_to"] == condition_id:
+            weekly = iv_dose_g / interval_weeks * conv["factor"]
+            return {
+                "weekly_g": round(weekly, 2),
+                "factor": conv["factor"],
+                "conversion": conv["id"],
+                "label": conv["label"],
+                "formula": f"{iv_dose_g:g} g / {interval_weeks:g} weeks x {conv['factor']:g}",
+                "sources": [r["id"] for r in conv["sources"]],
+                "verified": conv["verified"],
+            }
+    return None

@@ -1,0 +1,87 @@
+"""Rounding a dose: to a step in grams (Ontario's 5 g) or to whole vials of one product."""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Any
+
+
+__all__ = ["choose_vials", "round_to_step"]
+
+_UNITS_PER_G = 20  # vial sizes are multiples of 0.05 g (e.g. 1.65 g, 2.5 g)
+
+
+def round_to_step(total_g: float, step_g: float, max_g: float) -> tuple[float, str]:
+    """``total_g`` to the nearest multiple of ``step_g`` (halves round up), as Ontario does.
+
+    The result may exceed ``max_g`` by less than half a step; the note says so when it does.
+    """
+    nearest = float(int(total_g / step_g + 0.5) * step_g)
+    note = f"rounded to the nearest {step_g:g} g"
+    if nearest > max_g + 1e-9:
+        note += (
+            f"; {nearest - max_g:.2f} g above the regimen maximum of {max_g:.2f} g "
+            f"(within half a rounding step)"
+        )
+    return nearest, note
+
+
+def _vial_table(limit_units: int, sizes_units: list[int]) -> tuple[list[int], list[int]]:
+    """Fewest vials for each reachable amount up to ``limit_units`` (unbounded knapsack)."""
+    inf = 1 << 30
+    count = [inf] * (limit_units + 1)
+    last = [0] * (limit_units + 1)
+    count[0] = 0
+    for amount in range(1, limit_units + 1):
+        for size in sizes_units:
+            if size <= amount and count[amount - size] + 1 < count[amount]:
+                count[amount] = count[amount - size] + 1
+                last[amount] = size
+    return count, last
+
+
+def choose_vials(
+    target_g: float, vial_sizes_g: list[float], tolerance_fraction: float, max_g: float
+) -> dict[str, Any]:
+    """The cheapest whole-vial amount for ``target_g``.
+
+    Cheapest means the fewest grams opened (cost follows grams), then the fewest vials. The amount
+    must lie within ``tolerance_fraction`` of the target and never above ``max_g``; if no whole-vial
+    amount does, the target itself is given from the smallest set of vials that covers it and the
+    remainder is reported as waste.
+    """
+    sizes_units = sorted({round(s * _UNITS_PER_G) for s in vial_sizes_g if s > 0})
+    if not sizes_units:
+        raise ValueError("no vial sizes")
+    low = target_g * (1 - tolerance_fraction)
+    high = min(target_g * (1 + tolerance_fraction), max_g)
+    limit = int((max(high, target_g) + max(vial_sizes_g)) * _UNITS_PER_G) + 1
+    count, last = _vial_table(limit, sizes_units)
+    chosen: int | None = None
+    for amount in range(int(low * _UNITS_PER_G - 1e-9) + 1, int(high * _UNITS_PER_G + 1e-9) + 1):
+        if amount >= 1 and count[amount] < (1 << 30) and amount / _UNITS_PER_G >= low - 1e-9:
+            chosen = amount
+            break
+    within = chosen is not None
+    if chosen is None:  # cover the target; the rest is waste
+        start = int(target_g * _UNITS_PER_G - 1e-9) + 1 if target_g > 0 else 0
+        chosen = next(a for a in range(max(start, 1), limit + 1) if count[a] < (1 << 30))
+    vials: dict[int, int] = {}
+    amount = chosen
+    while amount > 0:
+        size = last[amount]
+        vials[size] = vials.get(size, 0) + 1
+        amount -= size
+    opened_g = chosen / _UNITS_PER_G
+    given_g = opened_g if within else target_g
+    return {
+        "given_g": round(given_g, 2),
+        "opened_g": round(opened_g, 2),
+        "waste_g": round(opened_g - given_g, 2),
+        "within_tolerance": within,
+        "vials": [
+            {"size_g": size / _UNITS_PER_G, "count": n}
+            for size, n in sorted(vials.items(), reverse=True)
+        ],
+    }

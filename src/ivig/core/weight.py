@@ -1,0 +1,235 @@
+"""Dosing weight: actual, ideal (Devine), adjusted, chosen by a named policy from the knowledge.
+
+Every coefficient and threshold comes from the knowledge base (``dosing.formulas`` and
+``dosing.policies``); this module only evaluates them and writes the trace.
+"""
+
+from __future__ import annotations
+
+
+from ivig.errors import InputError, MissingFieldError
+from ivig.knowledge.predicates import evaluate, parse
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Any
+    from ivig.knowledge.base import KnowledgeBase
+
+__all__ = ["check_limit", "compute_dosing_weight", "ideal_body_weight_kg", "step"]
+
+
+def step(
+    name: str,
+    formula: str,
+    inputs: dict[str, Any],
+    result: float | str,
+    unit: str,
+    source: str | None = None,
+) -> dict[str, Any]:
+    """One line of a calculation trace."""
+    out: dict[str, Any] = {
+        "step": name,
+        "formula": formula,
+        "inputs": inputs,
+        "result": round(result, 4) if isinstance(result, float) else result,
+        "unit": unit,
+    }
+    if source:
+        out["source"] = source
+    return out
+
+
+def check_limit(kb: KnowledgeBase, field: str, value: float, label: str | None = None) -> None:
+    """Refuse ``value`` outside the plausibility limit of ``field`` (never clamp)."""
+    limit = kb.limit(field)
+    if limit is None:
+        return
+    if not limit["min"] <= value <= limit["max"]:
+        raise InputError(
+            label or field,
+            value,
+            f"{limit['min']:g} to {limit['max']:g}",
+            limit["unit"],
+            limit["reason"],
+        )
+
+
+def ideal_body_weight_kg(formula: dict[str, Any], sex: str, height_cm: float) -> float:
+    """Devine ideal body weight with the formula's coefficients."""
+    base = formula["ibw_base_kg_male"] if sex == "male" else formula["ibw_base_kg_female"]
+    height_in = height_cm * formula["cm_to_in"]
+    ibw: float = base + formula["ibw_kg_per_inch_over"] * (
+        height_in - formula["ibw_height_threshold_in"]
+    )
+    return ibw
+
+
+def compute_dosing_weight(
+    kb: KnowledgeBase,
+    *,
+    policy_id: str,
+    sex: str,
+    age_years: float,
+    weight_kg: float,
+    height_cm: float | None = None,
+    pregnant: bool = False,
+    pre_pregnancy_weight_kg: float | None = None,
+    opt_out_justification: str | None = None,
+) -> dict[str, Any]:
+    """The dosing weight under ``policy_id``, with the rule that applied and the trace.
+
+    Raises :class:`MissingFieldError` when the policy needs the height and none is given, and
+    :class:`InputError` for out-of-range values: nothing falls back silently.
+    """
+    if sex not in ("female", "male"):
+        raise InputError("patient.sex", sex, "female, male")
+    check_limit(kb, "weight_kg", weight_kg, "patient.weight_kg")
+    check_limit(kb, "age_years", age_years, "patient.age_years")
+    if height_cm is not None:
+        check_limit(kb, "height_cm", height_cm, "patient.height_cm")
+    policy = kb.dosing_policy(policy_id)
+    if policy["requires_height"] and height_cm is None:
+        raise MissingFieldError(
+            "patient.height_cm",
+            f"dosing-weight policy {policy_id!r} (give the height, or choose policy 'actual')",
+            "cm",
+        )
+    formula = kb.weight_formula(policy["formula"])
+    formula_ref = formula["sources"][0]["id"]
+    steps: list[dict[str, Any]] = [
+        step("actual weight", "as measured", {"weight_kg": weight_kg}, weight_kg, "kg")
+    ]
+    inputs: dict[str, object] = {
+        "age_years": age_years,
+        "weight_kg": weight_kg,
+        "sex": sex,
+        "pregnant": pregnant,
+    }
+    ideal_kg: float | None = None
+    adjusted_kg: float | None = None
+    bmi: float | None = None
+    if height_cm is not None:
+        inputs["height_cm"] = height_cm
+        height_in = height_cm * formula["cm_to_in"]
+        ideal_kg = ideal_body_weight_kg(formula, sex, height_cm)
+        base = formula["ibw_base_kg_male"] if sex == "male" else formula["ibw_base_kg_female"]
+        steps.append(
+            step(
+                "ideal body weight (Devine)",
+                f"{base:g} + {formula['ibw_kg_per_inch_over']:g} x (height_in - "
+                f"{formula['ibw_height_threshold_in']:g}); height_in = height_cm x "
+                f"{formula['cm_to_in']:g}",
+                {"sex": sex, "height_cm": height_cm, "height_in": round(height_in, 3)},
+                ideal_kg,
+                "kg",
+                formula_ref,
+            )
+        )
+        factor = formula["adjusted_factor"]
+        adjusted_kg = ideal_kg + factor * (weight_kg - ideal_kg)
+        steps.append(
+            step(
+                "adjusted body weight",
+                f"IBW + {factor:g} x (actual - IBW)",
+                {"ideal_kg": round(ideal_kg, 3), "weight_kg": weight_kg},
+                adjusted_kg,
+                "kg",
+                formula_ref,
+            )
+        )
+        bmi = weight_kg / (height_cm / 100) ** 2
+        inputs["bmi_kg_per_m2"] = bmi
+        inputs["actual_over_ideal_ratio"] = weight_kg / ideal_kg if ideal_kg > 0 else None
+        inputs["actual_below_adjusted"] = weight_kg < adjusted_kg
+
+    if opt_out_justification is not None:
+        if not policy.get("opt_out"):
+            raise InputError(
+                "policy_opt_out_justification",
+                opt_out_justification,
+                "only with a policy that allows an opt-out",
+                detail=f"policy {policy_id!r} has no opt-out",
+            )
+        if not opt_out_justification.strip():
+            raise InputError(
+                "policy_opt_out_justification", opt_out_justification, "a written justification"
+            )
+        rule: dict[str, Any] = {
+            "id": "opt-out",
+            "use": "actual",
+            "reason": f"prescriber opted out of {policy_id}: {opt_out_justification.strip()}",
+            "sources": policy["sources"],
+            "verified": policy["verified"],
+        }
+    else:
+        rule = _first_rule(policy, inputs)
+
+    method = rule["use"]
+    if method == "pre_pregnancy":
+        if pre_pregnancy_weight_kg is None:
+            raise MissingFieldError(
+                "patient.pre_pregnancy_weight_kg", f"dosing-weight policy {policy_id!r}", "kg"
+            )
+        check_limit(kb, "weight_kg", pre_pregnancy_weight_kg, "patient.pre_pregnancy_weight_kg")
+        kg = pre_pregnancy_weight_kg
+    elif method in ("ideal", "adjusted"):
+        value = ideal_kg if method == "ideal" else adjusted_kg
+        if value is None or ideal_kg is None or ideal_kg <= 0:
+            raise InputError(
+                "patient.height_cm",
+                height_cm,
+                "a height for which the Devine ideal weight is positive",
+                "cm",
+            )
+        kg = value
+    else:
+        kg = weight_kg
+    steps.append(
+        step(
+            "dosing weight",
+            f"rule {rule['id']} of policy {policy_id}: {method} weight",
+            {"rule": rule["id"]},
+            kg,
+            "kg",
+            rule["sources"][0]["id"],
+        )
+    )
+    return {
+        "kg": round(kg, 2),
+        "method": method,
+        "actual_kg": weight_kg,
+        "ideal_kg": None if ideal_kg is None else round(ideal_kg, 2),
+        "adjusted_kg": None if adjusted_kg is None else round(adjusted_kg, 2),
+        "bmi_kg_per_m2": None if bmi is None else round(bmi, 1),
+        "policy": policy_id,
+        "rule": {
+            "id": rule["id"],
+            "reason": _explain(rule, inputs),
+            "sources": [r["id"] for r in rule["sources"]],
+            "verified": rule["verified"],
+        },
+        "opt_out_justification": opt_out_justification,
+        "steps": steps,
+        "verified": bool(rule["verified"] and formula["verified"]),
+    }
+
+
+def _first_rule(policy: dict[str, Any], inputs: dict[str, object]) -> dict[str, Any]:
+    for rule in policy["rules"]:
+        if all(evaluate(parse(text), inputs) is True for text in rule["when"]):
+            return dict(rule)
+    raise InputError("dosing_weight_policy", policy["id"], "a policy whose rules cover this patient")
+
+
+def _explain(rule: dict[str, Any], inputs: dict[str, object]) -> str:
+    """The rule's reason with the values that made it fire, e.g. 'height 148 cm < 152 cm'."""
+    shown = []
+    for text in rule.get("when", []):
+        pred = parse(text)
+        if pred.op == "always":
+            continue
+        value = inputs.get(pred.name)
+        if isinstance(value, float):
+            value = round(value, 2)
+        shown.append(f"{pred.name} = {value} ({text})")
+    return rule["reason"] + (f" [{'; '.join(shown)}]" if shown else "")

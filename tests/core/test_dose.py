@@ -1,0 +1,143 @@
+"""Dose plans: regimens, daily split, rounding, limits, and total coverage of the knowledge."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ivig.core.dose import compute_dose_plan, compute_sc_equivalent
+from ivig.core.rounding import choose_vials, round_to_step
+from ivig.core.weight import compute_dosing_weight
+from ivig.errors import InputError
+from ivig.knowledge import KnowledgeBase
+
+EXAMPLES = yaml.safe_load((Path(__file__).parent.parent / "data/dosing_weight_examples.yaml").read_text())
+
+
+@pytest.mark.parametrize("case", [c for c in EXAMPLES if "rounded_5g" in c], ids=lambda c: f"case{c['case']}")
+def test_worked_examples_totals_and_5g_rounding(case: dict[str, Any]) -> None:
+    """research/ig-criteria.md section 8: total = g/kg x DDW; Ontario 5 g rounding (on-dose-calculator)."""
+    total = case["g_per_kg"] * case["dosing_kg"]
+    assert total == pytest.approx(case["total_g"], abs=0.06)
+    rounded, _ = round_to_step(total, 5, total)
+    assert rounded == case["rounded_5g"]
+
+
+def test_gbs_induction_split_sums_to_total(kb: KnowledgeBase) -> None:
+    """efns-2008: 0.4 g/kg/day for 5 days."""
+    plan = compute_dose_plan(kb, indication_id="gbs.initial", phase="induction", dosing_weight_kg=85)
+    assert plan["g_per_kg"] == 2 and plan["total_g"] == 170
+    assert [d["grams"] for d in plan["days"]] == [34, 34, 34, 34, 34]
+    assert plan["g_per_kg_per_day"] == pytest.approx(0.4)
+
+
+def test_dose_outside_regimen_is_refused(kb: KnowledgeBase) -> None:
+    with pytest.raises(InputError, match=r"dose_g_per_kg: 3.*2 g/kg"):
+        compute_dose_plan(
+            kb, indication_id="gbs.initial", phase="induction", dosing_weight_kg=85, dose_g_per_kg=3
+        )
+    with pytest.raises(InputError, match="days"):
+        compute_dose_plan(kb, indication_id="gbs.initial", phase="induction", dosing_weight_kg=85, days=2)
+
+
+def test_phase_without_regimen_lists_what_exists(kb: KnowledgeBase) -> None:
+    with pytest.raises(InputError, match="induction/iv"):
+        compute_dose_plan(kb, indication_id="gbs.initial", phase="maintenance", dosing_weight_kg=85)
+
+
+def test_two_day_split_by_named_regimen(kb: KnowledgeBase) -> None:
+    """seed-002: 1 g/kg per day for 2 days."""
+    plan = compute_dose_plan(
+        kb, indication_id="gbs.initial", phase="induction", dosing_weight_kg=70,
+        regimen_id="gbs-2g-2to5d", days=2,
+    )
+    assert [d["grams"] for d in plan["days"]] == [70, 70]
+
+
+def test_vial_choice_is_cheapest_within_tolerance() -> None:
+    choice = choose_vials(33.7, [2.5, 5, 10, 20], 0.05, 40)
+    assert choice["within_tolerance"] and choice["given_g"] == 32.5 and choice["waste_g"] == 0
+    assert sum(v["size_g"] * v["count"] for v in choice["vials"]) == 32.5
+
+
+def test_vial_choice_never_above_maximum() -> None:
+    choice = choose_vials(39.9, [10, 20], 0.05, 40)
+    assert choice["given_g"] == 40
+    choice = choose_vials(41, [10, 20], 0.01, 41)
+    assert not choice["within_tolerance"] and choice["given_g"] == 41 and choice["waste_g"] == 9
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    target=st.floats(1, 200),
+    sizes=st.lists(st.sampled_from([1, 2, 2.5, 5, 10, 20, 40, 1.65, 3.3]), min_size=1, max_size=4),
+    tol=st.floats(0, 0.2),
+)
+def test_vial_rounding_properties(target: float, sizes: list[float], tol: float) -> None:
+    choice = choose_vials(target, sizes, tol, target * (1 + tol))
+    opened = sum(v["size_g"] * v["count"] for v in choice["vials"])
+    assert opened == pytest.approx(choice["opened_g"], abs=0.01)
+    if choice["within_tolerance"]:
+        assert abs(choice["given_g"] - target) <= target * tol + 0.01
+        assert choice["given_g"] <= target * (1 + tol) + 0.01
+    else:
+        assert choice["given_g"] == pytest.approx(target, abs=0.01)
+        assert choice["opened_g"] >= target - 0.01
+
+
+@settings(max_examples=200, deadline=None)
+@given(weight=st.floats(20, 200), days=st.integers(2, 5), rounding=st.sampled_from(["none", "nearest-5g"]))
+def test_days_sum_to_total_and_max_respected(kb: KnowledgeBase, weight: float, days: int, rounding: str) -> None:
+    plan = compute_dose_plan(
+        kb, indication_id="gbs.initial", phase="induction", dosing_weight_kg=round(weight, 2),
+        regimen_id="gbs-2g-2to5d", days=days, rounding=rounding,
+    )
+    assert sum(d["grams"] for d in plan["days"]) == pytest.approx(plan["total_g"], abs=0.011)
+    slack = 2.5 if rounding == "nearest-5g" else 0.01  # Ontario rounds halves up
+    assert plan["total_g"] <= plan["max_total_g"] + slack
+
+
+@settings(max_examples=100, deadline=None)
+@given(weight=st.floats(20, 200), extra=st.floats(0.5, 50))
+def test_dose_grows_with_weight(kb: KnowledgeBase, weight: float, extra: float) -> None:
+    def total(w: float) -> float:
+        plan = compute_dose_plan(kb, indication_id="gbs.initial", phase="induction", dosing_weight_kg=w)
+        return float(plan["total_g"])
+
+    assert total(weight + extra) > total(weight)
+
+
+def test_every_indication_and_policy_gives_a_plan_or_a_clear_refusal(kb: KnowledgeBase) -> None:
+    """Generated coverage: every regimen-bearing indication x phase x policy."""
+    count = 0
+    for condition in kb.conditions():
+        for indication in condition["indications"]:
+            for phase in ("induction", "maintenance", "one_off"):
+                for policy in ("au-2026", "ontario", "us-120", "actual"):
+                    for rounding in ("none", "nearest-5g"):
+                        weight = compute_dosing_weight(
+                            kb, policy_id=policy, sex="female", age_years=50, weight_kg=88, height_cm=163
+                        )
+                        try:
+                            plan = compute_dose_plan(
+                                kb, indication_id=indication["id"], phase=phase,
+                                dosing_weight_kg=weight["kg"], rounding=rounding,
+                            )
+                        except InputError as exc:
+                            assert str(exc)
+                            continue
+                        count += 1
+                        assert plan["total_g"] > 0 and plan["days"]
+    assert count > 0
+
+
+def test_sc_conversion_cidp_one_to_one(kb: KnowledgeBase) -> None:
+    """ean-pns-cidp-2021: switch IVIg to SCIg at the same mean weekly dose."""
+    sc = compute_sc_equivalent(kb, "cidp", 67.5, 3)
+    assert sc is not None and sc["weekly_g"] == 22.5 and sc["factor"] == 1.0
+    assert compute_sc_equivalent(kb, "gbs", 100, 3) is None

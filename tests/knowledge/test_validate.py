@@ -1,0 +1,111 @@
+"""The validator loads every file and reports every error with its file and path.
+
+Broken copies of the bundled data prove that each kind of error is caught.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from ivig.errors import KnowledgeValidationError
+from ivig.knowledge.loader import load_knowledge
+from ivig.knowledge.validate import DATA_DIR, validate_directory
+
+
+def test_bundled_knowledge_has_no_errors() -> None:
+    data, errors = validate_directory()
+    assert errors == []
+    assert data["version"].startswith(data["meta"]["date"] + "+")
+
+
+@pytest.fixture
+def broken(tmp_path: Path) -> Callable[[str, str, str], list[str]]:
+    """Copy the data, replace ``old`` by ``new`` in one file, validate, return the errors."""
+
+    def run(relpath: str, old: str, new: str) -> list[str]:
+        root = tmp_path / "data"
+        if root.exists():
+            shutil.rmtree(root)
+        shutil.copytree(DATA_DIR, root)
+        target = root / relpath
+        text = target.read_text()
+        assert old in text, f"fixture text not found in {relpath}"
+        target.write_text(text.replace(old, new, 1))
+        return validate_directory(root)[1]
+
+    return run
+
+
+def _has(errors: list[str], *parts: str) -> bool:
+    return any(all(p in e for p in parts) for e in errors)
+
+
+def test_unknown_source_id(broken: Callable[[str, str, str], list[str]]) -> None:
+    errors = broken("conditions/gbs.yaml", "sources: [aan-gbs-2003]", "sources: [no-such-source]")
+    assert _has(errors, "conditions", "unknown source id 'no-such-source'")
+
+
+def test_missing_source(broken: Callable[[str, str, str], list[str]]) -> None:
+    errors = broken(
+        "dosing.yaml",
+        "    sources: [{id: au-nba-ddw-calculator, locator: \"IBW (Devine) and dose determining weight\"}]\n",
+        "",
+    )
+    assert _has(errors, "dosing.yaml", "formulas[0].sources", "Field required")
+
+
+def test_unknown_unit(broken: Callable[[str, str, str], list[str]]) -> None:
+    errors = broken("dosing.yaml", "{field: weight_kg, unit: kg,", "{field: weight_kg, unit: stone,")
+    assert _has(errors, "dosing.yaml", "limits[0].unit")
+
+
+def test_unknown_finding_in_predicate(broken: Callable[[str, str, str], list[str]]) -> None:
+    errors = broken("conditions/gbs.yaml", '"able_to_walk_unaided == false"', '"can_walk == false"')
+    assert _has(errors, "conditions/gbs.yaml", "gbs.initial.qualifying.unable-to-walk", "undeclared finding 'can_walk'")
+
+
+def test_predicate_value_of_wrong_type(broken: Callable[[str, str, str], list[str]]) -> None:
+    errors = broken("conditions/gbs.yaml", '"able_to_walk_unaided == false"', '"able_to_walk_unaided == 3"')
+    assert _has(errors, "able_to_walk_unaided", "expects true/false")
+
+
+def test_out_of_range_number(broken: Callable[[str, str, str], list[str]]) -> None:
+    errors = broken("dosing.yaml", "adjusted_factor: 0.4", "adjusted_factor: 4")
+    assert _has(errors, "dosing.yaml", "formulas[0].adjusted_factor", "less than or equal to 1")
+    errors = broken("conditions/gbs.yaml", "dose_g_per_kg: {min: 2, max: 2, default: 2}", "dose_g_per_kg: {min: 2, max: 1}")
+    assert _has(errors, "gbs.initial.regimens.gbs-2g-5d.dose_g_per_kg", "min above max")
+
+
+def test_duplicate_id(broken: Callable[[str, str, str], list[str]]) -> None:
+    errors = broken("conditions/gbs.yaml", "id: gbs.mild\n", "id: gbs.initial\n")
+    assert _has(errors, "duplicate indication id", "gbs.initial")
+
+
+def test_unknown_evidence_level(broken: Callable[[str, str, str], list[str]]) -> None:
+    errors = broken("conditions/gbs.yaml", "level: red,", "level: purple,")
+    assert _has(errors, "gbs.initial.evidence", "'purple' not in uk_dh_colour")
+
+
+def test_unknown_field_is_refused(broken: Callable[[str, str, str], list[str]]) -> None:
+    errors = broken("conditions/gbs.yaml", "group: peripheral_neuropathy", "group: peripheral_neuropathy\ncolour: red")
+    assert _has(errors, "conditions/gbs.yaml", "colour", "Extra inputs are not permitted")
+
+
+def test_malformed_yaml_names_the_line(broken: Callable[[str, str, str], list[str]]) -> None:
+    errors = broken("meta.yaml", "title:", "title: [unclosed")
+    assert _has(errors, "meta.yaml", "line", "malformed YAML")
+
+
+def test_loader_raises_with_every_error(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    shutil.copytree(DATA_DIR, root)
+    gbs = root / "conditions/gbs.yaml"
+    gbs.write_text(gbs.read_text().replace("[aan-gbs-2003]", "[nope-1]").replace("[efns-2008]", "[nope-2]"))
+    with pytest.raises(KnowledgeValidationError) as info:
+        load_knowledge(str(root), use_cache=False)
+    assert any("nope-1" in e for e in info.value.errors)
+    assert any("nope-2" in e for e in info.value.errors)
