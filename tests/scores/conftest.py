@@ -1,0 +1,12 @@
+"""Shared fixtures of the score and review tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from ivig.knowledge import KnowledgeBase, load_knowledge
+
+
+@pytest.fixture(scope="session")
+def kb() -> KnowledgeBase:
+    return load_knowledge()
