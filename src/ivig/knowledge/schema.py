@@ -268,6 +268,8 @@ class Jurisdiction(TypedDict):
     evidence_systems: list[Id]
     default_dosing_weight_policy: Id
     default_rounding: Literal["none", "nearest-5g", "vials"]
+    #: region code of product labels and marketing (``us``, ``eu``, ``uk``, ``au``, ``ca``, ``br``)
+    product_region: NotRequired[str]
     sources: Sources
     verified: bool
     note: NotRequired[str]
