@@ -1,0 +1,474 @@
+"""``ivig pk``: simulate serum IgG for a regimen and find trough-guided maintenance doses.
+
+``ivig pk simulate --weight-kg 70 --population gbs --regimen 0.4g/kg@0x5 --plot igg.png``
+``ivig pk optimise --weight-kg 70 --population cidp --target-trough-g-per-l 12 --interval-weeks 3``
+
+Regimen terms: ``[iv:|sc:]AMOUNT(g|g/kg)@DAY[xCOUNT[/EVERY(d|w)]][~HOURSh]``. Levels files are
+CSV (``day,igg_g_per_l``) or JSON (a list of ``{"day": .., "igg_g_per_l": ..}``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ivig.cli._common import console, emit_json, kb, print_footer
+from ivig.errors import InputError
+
+if TYPE_CHECKING:
+    import argparse
+
+    from ivig.core.pk import PkSimulation, Predictions
+    from ivig.core.pk_map import IndividualFit, Level
+    from ivig.core.pk_model import PkParameters
+    from ivig.knowledge import KnowledgeBase
+
+__all__ = ["add_parsers", "read_levels"]
+
+
+def read_levels(path: str) -> list[Level]:
+    """Measured levels from a CSV (``day,igg_g_per_l``) or JSON file."""
+    from ivig.core.pk_map import Level
+
+    file = Path(path)
+    if not file.is_file():
+        raise InputError("levels", path, "an existing CSV or JSON file")
+    text = file.read_text(encoding="utf-8")
+    rows: list[dict[str, Any]]
+    if file.suffix.lower() == ".json":
+        try:
+            loaded = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError("levels", path, "valid JSON", detail=str(exc)) from exc
+        rows = loaded if isinstance(loaded, list) else []
+    else:
+        rows = list(csv.DictReader(text.splitlines()))
+    levels = []
+    for i, row in enumerate(rows):
+        try:
+            levels.append(Level(float(row["day"]), float(row["igg_g_per_l"])))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(
+                f"levels[{i}]", row, "columns day and igg_g_per_l with numbers", "days, g/L"
+            ) from exc
+    if not levels:
+        raise InputError("levels", path, "at least one row with day and igg_g_per_l")
+    return levels
+
+
+def _individualise(
+    args: argparse.Namespace, knowledge: KnowledgeBase, doses: list[Any]
+) -> tuple[PkParameters | None, IndividualFit | None]:
+    if not args.levels:
+        return None, None
+    from ivig.core.pk import pk_population
+    from ivig.core.pk_map import individualise
+
+    fit = individualise(
+        pk_population(knowledge, args.population),
+        doses,
+        read_levels(args.levels),
+        baseline_igg_g_per_l=args.baseline_igg_g_per_l,
+    )
+    return fit.params, fit
+
+
+def _fit_json(fit: IndividualFit | None) -> dict[str, Any] | None:
+    if fit is None:
+        return None
+    return {
+        "etas": fit.etas,
+        "observed_g_per_l": fit.observed_g_per_l,
+        "predicted_g_per_l": fit.predicted_g_per_l,
+        "objective": fit.objective,
+        "converged": fit.converged,
+        "parameters": fit.params.as_dict(),
+    }
+
+
+def _population_info(knowledge: KnowledgeBase, population_id: str | None) -> dict[str, Any]:
+    from ivig.core.pk import pk_population
+
+    pop = pk_population(knowledge, population_id)
+    return {
+        "id": pop["id"],
+        "name": pop["name"],
+        "verified": pop["verified"],
+        "warnings": pop.get("warnings", []),
+        "sources": [s["id"] for s in pop["sources"]],
+    }
+
+
+def _predictions_json(pred: Predictions) -> dict[str, Any]:
+    return {
+        "peak_igg_g_per_l": pred.peak_igg_g_per_l,
+        "peak_day": pred.peak_day,
+        "troughs": [{"day": d, "igg_g_per_l": v} for d, v in pred.troughs],
+        "steady_state_trough_g_per_l": pred.steady_state_trough_g_per_l,
+        "steady_state_peak_g_per_l": pred.steady_state_peak_g_per_l,
+        "maintenance_interval_days": pred.maintenance_interval_days,
+        "delta_igg_day14_g_per_l": pred.delta_igg_day14_g_per_l,
+        "delta_reference": pred.delta_reference,
+        "target_igg_g_per_l": pred.target_igg_g_per_l,
+        "days_above_target": pred.days_above_target,
+        "notes": pred.notes,
+    }
+
+
+def _plot(
+    path: str,
+    sim: PkSimulation,
+    *,
+    title: str,
+    target: float | None,
+    troughs: list[tuple[float, float]],
+    levels: list[Level] | None = None,
+) -> None:
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".png", ".svg"):
+        raise InputError("plot", path, "a file name ending in .png or .svg")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    ax.plot(sim.times_days, sim.total_igg_g_per_l, label="total IgG", color="C0")
+    ax.plot(sim.times_days, sim.endogenous_igg_g_per_l, label="endogenous", color="C7", ls="--")
+    for i, dose in enumerate(sim.doses):
+        ax.axvline(dose.day, color="C2", alpha=0.25, lw=1, label="dose" if i == 0 else None)
+    if troughs:
+        ax.scatter(
+            [d for d, _ in troughs],
+            [v for _, v in troughs],
+            color="C3",
+            s=14,
+            zorder=3,
+            label="trough before dose",
+        )
+    if levels:
+        ax.scatter(
+            [lv.day for lv in levels],
+            [lv.igg_g_per_l for lv in levels],
+            marker="x",
+            color="k",
+            zorder=4,
+            label="measured",
+        )
+    if target is not None:
+        ax.axhline(target, color="C1", ls=":", label=f"target {target:g} g/L")
+    ax.set_xlabel("day")
+    ax.set_ylabel("serum IgG (g/L)")
+    ax.set_title(title)
+    ax.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, format=suffix[1:])
+    plt.close(fig)
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from ivig.core.pk import default_infusion_hours, pk_population, predict, simulate_regimen
+    from ivig.core.pk_regimen import parse_regimen
+
+    knowledge = kb()
+    pop = pk_population(knowledge, args.population)
+    doses = parse_regimen(args.regimen, args.weight_kg, default_infusion_hours(knowledge))
+    params, fit = _individualise(args, knowledge, doses)
+    sim = simulate_regimen(
+        pop,
+        doses,
+        args.weight_kg,
+        end_day=args.days,
+        step_days=args.step_days,
+        baseline_igg_g_per_l=args.baseline_igg_g_per_l,
+        params=params,
+    )
+    pred = predict(sim, knowledge, args.target_igg_g_per_l)
+    if args.plot:
+        levels = read_levels(args.levels) if args.levels else None
+        _plot(
+            args.plot,
+            sim,
+            title=f"IgG, {pop['name']}",
+            target=args.target_igg_g_per_l,
+            troughs=pred.troughs,
+            levels=levels,
+        )
+    if args.json:
+        emit_json(
+            {
+                "knowledge_version": knowledge.version,
+                "population": _population_info(knowledge, args.population),
+                "weight_kg": args.weight_kg,
+                "doses": [
+                    {
+                        "day": d.day,
+                        "amount_g_per_kg": d.amount_g_per_kg,
+                        "amount_g": d.amount_g_per_kg * args.weight_kg,
+                        "route": d.route,
+                        "infusion_hours": d.infusion_hours,
+                    }
+                    for d in sim.doses
+                ],
+                "parameters": sim.params.as_dict(),
+                "individual_fit": _fit_json(fit),
+                "predictions": _predictions_json(pred),
+                "series": {
+                    "day": sim.times_days.tolist(),
+                    "total_igg_g_per_l": sim.total_igg_g_per_l.tolist(),
+                    "endogenous_igg_g_per_l": sim.endogenous_igg_g_per_l.tolist(),
+                    "infused_igg_g_per_l": sim.infused_igg_g_per_l.tolist(),
+                },
+                "plot": args.plot,
+                "disclaimer": knowledge.disclaimer,
+            }
+        )
+        return 0
+    out = console()
+    out.print(f"[bold]Serum IgG simulation[/bold] - {pop['name']} ({pop['id']})")
+    total_g = sum(d.amount_g_per_kg for d in sim.doses) * args.weight_kg
+    out.print(
+        f"{len(sim.doses)} dose(s), {total_g:.1f} g in all, weight {args.weight_kg:g} kg; "
+        f"baseline {float(sim.params.baseline_igg_g_per_l[0]):.2f} g/L"
+    )
+    if fit is not None:
+        out.print(
+            f"Individualised from {len(fit.observed_g_per_l)} level(s): "
+            + ", ".join(f"{k} x{math.exp(v):.2f}" for k, v in fit.etas.items())
+        )
+    out.print(f"Peak {pred.peak_igg_g_per_l:.1f} g/L on day {pred.peak_day:.2f}")
+    if pred.delta_igg_day14_g_per_l is not None:
+        line = f"Rise in IgG at day 14 (delta IgG): {pred.delta_igg_day14_g_per_l:.1f} g/L"
+        ref = pred.delta_reference
+        if ref:
+            line += (
+                f"; published {ref['mean_g_per_l']:g} +/- {ref['sd_g_per_l']:g} g/L "
+                f"(z = {ref['z']:.2f}; {', '.join(ref['sources'])})"
+            )
+            if "target_g_per_l" in ref:
+                met = "met" if ref["target_met"] else "NOT met"
+                line += f"; target > {ref['target_g_per_l']:g} g/L {met}"
+        out.print(line)
+    if len(pred.troughs) > 1:
+        shown = ", ".join(f"d{d:g}: {v:.1f}" for d, v in pred.troughs[1:][-6:])
+        out.print(f"Troughs before doses (g/L): {shown}")
+    if pred.steady_state_trough_g_per_l is not None:
+        out.print(
+            f"Steady state every {pred.maintenance_interval_days:g} days: trough "
+            f"{pred.steady_state_trough_g_per_l:.1f}, peak "
+            f"{pred.steady_state_peak_g_per_l:.1f} g/L"
+        )
+    if pred.days_above_target is not None:
+        out.print(
+            f"Days at or above {args.target_igg_g_per_l:g} g/L: "
+            f"{pred.days_above_target:.1f} of {sim.times_days[-1]:g}"
+        )
+    for warning in pop.get("warnings", []):
+        out.print(f"[yellow]warning:[/yellow] {warning}")
+    for note in pred.notes:
+        out.print(f"[yellow]note:[/yellow] {note}")
+    if args.plot:
+        out.print(f"Plot written to {args.plot}")
+    print_footer(out, knowledge)
+    return 0
+
+
+def _optimise(args: argparse.Namespace) -> int:
+    from ivig.core.pk import default_infusion_hours, pk_population, simulate_regimen
+    from ivig.core.pk_model import Dose, parameters_from_population
+    from ivig.core.pk_optimise import optimise_maintenance, sc_weekly_equivalents
+    from ivig.core.pk_regimen import parse_regimen
+
+    knowledge = kb()
+    pop = pk_population(knowledge, args.population)
+    hours = default_infusion_hours(knowledge)
+    fit = None
+    params = parameters_from_population(pop, args.baseline_igg_g_per_l)
+    if args.regimen:
+        history = parse_regimen(args.regimen, args.weight_kg, hours)
+        individual, fit = _individualise(args, knowledge, history)
+        params = individual or params
+    elif args.levels:
+        raise InputError("regimen", None, "the doses given before the levels (--regimen)")
+    interval_days = None
+    if args.interval_weeks is not None:
+        interval_days = args.interval_weeks * 7.0
+    elif args.interval_days is not None:
+        interval_days = args.interval_days
+    route_hours = hours if args.route == "iv" else 0.0
+    plan = optimise_maintenance(
+        params,
+        args.weight_kg,
+        args.target_trough_g_per_l,
+        find=args.find,
+        interval_days=interval_days,
+        dose_g_per_kg=args.dose_g_per_kg,
+        days_per_course=args.days_per_course,
+        route=args.route,
+        infusion_hours=route_hours,
+        dose_step_g=args.dose_step_g,
+        interval_step_days=args.interval_step_days,
+    )
+    equivalents = []
+    if args.route == "iv":
+        equivalents = sc_weekly_equivalents(
+            knowledge, params, plan.dose_g, plan.interval_days, args.weight_kg
+        )
+    if args.plot:
+        per_day = plan.dose_g_per_kg / plan.days_per_course
+        doses = [
+            Dose(c * plan.interval_days + k, per_day, args.route, route_hours)
+            for c in range(math.ceil(args.plot_days / plan.interval_days))
+            for k in range(plan.days_per_course)
+        ]
+        sim = simulate_regimen(
+            pop, doses, args.weight_kg, end_day=args.plot_days, step_days=0.25, params=params
+        )
+        troughs = [
+            (d.day, float(v))
+            for d, v in zip(sim.doses, sim.at([d.day for d in sim.doses]), strict=True)
+        ]
+        _plot(
+            args.plot,
+            sim,
+            title=f"Maintenance plan, {pop['name']}",
+            target=args.target_trough_g_per_l,
+            troughs=troughs,
+        )
+    result = {
+        "knowledge_version": knowledge.version,
+        "population": _population_info(knowledge, args.population),
+        "find": plan.find,
+        "route": plan.route,
+        "target_trough_g_per_l": plan.target_trough_g_per_l,
+        "dose_g_per_kg": plan.dose_g_per_kg,
+        "dose_g": plan.dose_g,
+        "days_per_course": plan.days_per_course,
+        "interval_days": plan.interval_days,
+        "predicted_trough_g_per_l": plan.predicted_trough_g_per_l,
+        "next_step_trough_g_per_l": plan.next_step_trough_g_per_l,
+        "parameters": params.as_dict(),
+        "individual_fit": _fit_json(fit),
+        "sc_weekly_equivalents": equivalents,
+        "notes": plan.notes,
+        "plot": args.plot,
+        "disclaimer": knowledge.disclaimer,
+    }
+    if args.json:
+        emit_json(result)
+        return 0
+    out = console()
+    out.print(
+        f"[bold]Maintenance for a steady-state trough >= {plan.target_trough_g_per_l:g} "
+        f"g/L[/bold] - {pop['name']} ({pop['id']})"
+    )
+    if fit is not None:
+        out.print(
+            f"Individualised from {len(fit.observed_g_per_l)} level(s): "
+            + ", ".join(f"{k} x{math.exp(v):.2f}" for k, v in fit.etas.items())
+        )
+    out.print(
+        f"{plan.route.upper()} {plan.dose_g:.1f} g ({plan.dose_g_per_kg:.3f} g/kg)"
+        f"{f' over {plan.days_per_course} days' if plan.days_per_course > 1 else ''} "
+        f"every {plan.interval_days:g} days -> predicted trough "
+        f"{plan.predicted_trough_g_per_l:.2f} g/L"
+    )
+    if plan.next_step_trough_g_per_l is not None:
+        step = "a dose one step smaller" if plan.find == "dose" else "one step longer"
+        out.print(f"With {step}: {plan.next_step_trough_g_per_l:.2f} g/L (below target)")
+    for eq in equivalents:
+        flag = "" if eq["verified"] else " (unverified)"
+        out.print(f"  weekly SC: {eq['weekly_sc_dose_g']:.1f} g - {eq['name']}{flag}")
+    for warning in pop.get("warnings", []):
+        out.print(f"[yellow]warning:[/yellow] {warning}")
+    for note in plan.notes:
+        out.print(f"[yellow]note:[/yellow] {note}")
+    if args.plot:
+        out.print(f"Plot written to {args.plot}")
+    print_footer(out, knowledge)
+    return 0
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--weight-kg", type=float, required=True, help="body weight (kg)")
+    p.add_argument(
+        "--population",
+        default=None,
+        help="pk.yaml population id (pi_label, gbs, cidp, mmn); default pi_label",
+    )
+    p.add_argument(
+        "--baseline-igg-g-per-l",
+        type=float,
+        default=None,
+        help="pre-treatment (endogenous) IgG in g/L",
+    )
+    p.add_argument(
+        "--levels",
+        default=None,
+        help="CSV/JSON of measured levels (day, igg_g_per_l) to individualise",
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--plot", default=None, metavar="FILE", help="write a PNG or SVG plot")
+
+
+def add_parsers(sub: Any) -> None:
+    """Register ``ivig pk simulate`` and ``ivig pk optimise``."""
+    from ivig.core.pk_regimen import SYNTAX
+
+    pk = sub.add_parser("pk", help="IgG pharmacokinetics: simulate and optimise")
+    pk_sub = pk.add_subparsers(dest="pk_command", metavar="ACTION", required=True)
+
+    sim = pk_sub.add_parser("simulate", help="serum IgG over time for a regimen")
+    _common(sim)
+    sim.add_argument(
+        "--regimen",
+        nargs="+",
+        action="extend",
+        required=True,
+        metavar="TERM",
+        help=f"dose terms: {SYNTAX}",
+    )
+    sim.add_argument("--days", type=float, default=None, help="simulate to this day")
+    sim.add_argument("--step-days", type=float, default=0.25, help="time step (days)")
+    sim.add_argument(
+        "--target-igg-g-per-l",
+        type=float,
+        default=None,
+        help="report the time at or above this level",
+    )
+    sim.set_defaults(func=_simulate)
+
+    opt = pk_sub.add_parser("optimise", help="smallest dose or longest interval for a trough")
+    _common(opt)
+    opt.add_argument("--target-trough-g-per-l", type=float, required=True)
+    opt.add_argument("--find", choices=("dose", "interval"), default="dose")
+    opt.add_argument("--interval-weeks", type=float, default=None)
+    opt.add_argument("--interval-days", type=float, default=None)
+    opt.add_argument(
+        "--dose-g-per-kg",
+        type=float,
+        default=None,
+        help="dose per course (needed with --find interval)",
+    )
+    opt.add_argument("--days-per-course", type=int, default=1)
+    opt.add_argument("--route", choices=("iv", "sc"), default="iv")
+    opt.add_argument(
+        "--dose-step-g",
+        type=float,
+        default=0.0,
+        help="round the dose up to a multiple of this many grams",
+    )
+    opt.add_argument("--interval-step-days", type=float, default=7.0)
+    opt.add_argument(
+        "--regimen",
+        nargs="+",
+        action="extend",
+        default=None,
+        metavar="TERM",
+        help="doses already given (with --levels, to individualise)",
+    )
+    opt.add_argument("--plot-days", type=float, default=168.0)
+    opt.set_defaults(func=_optimise)
