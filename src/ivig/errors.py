@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "InputError",
+    "InvalidRequestError",
     "IvigError",
     "KnowledgeValidationError",
     "MissingFieldError",
@@ -79,3 +80,12 @@ class KnowledgeValidationError(IvigError):
         self.errors = errors
         head = f"{len(errors)} knowledge-base error(s):\n"
         super().__init__(head + "\n".join(f"  {e}" for e in errors))
+
+
+class InvalidRequestError(IvigError):
+    """Several fields of one request are wrong; ``problems`` lists each (field, value, message)."""
+
+    def __init__(self, problems: list[dict[str, object]]) -> None:
+        self.problems = problems
+        lines = [f"  {p['field']}: {p['message']}" for p in problems]
+        super().__init__(f"{len(problems)} problem(s) in the request:\n" + "\n".join(lines))

@@ -1,0 +1,96 @@
+"""``ivig recommend REQUEST`` and ``ivig schema request|recommendation``."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+from ivig.cli._common import console, emit_json, kb
+
+if TYPE_CHECKING:
+    import argparse
+
+__all__ = ["add_parsers", "load_request_file"]
+
+
+def load_request_file(path: str) -> object:
+    """Parse a JSON or YAML request from ``path`` (``-`` for standard input)."""
+    import json
+
+    import yaml
+
+    from ivig.errors import InputError
+
+    if path == "-":
+        text, name = sys.stdin.read(), "<stdin>"
+    else:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                text, name = fh.read(), path
+        except OSError as exc:
+            raise InputError(
+                "REQUEST", path, "a readable JSON or YAML file", detail=exc.strerror
+            ) from None
+    if text.lstrip().startswith(("{", "[")):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                "REQUEST",
+                name,
+                "valid JSON",
+                detail=f"line {exc.lineno}, column {exc.colno}: {exc.msg}",
+            ) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        raise InputError(
+            "REQUEST", name, "valid YAML", detail=f"{where}{getattr(exc, 'problem', exc)}"
+        ) from None
+
+
+def build_recommendation(data: object) -> dict[str, Any]:
+    from ivig.contract import validate_request
+    from ivig.core.recommend import recommend
+    from ivig.core.request_check import check_request
+
+    knowledge = kb()
+    request = validate_request(data)
+    check_request(knowledge, request)
+    return recommend(knowledge, request)
+
+
+def _run(args: argparse.Namespace) -> int:
+    rec = build_recommendation(load_request_file(args.request))
+    if args.html:
+        from ivig.render.html import render_order_sheet
+
+        with open(args.html, "w", encoding="utf-8") as fh:
+            fh.write(render_order_sheet(rec))
+    if args.json:
+        emit_json(rec)
+    else:
+        from ivig.render.terminal import print_recommendation
+
+        print_recommendation(console(), rec)
+    return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from ivig.contract import recommendation_json_schema, request_json_schema
+
+    emit_json(request_json_schema() if args.which == "request" else recommendation_json_schema())
+    return 0
+
+
+def add_parsers(sub: Any) -> None:
+    p = sub.add_parser("recommend", help="one explainable recommendation for a request file")
+    p.add_argument("request", help="request as JSON or YAML (- for standard input)")
+    p.add_argument("--json", action="store_true", help="print the recommendation object as JSON")
+    p.add_argument("--html", metavar="FILE", help="also write a printable order sheet")
+    p.set_defaults(func=_run)
+    p = sub.add_parser("schema", help="JSON Schema of the request or the recommendation")
+    p.add_argument("which", choices=["request", "recommendation"])
+    p.set_defaults(func=_schema)

@@ -1,0 +1,228 @@
+"""Eligibility: a request's findings against an indication's criteria, three-valued.
+
+A criterion is met (true), unmet (false) or undecided (a finding it needs is missing). The status:
+
+* ``not_supported`` - the indication's role is ``not_recommended``, an exclusion criterion holds,
+  or a qualifying criterion fails (``unmet`` lists them);
+* ``insufficient_information`` - nothing fails yet but some finding is missing (``missing`` lists
+  exactly those findings with their names, types and units);
+* ``supported_with_conditions`` - every criterion holds, but the role is adjunct or insufficient
+  evidence, or a criterion used is unverified (``conditions`` says which);
+* ``supported`` - every criterion holds for a first-line, second-line or rescue indication.
+"""
+
+from __future__ import annotations
+
+from ivig.knowledge.predicates import evaluate, parse
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ivig.knowledge.base import KnowledgeBase
+    from ivig.knowledge.schema import Criterion, Indication
+
+__all__ = ["STATUSES", "evaluate_criterion", "evaluate_eligibility", "evaluate_indication"]
+
+STATUSES = (
+    "supported",
+    "supported_with_conditions",
+    "not_supported",
+    "insufficient_information",
+    "out_of_scope",
+)
+_STRONG_ROLES = ("first_line", "second_line", "rescue")
+
+
+def evaluate_criterion(criterion: Criterion, findings: dict[str, object]) -> bool | None:
+    """True, false, or ``None`` when a finding the criterion needs is missing."""
+    if "when" in criterion:
+        return evaluate(parse(criterion["when"]), findings)
+    results = [evaluate(parse(text), findings) for text in criterion.get("any_of", [])]
+    if any(r is True for r in results):
+        return True
+    if all(r is False for r in results):
+        return False
+    return None
+
+
+def _names(criterion: Criterion) -> list[str]:
+    texts = [criterion["when"]] if "when" in criterion else criterion.get("any_of", [])
+    return [parse(t).name for t in texts]
+
+
+def _crit_out(criterion: Criterion) -> dict[str, Any]:
+    return {
+        "id": criterion["id"],
+        "text": criterion["text"],
+        "test": criterion.get("when") or " or ".join(criterion.get("any_of", [])),
+        "sources": [r["id"] for r in criterion["sources"]],
+        "verified": criterion["verified"],
+    }
+
+
+def _ordered_evidence(kb: KnowledgeBase, indication: Indication, jurisdiction: str) -> list[Any]:
+    first = kb.jurisdiction(jurisdiction)["evidence_systems"]
+    rank = {sid: n for n, sid in enumerate(first)}
+    items = list(enumerate(indication["evidence"]))
+    items.sort(key=lambda pair: (rank.get(pair[1]["system"], len(rank)), pair[0]))
+    out = []
+    for _, ev in items:
+        system = kb.evidence_system(ev["system"])
+        label = next(lv["label"] for lv in system["levels"] if lv["id"] == ev["level"])
+        out.append(
+            {
+                "system": ev["system"],
+                "system_name": system["name"],
+                "level": ev["level"],
+                "label": label,
+                "note": ev.get("note"),
+                "source": ev["sources"][0]["id"],
+                "sources": [r["id"] for r in ev["sources"]],
+                "verified": ev["verified"],
+                "jurisdiction_system": ev["system"] in rank,
+            }
+        )
+    return out
+
+
+def evaluate_indication(
+    kb: KnowledgeBase, indication_id: str, findings: dict[str, object], jurisdiction: str
+) -> dict[str, Any]:
+    """Eligibility of one indication (see the module docstring for the statuses)."""
+    indication = kb.indication(indication_id)
+    met: list[Any] = []
+    unmet: list[Any] = []
+    excluded: list[Any] = []
+    undecided: list[Any] = []
+    for crit in indication.get("qualifying", []):
+        value = evaluate_criterion(crit, findings)
+        (met if value is True else unmet if value is False else undecided).append(crit)
+    for crit in indication.get("exclusion", []):
+        value = evaluate_criterion(crit, findings)
+        if value is True:
+            excluded.append(crit)
+        elif value is None:
+            undecided.append(crit)
+    missing_names: dict[str, list[str]] = {}
+    for crit in undecided:
+        for name in _names(crit):
+            if findings.get(name) is None:
+                missing_names.setdefault(name, []).append(crit["id"])
+    missing = []
+    for name, needed_by in missing_names.items():
+        decl = kb.finding(name)
+        entry: dict[str, Any] = {
+            "name": name,
+            "type": decl["type"],
+            "description": decl["description"],
+            "needed_by": needed_by,
+        }
+        for key in ("unit", "allowed", "min", "max"):
+            if key in decl:
+                entry[key] = decl[key]
+        missing.append(entry)
+    conditions: list[str] = []
+    role = indication["role"]
+    if role == "not_recommended":
+        status = "not_supported"
+        reason = "the sources do not recommend immunoglobulin for this indication"
+    elif role == "insufficient_evidence" and not indication.get("regimens"):
+        status = "not_supported"
+        reason = "the evidence is insufficient and the sources give no regimen for this indication"
+    elif excluded or unmet:
+        status = "not_supported"
+        reason = "; ".join(c["text"] for c in excluded + unmet)
+    elif undecided:
+        status = "insufficient_information"
+        reason = "findings needed to decide: " + ", ".join(missing_names)
+    else:
+        unverified = [c for c in met if not c["verified"]]
+        if role not in _STRONG_ROLES:
+            conditions.append(
+                f"role in therapy is {role}: a time-limited trial with an objective measure at "
+                "baseline and at review"
+            )
+        conditions += [f"criterion {c['id']} is unverified: {c['text']}" for c in unverified]
+        status = "supported_with_conditions" if conditions else "supported"
+        reason = "every criterion holds" if not conditions else "; ".join(conditions)
+    return {
+        "status": status,
+        "reason": reason,
+        "indication": indication_id,
+        "indication_name": indication["name"],
+        "role": role,
+        "evidence": _ordered_evidence(kb, indication, jurisdiction),
+        "met": [_crit_out(c) for c in met],
+        "unmet": [_crit_out(c) for c in unmet],
+        "exclusions": [_crit_out(c) for c in excluded],
+        "missing": missing,
+        "conditions": conditions,
+        "diagnosed_by": indication.get("diagnosed_by", []),
+        "alternatives": [
+            {
+                "name": a["name"],
+                "note": a.get("note"),
+                "sources": [r["id"] for r in a["sources"]],
+                "verified": a["verified"],
+            }
+            for a in indication.get("alternatives", [])
+        ],
+        "sources": [r["id"] for r in indication["sources"]],
+    }
+
+
+def evaluate_eligibility(
+    kb: KnowledgeBase,
+    condition_id: str,
+    findings: dict[str, object],
+    *,
+    jurisdiction: str = "international",
+    indication_id: str | None = None,
+    phase: str | None = None,
+) -> dict[str, Any]:
+    """Eligibility for the named indication, or the one of the condition the findings fit.
+
+    Without an indication, the condition's indications (those with a regimen for ``phase``, and
+    those without any regimen) are evaluated in the knowledge base's order: the first supported
+    one is chosen; else, if some are undecided, the result is ``insufficient_information`` with
+    the findings that would decide; else the first not-supported one is reported.
+    """
+    if indication_id is not None:
+        result = evaluate_indication(kb, indication_id, findings, jurisdiction)
+        result["considered"] = [indication_id]
+        return result
+    condition = kb.condition(condition_id)
+    candidates = [
+        ind
+        for ind in condition["indications"]
+        if phase is None
+        or not ind.get("regimens")
+        or any(r["phase"] == phase for r in ind["regimens"])
+    ] or condition["indications"]
+    results = [evaluate_indication(kb, ind["id"], findings, jurisdiction) for ind in candidates]
+    considered = [r["indication"] for r in results]
+    for result in results:
+        if result["status"] in ("supported", "supported_with_conditions"):
+            result["considered"] = considered
+            return result
+    undecided = [r for r in results if r["status"] == "insufficient_information"]
+    if undecided:
+        chosen = dict(undecided[0])
+        merged: dict[str, Any] = {}
+        for r in undecided:
+            for item in r["missing"]:
+                merged.setdefault(item["name"], dict(item, needed_by=[]))
+                merged[item["name"]]["needed_by"] += [
+                    f"{r['indication']}:{c}" for c in item["needed_by"]
+                ]
+        chosen["missing"] = list(merged.values())
+        chosen["reason"] = (
+            "the indication is not given and the findings do not decide between "
+            + ", ".join(r["indication"] for r in undecided)
+        )
+        chosen["considered"] = considered
+        return chosen
+    result = results[0]
+    result["considered"] = considered
+    return result

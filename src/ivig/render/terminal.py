@@ -1,0 +1,116 @@
+"""The terminal report of a recommendation (rich): one screen a pharmacist can read."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ivig.render.fmt import minutes, ml_per_h
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = ["print_recommendation"]
+
+_STATUS_STYLE = {
+    "supported": "bold green",
+    "supported_with_conditions": "bold yellow",
+    "insufficient_information": "bold cyan",
+    "not_supported": "bold red",
+    "out_of_scope": "bold magenta",
+}
+
+
+def _g(value: object) -> str:
+    return f"{value:g}" if isinstance(value, int | float) else str(value)
+
+
+def print_recommendation(out: Console, rec: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    el = rec["eligibility"]
+    style = _STATUS_STYLE.get(el["status"], "bold")
+    out.print(
+        f"[{style}]{el['status'].upper()}[/{style}]  {el.get('condition', '')} / "
+        f"{el.get('indication')}  role: {el.get('role')}"
+    )
+    out.print(el["reason"])
+    if el["evidence"]:
+        table = Table(title="Evidence (jurisdiction's systems first)")
+        for col in ("system", "level", "source"):
+            table.add_column(col, overflow="fold")
+        for ev in el["evidence"]:
+            level = f"{ev['level']} — {ev['label']}" + (
+                "" if ev["verified"] else " [yellow](unverified)[/yellow]"
+            )
+            table.add_row(ev["system_name"], level, ", ".join(ev["sources"]))
+        out.print(table)
+    for item in el["missing"]:
+        unit = f" [{item['unit']}]" if item.get("unit") else ""
+        out.print(
+            f"[cyan]missing[/cyan] {item['name']} ({item['type']}{unit}): {item['description']}"
+        )
+    for crit in el.get("unmet", []) + el.get("exclusions", []):
+        out.print(f"[red]not met[/red] {crit['text']} [dim]({crit['test']})[/dim]")
+    weight, dose = rec.get("dosing_weight"), rec.get("dose")
+    if weight and dose:
+        out.print(
+            f"\n[b]Dose[/b] {_g(dose['g_per_kg'])} g/kg = [b]{_g(dose['total_g'])} g[/b] "
+            f"({dose['regimen']['label']}"
+            + (f", every {_g(dose['interval_weeks'])} weeks" if dose["interval_weeks"] else "")
+            + ")"
+        )
+        out.print(
+            f"Dosing weight {_g(weight['kg'])} kg ({weight['method']}, {weight['policy']}): "
+            f"{weight['rule']['reason']}"
+        )
+        days = Table(title="Daily split")
+        for col in ("day", "grams", "mL", "vials"):
+            days.add_column(col)
+        for day in dose["days"]:
+            vials = ", ".join(f"{v['count']}x{v['size_g']:g} g" for v in day.get("vials", []))
+            days.add_row(str(day["day"]), _g(day["grams"]), _g(day.get("volume_ml", "")), vials)
+        out.print(days)
+    if rec.get("products"):
+        table = Table(title="Products (best first)")
+        for col in ("product", "status", "reasons"):
+            table.add_column(col, overflow="fold")
+        for prod in rec["products"][:8]:
+            name = (
+                prod["name"] if prod["status"] != "excluded" else f"[strike]{prod['name']}[/strike]"
+            )
+            reasons = "; ".join(r.get("text", "") for r in prod.get("reasons", [])[:3])
+            table.add_row(name, prod["status"], reasons)
+        out.print(table)
+    infusion = rec.get("infusion")
+    if infusion:
+        table = Table(title=f"Infusion rate schedule — {infusion['product']}")
+        for col in ("start min", "mg/kg/min", "mL/h"):
+            table.add_column(col)
+        for row in infusion["steps"]:
+            table.add_row(
+                minutes(row["start_min"]),
+                _g(row["rate_mg_per_kg_per_min"]),
+                ml_per_h(row["rate_ml_per_h"]),
+            )
+        out.print(table)
+        out.print(f"duration {minutes(infusion['duration_min'])} min")
+    for item in rec.get("monitoring", [])[:10]:
+        text = (
+            item.get("text") or item.get("name") or item.get("id")
+            if isinstance(item, dict)
+            else item
+        )
+        out.print(f"monitor: {text}")
+    review = rec.get("review")
+    if review:
+        measures = ", ".join(m["name"] for m in review["measures"])
+        out.print(f"\n[b]Review[/b] measures: {measures}. {review['response_definition']}")
+    for alt in el.get("alternatives", []):
+        out.print(f"alternative: {alt['name']}" + (f" — {alt['note']}" if alt.get("note") else ""))
+    for warning in rec.get("warnings", []):
+        out.print(f"[bold yellow]warning[/bold yellow] {warning}")
+    for item in rec.get("unverified", []):
+        out.print(f"[yellow]unverified[/yellow] {item}")
+    out.print("[dim]sources: " + ", ".join(s["id"] for s in rec.get("sources", [])) + "[/dim]")
+    out.print(f"[dim]knowledge {rec['knowledge_version']} · engine {rec['engine_version']}[/dim]")
+    out.print(f"[dim]{rec['disclaimer']}[/dim]")
