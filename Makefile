@@ -16,10 +16,9 @@ $(STAMP): pyproject.toml requirements.lock
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
 	@touch $(STAMP)
 
-# Until `ivig recommend` lands, the main job is the dose plan of the bundled GBS example.
+# Until the service lands, the main job is the recommendation for the bundled GBS example.
 run: setup
-	@$(BIN)/ivig dose --sex male --age 62 --height-cm 178 --weight-kg 85 \
-		--condition gbs --phase induction --jurisdiction au
+	@$(BIN)/ivig recommend examples/gbs-non-ambulant.yaml
 
 test: setup lint typecheck pytest
 

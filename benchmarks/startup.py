@@ -49,8 +49,14 @@ def main() -> None:
     base = median_wall_s([sys.executable, "-c", "pass"])
     dose = median_wall_s(DOSE)
     imported = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", "import sys; sys.argv=['ivig']+sys.argv[1:];"
-         "from ivig.cli import main; main(" + repr(DOSE[1:]) + ")"],
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-c",
+            "import sys; sys.argv=['ivig']+sys.argv[1:];"
+            "from ivig.cli import main; main(" + repr(DOSE[1:]) + ")",
+        ],
         capture_output=True,
         text=True,
         check=True,

@@ -46,8 +46,23 @@ def test_kb_stats_json(capsys: pytest.CaptureFixture[str]) -> None:
 def test_dose_issue_example(capsys: pytest.CaptureFixture[str]) -> None:
     """Issue 3 'done when': IBW ~52.4 kg, dosing weight ~67.4 kg, ICE 1 g/kg q3w ~67 g."""
     status, out, _ = run(
-        capsys, "dose", "--sex", "female", "--age", "54", "--height-cm", "160", "--weight-kg", "90",
-        "--condition", "cidp", "--phase", "maintenance", "--policy", "au-2026", "--json",
+        capsys,
+        "dose",
+        "--sex",
+        "female",
+        "--age",
+        "54",
+        "--height-cm",
+        "160",
+        "--weight-kg",
+        "90",
+        "--condition",
+        "cidp",
+        "--phase",
+        "maintenance",
+        "--policy",
+        "au-2026",
+        "--json",
     )
     data = json.loads(out)
     assert status == 0
@@ -60,8 +75,23 @@ def test_dose_issue_example(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_dose_in_pounds_and_inches(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run(
-        capsys, "dose", "--sex", "male", "--age", "50", "--height-in", "70", "--weight-lb", "220",
-        "--condition", "gbs", "--phase", "induction", "--policy", "actual", "--json",
+        capsys,
+        "dose",
+        "--sex",
+        "male",
+        "--age",
+        "50",
+        "--height-in",
+        "70",
+        "--weight-lb",
+        "220",
+        "--condition",
+        "gbs",
+        "--phase",
+        "induction",
+        "--policy",
+        "actual",
+        "--json",
     )
     assert status == 0
     assert json.loads(out)["dosing_weight"]["kg"] == pytest.approx(99.79, abs=0.01)
@@ -69,20 +99,58 @@ def test_dose_in_pounds_and_inches(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_dose_errors_exit_2_with_field(capsys: pytest.CaptureFixture[str]) -> None:
     status, _, err = run(
-        capsys, "dose", "--sex", "male", "--age", "50", "--weight-kg", "90",
-        "--condition", "gbs", "--phase", "induction", "--policy", "au-2026",
+        capsys,
+        "dose",
+        "--sex",
+        "male",
+        "--age",
+        "50",
+        "--weight-kg",
+        "90",
+        "--condition",
+        "gbs",
+        "--phase",
+        "induction",
+        "--policy",
+        "au-2026",
     )
     assert status == 2 and "patient.height_cm" in err
     status, _, err = run(
-        capsys, "dose", "--sex", "male", "--age", "50", "--weight-kg", "9000",
-        "--condition", "gbs", "--phase", "induction",
+        capsys,
+        "dose",
+        "--sex",
+        "male",
+        "--age",
+        "50",
+        "--weight-kg",
+        "9000",
+        "--condition",
+        "gbs",
+        "--phase",
+        "induction",
     )
     assert status == 2 and "weight_kg" in err and "350" in err
 
 
 def test_dose_terminal_report(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run(
-        capsys, "dose", "--sex", "female", "--age", "54", "--height-cm", "160", "--weight-kg", "90",
-        "--condition", "gbs", "--phase", "induction", "--policy", "au-2026", "--rounding", "nearest-5g",
+        capsys,
+        "dose",
+        "--sex",
+        "female",
+        "--age",
+        "54",
+        "--height-cm",
+        "160",
+        "--weight-kg",
+        "90",
+        "--condition",
+        "gbs",
+        "--phase",
+        "induction",
+        "--policy",
+        "au-2026",
+        "--rounding",
+        "nearest-5g",
     )
     assert status == 0 and "Dosing weight" in out and "knowledge" in out

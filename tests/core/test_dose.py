@@ -16,12 +16,16 @@ from ivig.core.weight import compute_dosing_weight
 from ivig.errors import InputError
 from ivig.knowledge import KnowledgeBase
 
-EXAMPLES = yaml.safe_load((Path(__file__).parent.parent / "data/dosing_weight_examples.yaml").read_text())
+EXAMPLES = yaml.safe_load(
+    (Path(__file__).parent.parent / "data/dosing_weight_examples.yaml").read_text()
+)
 
 
-@pytest.mark.parametrize("case", [c for c in EXAMPLES if "rounded_5g" in c], ids=lambda c: f"case{c['case']}")
+@pytest.mark.parametrize(
+    "case", [c for c in EXAMPLES if "rounded_5g" in c], ids=lambda c: f"case{c['case']}"
+)
 def test_worked_examples_totals_and_5g_rounding(case: dict[str, Any]) -> None:
-    """research/ig-criteria.md section 8: total = g/kg x DDW; Ontario 5 g rounding (on-dose-calculator)."""
+    """research/ig-criteria.md section 8: total = g/kg x DDW; 5 g rounding (on-dose-calculator)."""
     total = case["g_per_kg"] * case["dosing_kg"]
     assert total == pytest.approx(case["total_g"], abs=0.06)
     rounded, _ = round_to_step(total, 5, total)
@@ -30,7 +34,9 @@ def test_worked_examples_totals_and_5g_rounding(case: dict[str, Any]) -> None:
 
 def test_gbs_induction_split_sums_to_total(kb: KnowledgeBase) -> None:
     """efns-2008: 0.4 g/kg/day for 5 days."""
-    plan = compute_dose_plan(kb, indication_id="gbs.initial", phase="induction", dosing_weight_kg=85)
+    plan = compute_dose_plan(
+        kb, indication_id="gbs.initial", phase="induction", dosing_weight_kg=85
+    )
     assert plan["g_per_kg"] == 2 and plan["total_g"] == 170
     assert [d["grams"] for d in plan["days"]] == [34, 34, 34, 34, 34]
     assert plan["g_per_kg_per_day"] == pytest.approx(0.4)
@@ -42,7 +48,9 @@ def test_dose_outside_regimen_is_refused(kb: KnowledgeBase) -> None:
             kb, indication_id="gbs.initial", phase="induction", dosing_weight_kg=85, dose_g_per_kg=3
         )
     with pytest.raises(InputError, match="days"):
-        compute_dose_plan(kb, indication_id="gbs.initial", phase="induction", dosing_weight_kg=85, days=2)
+        compute_dose_plan(
+            kb, indication_id="gbs.initial", phase="induction", dosing_weight_kg=85, days=2
+        )
 
 
 def test_phase_without_regimen_lists_what_exists(kb: KnowledgeBase) -> None:
@@ -53,8 +61,12 @@ def test_phase_without_regimen_lists_what_exists(kb: KnowledgeBase) -> None:
 def test_two_day_split_by_named_regimen(kb: KnowledgeBase) -> None:
     """seed-002: 1 g/kg per day for 2 days."""
     plan = compute_dose_plan(
-        kb, indication_id="gbs.initial", phase="induction", dosing_weight_kg=70,
-        regimen_id="gbs-2g-2to5d", days=2,
+        kb,
+        indication_id="gbs.initial",
+        phase="induction",
+        dosing_weight_kg=70,
+        regimen_id="gbs-2g-2to5d",
+        days=2,
     )
     assert [d["grams"] for d in plan["days"]] == [70, 70]
 
@@ -91,11 +103,22 @@ def test_vial_rounding_properties(target: float, sizes: list[float], tol: float)
 
 
 @settings(max_examples=200, deadline=None)
-@given(weight=st.floats(20, 200), days=st.integers(2, 5), rounding=st.sampled_from(["none", "nearest-5g"]))
-def test_days_sum_to_total_and_max_respected(kb: KnowledgeBase, weight: float, days: int, rounding: str) -> None:
+@given(
+    weight=st.floats(20, 200),
+    days=st.integers(2, 5),
+    rounding=st.sampled_from(["none", "nearest-5g"]),
+)
+def test_days_sum_to_total_and_max_respected(
+    kb: KnowledgeBase, weight: float, days: int, rounding: str
+) -> None:
     plan = compute_dose_plan(
-        kb, indication_id="gbs.initial", phase="induction", dosing_weight_kg=round(weight, 2),
-        regimen_id="gbs-2g-2to5d", days=days, rounding=rounding,
+        kb,
+        indication_id="gbs.initial",
+        phase="induction",
+        dosing_weight_kg=round(weight, 2),
+        regimen_id="gbs-2g-2to5d",
+        days=days,
+        rounding=rounding,
     )
     assert sum(d["grams"] for d in plan["days"]) == pytest.approx(plan["total_g"], abs=0.011)
     slack = 2.5 if rounding == "nearest-5g" else 0.01  # Ontario rounds halves up
@@ -106,7 +129,9 @@ def test_days_sum_to_total_and_max_respected(kb: KnowledgeBase, weight: float, d
 @given(weight=st.floats(20, 200), extra=st.floats(0.5, 50))
 def test_dose_grows_with_weight(kb: KnowledgeBase, weight: float, extra: float) -> None:
     def total(w: float) -> float:
-        plan = compute_dose_plan(kb, indication_id="gbs.initial", phase="induction", dosing_weight_kg=w)
+        plan = compute_dose_plan(
+            kb, indication_id="gbs.initial", phase="induction", dosing_weight_kg=w
+        )
         return float(plan["total_g"])
 
     assert total(weight + extra) > total(weight)
@@ -121,12 +146,20 @@ def test_every_indication_and_policy_gives_a_plan_or_a_clear_refusal(kb: Knowled
                 for policy in ("au-2026", "ontario", "us-120", "actual"):
                     for rounding in ("none", "nearest-5g"):
                         weight = compute_dosing_weight(
-                            kb, policy_id=policy, sex="female", age_years=50, weight_kg=88, height_cm=163
+                            kb,
+                            policy_id=policy,
+                            sex="female",
+                            age_years=50,
+                            weight_kg=88,
+                            height_cm=163,
                         )
                         try:
                             plan = compute_dose_plan(
-                                kb, indication_id=indication["id"], phase=phase,
-                                dosing_weight_kg=weight["kg"], rounding=rounding,
+                                kb,
+                                indication_id=indication["id"],
+                                phase=phase,
+                                dosing_weight_kg=weight["kg"],
+                                rounding=rounding,
                             )
                         except InputError as exc:
                             assert str(exc)

@@ -14,7 +14,9 @@ from ivig.core.weight import compute_dosing_weight
 from ivig.errors import InputError, MissingFieldError
 from ivig.knowledge import KnowledgeBase
 
-EXAMPLES = yaml.safe_load((Path(__file__).parent.parent / "data/dosing_weight_examples.yaml").read_text())
+EXAMPLES = yaml.safe_load(
+    (Path(__file__).parent.parent / "data/dosing_weight_examples.yaml").read_text()
+)
 
 
 @pytest.mark.parametrize("case", EXAMPLES, ids=lambda c: f"case{c['case']}")
@@ -89,26 +91,47 @@ def test_ontario_rules(kb: KnowledgeBase) -> None:
     assert obese["method"] == "adjusted" and obese["rule"]["id"] == "obese"
     with pytest.raises(MissingFieldError, match="pre_pregnancy_weight_kg"):
         compute_dosing_weight(
-            kb, policy_id="ontario", sex="female", age_years=30, weight_kg=80, height_cm=165,
+            kb,
+            policy_id="ontario",
+            sex="female",
+            age_years=30,
+            weight_kg=80,
+            height_cm=165,
             pregnant=True,
         )
     pregnant = compute_dosing_weight(
-        kb, policy_id="ontario", sex="female", age_years=30, weight_kg=80, height_cm=165,
-        pregnant=True, pre_pregnancy_weight_kg=70,
+        kb,
+        policy_id="ontario",
+        sex="female",
+        age_years=30,
+        weight_kg=80,
+        height_cm=165,
+        pregnant=True,
+        pre_pregnancy_weight_kg=70,
     )
     assert pregnant["kg"] == 70 and pregnant["method"] == "pre_pregnancy"
 
 
 def test_opt_out_is_recorded(kb: KnowledgeBase) -> None:
     result = compute_dosing_weight(
-        kb, policy_id="au-2026", sex="male", age_years=50, weight_kg=120, height_cm=175,
+        kb,
+        policy_id="au-2026",
+        sex="male",
+        age_years=50,
+        weight_kg=120,
+        height_cm=175,
         opt_out_justification="severe refractory disease, neurologist request",
     )
     assert result["method"] == "actual" and result["rule"]["id"] == "opt-out"
     assert "neurologist request" in result["rule"]["reason"]
     with pytest.raises(InputError, match="opt-out"):
         compute_dosing_weight(
-            kb, policy_id="us-120", sex="male", age_years=50, weight_kg=120, height_cm=175,
+            kb,
+            policy_id="us-120",
+            sex="male",
+            age_years=50,
+            weight_kg=120,
+            height_cm=175,
             opt_out_justification="x",
         )
 
@@ -142,7 +165,9 @@ def test_dosing_weight_grows_with_weight(
     kb: KnowledgeBase, sex: str, weight: float, extra: float, height: float, policy: str
 ) -> None:
     def kg(w: float) -> float:
-        r = compute_dosing_weight(kb, policy_id=policy, sex=sex, age_years=50, weight_kg=w, height_cm=height)
+        r = compute_dosing_weight(
+            kb, policy_id=policy, sex=sex, age_years=50, weight_kg=w, height_cm=height
+        )
         return float(r["kg"])
 
     assert kg(weight + extra) >= kg(weight) - 0.01

@@ -51,9 +51,7 @@ def test_seed_statements_are_in_the_data(kb: KnowledgeBase) -> None:
             for i in first
             for e in i["evidence"]
         ), cid
-        induction = [
-            r for i in first for r in i.get("regimens", []) if r["phase"] == "induction"
-        ]
+        induction = [r for i in first for r in i.get("regimens", []) if r["phase"] == "induction"]
         assert any(r["dose_g_per_kg"]["max"] == 2 for r in induction), cid
     for cid in ("als", "alzheimer"):
         roles = {i["role"] for i in kb.condition(cid)["indications"]}

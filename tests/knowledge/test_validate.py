@@ -52,31 +52,45 @@ def test_unknown_source_id(broken: Callable[[str, str, str], list[str]]) -> None
 def test_missing_source(broken: Callable[[str, str, str], list[str]]) -> None:
     errors = broken(
         "dosing.yaml",
-        "    sources: [{id: au-nba-ddw-calculator, locator: \"IBW (Devine) and dose determining weight\"}]\n",
+        "    sources: [{id: au-nba-ddw-calculator, locator: "
+        '"IBW (Devine) and dose determining weight"}]\n',
         "",
     )
     assert _has(errors, "dosing.yaml", "formulas[0].sources", "Field required")
 
 
 def test_unknown_unit(broken: Callable[[str, str, str], list[str]]) -> None:
-    errors = broken("dosing.yaml", "{field: weight_kg, unit: kg,", "{field: weight_kg, unit: stone,")
+    errors = broken(
+        "dosing.yaml", "{field: weight_kg, unit: kg,", "{field: weight_kg, unit: stone,"
+    )
     assert _has(errors, "dosing.yaml", "limits[0].unit")
 
 
 def test_unknown_finding_in_predicate(broken: Callable[[str, str, str], list[str]]) -> None:
     errors = broken("conditions/gbs.yaml", '"able_to_walk_unaided == false"', '"can_walk == false"')
-    assert _has(errors, "conditions/gbs.yaml", "gbs.initial.qualifying.unable-to-walk", "undeclared finding 'can_walk'")
+    assert _has(
+        errors,
+        "conditions/gbs.yaml",
+        "gbs.initial.qualifying.unable-to-walk",
+        "undeclared finding 'can_walk'",
+    )
 
 
 def test_predicate_value_of_wrong_type(broken: Callable[[str, str, str], list[str]]) -> None:
-    errors = broken("conditions/gbs.yaml", '"able_to_walk_unaided == false"', '"able_to_walk_unaided == 3"')
+    errors = broken(
+        "conditions/gbs.yaml", '"able_to_walk_unaided == false"', '"able_to_walk_unaided == 3"'
+    )
     assert _has(errors, "able_to_walk_unaided", "expects true/false")
 
 
 def test_out_of_range_number(broken: Callable[[str, str, str], list[str]]) -> None:
     errors = broken("dosing.yaml", "adjusted_factor: 0.4", "adjusted_factor: 4")
     assert _has(errors, "dosing.yaml", "formulas[0].adjusted_factor", "less than or equal to 1")
-    errors = broken("conditions/gbs.yaml", "dose_g_per_kg: {min: 2, max: 2, default: 2}", "dose_g_per_kg: {min: 2, max: 1}")
+    errors = broken(
+        "conditions/gbs.yaml",
+        "dose_g_per_kg: {min: 2, max: 2, default: 2}",
+        "dose_g_per_kg: {min: 2, max: 1}",
+    )
     assert _has(errors, "gbs.initial.regimens.gbs-2g-5d.dose_g_per_kg", "min above max")
 
 
@@ -91,7 +105,11 @@ def test_unknown_evidence_level(broken: Callable[[str, str, str], list[str]]) ->
 
 
 def test_unknown_field_is_refused(broken: Callable[[str, str, str], list[str]]) -> None:
-    errors = broken("conditions/gbs.yaml", "group: peripheral_neuropathy", "group: peripheral_neuropathy\ncolour: red")
+    errors = broken(
+        "conditions/gbs.yaml",
+        "group: peripheral_neuropathy",
+        "group: peripheral_neuropathy\ncolour: red",
+    )
     assert _has(errors, "conditions/gbs.yaml", "colour", "Extra inputs are not permitted")
 
 
@@ -104,7 +122,9 @@ def test_loader_raises_with_every_error(tmp_path: Path) -> None:
     root = tmp_path / "data"
     shutil.copytree(DATA_DIR, root)
     gbs = root / "conditions/gbs.yaml"
-    gbs.write_text(gbs.read_text().replace("[aan-gbs-2003]", "[nope-1]").replace("[efns-2008]", "[nope-2]"))
+    gbs.write_text(
+        gbs.read_text().replace("[aan-gbs-2003]", "[nope-1]").replace("[efns-2008]", "[nope-2]")
+    )
     with pytest.raises(KnowledgeValidationError) as info:
         load_knowledge(str(root), use_cache=False)
     assert any("nope-1" in e for e in info.value.errors)

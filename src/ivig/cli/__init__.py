@@ -27,6 +27,11 @@ COMMANDS: dict[str, str] = {
     "score": "ivig.cli.scores",
     "review": "ivig.cli.scores",
     "pk": "ivig.cli.pk",
+    "db": "ivig.cli.registry",
+    "registry": "ivig.cli.registry",
+    "report": "ivig.cli.registry",
+    "audit": "ivig.cli.audit",
+    "serve": "ivig.cli.serve",
 }
 
 

@@ -8,6 +8,7 @@ import sys
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     from typing import Any
+
     from rich.console import Console
 
     from ivig.knowledge import KnowledgeBase

@@ -6,13 +6,12 @@ This command is on the fast path: it imports neither pydantic nor YAML nor rich 
 
 from __future__ import annotations
 
-
 from ivig.cli._common import emit_json, kb
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
-    from typing import Any
     import argparse
+    from typing import Any
 
     from ivig.knowledge.base import KnowledgeBase
 
@@ -28,7 +27,7 @@ def pick_indication(knowledge: KnowledgeBase, condition_id: str, phase: str) -> 
         if any(r["phase"] == phase for r in ind.get("regimens", [])):
             return ind["id"]
     offered = [
-        f"{i['id']} ({', '.join(sorted({r['phase'] for r in i.get('regimens', [])})) or 'no regimen'})"
+        f"{i['id']} ({', '.join(sorted({r['phase'] for r in i.get('regimens', [])})) or 'none'})"
         for i in condition["indications"]
     ]
     raise InputError("phase", phase, "; ".join(offered), detail=f"indications of {condition['id']}")
@@ -124,7 +123,8 @@ def _print_report(knowledge: KnowledgeBase, result: dict[str, Any]) -> None:
     weight, plan = result["dosing_weight"], result["dose"]
     out.print(f"[b]Dose plan[/b] — {result['indication']} ({plan['phase']}, {plan['route']})")
     out.print(
-        f"Dosing weight [b]{weight['kg']:g} kg[/b] ({weight['method']}; policy {weight['policy']}): "
+        f"Dosing weight [b]{weight['kg']:g} kg[/b] "
+        f"({weight['method']}; policy {weight['policy']}): "
         f"{weight['rule']['reason']}"
     )
     trace = Table(title="Calculation trace")
@@ -132,7 +132,10 @@ def _print_report(knowledge: KnowledgeBase, result: dict[str, Any]) -> None:
         trace.add_column(col, overflow="fold")
     for row in weight["steps"] + plan["steps"]:
         trace.add_row(
-            row["step"], row["formula"], f"{row['result']} {row['unit']}".strip(), row.get("source", "")
+            row["step"],
+            row["formula"],
+            f"{row['result']} {row['unit']}".strip(),
+            row.get("source", ""),
         )
     out.print(trace)
     days = Table(title=f"Daily split: {plan['total_g']:g} g ({plan['g_per_kg']:g} g/kg)")
@@ -149,7 +152,9 @@ def _print_report(knowledge: KnowledgeBase, result: dict[str, Any]) -> None:
         out.print(f"Repeat every {plan['interval_weeks']:g} weeks.")
     if "sc_equivalent" in plan:
         sc = plan["sc_equivalent"]
-        out.print(f"SCIg equivalent: {sc['weekly_g']:g} g/week ({sc['formula']}) [{sc['conversion']}]")
+        out.print(
+            f"SCIg equivalent: {sc['weekly_g']:g} g/week ({sc['formula']}) [{sc['conversion']}]"
+        )
     out.print(f"Rounding: {plan['rounding']['method']} — {plan['rounding']['detail']}")
     for item in result["unverified"]:
         out.print(f"[yellow]unverified:[/yellow] {item}")
@@ -171,7 +176,9 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--pregnant", action="store_true")
     p.add_argument("--pre-pregnancy-weight-kg", type=float)
     p.add_argument("--condition", required=True, help="condition id, name, synonym or code")
-    p.add_argument("--indication", help="indication id (default: first with a regimen for the phase)")
+    p.add_argument(
+        "--indication", help="indication id (default: first with a regimen for the phase)"
+    )
     p.add_argument("--phase", required=True, choices=["induction", "maintenance", "one_off"])
     p.add_argument("--regimen", help="regimen id (default: the indication's first for the phase)")
     p.add_argument("--route", choices=["iv", "sc"])

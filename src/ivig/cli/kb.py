@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-
 from ivig.cli._common import console, emit_json, kb, print_footer
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
-    from typing import Any
     import argparse
+    from typing import Any
 
 __all__ = ["add_parsers"]
 
@@ -36,7 +35,11 @@ def _list(args: argparse.Namespace) -> int:
                                 "id": i["id"],
                                 "role": i["role"],
                                 "evidence": [
-                                    {"system": e["system"], "level": e["level"], "verified": e["verified"]}
+                                    {
+                                        "system": e["system"],
+                                        "level": e["level"],
+                                        "verified": e["verified"],
+                                    }
                                     for e in i["evidence"]
                                 ],
                             }
@@ -95,9 +98,13 @@ def _show(args: argparse.Namespace) -> int:
             flag = "" if ev["verified"] else " [yellow](unverified)[/yellow]"
             refs = ", ".join(r["id"] for r in ev["sources"])
             out.print(f"  evidence {ev['system']}: {ev['level']}{flag}  [{refs}]")
-        for group in ("qualifying", "exclusion"):
-            for crit in ind.get(group, []):
-                out.print(f"  {group}: {crit['text']}  [dim]{crit.get('when', crit.get('any_of'))}[/dim]")
+        for group, crits in (
+            ("qualifying", ind.get("qualifying", [])),
+            ("exclusion", ind.get("exclusion", [])),
+        ):
+            for crit in crits:
+                test = crit.get("when") or " or ".join(list(crit.get("any_of", [])))
+                out.print(f"  {group}: {crit['text']}  [dim]{test}[/dim]")
         for reg in ind.get("regimens", []):
             dose, days = reg["dose_g_per_kg"], reg["days"]
             out.print(
@@ -138,7 +145,7 @@ def _sources(args: argparse.Namespace) -> int:
     for col in ("id", "kind", "citation", "identifier"):
         table.add_column(col, overflow="fold")
     for src in sources:
-        ident = src.get("pmid") and f"PMID {src['pmid']}" or src.get("doi") or src.get("url", "")
+        ident = (src.get("pmid") and f"PMID {src['pmid']}") or src.get("doi") or src.get("url", "")
         table.add_row(src["id"], src["kind"], src["citation"], ident)
     out = console()
     out.print(table)

@@ -7,7 +7,6 @@ and the unverified facts it used. Out-of-range requests are refused, never clamp
 
 from __future__ import annotations
 
-
 from ivig.core.rounding import choose_vials, round_to_step
 from ivig.core.weight import check_limit, step
 from ivig.errors import InputError
@@ -15,6 +14,7 @@ from ivig.errors import InputError
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     from typing import Any
+
     from ivig.knowledge.base import KnowledgeBase
 
 __all__ = ["ROUNDINGS", "compute_dose_plan", "compute_sc_equivalent", "select_regimen"]
@@ -43,12 +43,17 @@ def select_regimen(
             if reg["id"] == regimen_id:
                 if reg["phase"] != phase:
                     raise InputError(
-                        "phase", phase, reg["phase"], detail=f"regimen {regimen_id!r} is {reg['phase']}"
+                        "phase",
+                        phase,
+                        reg["phase"],
+                        detail=f"regimen {regimen_id!r} is {reg['phase']}",
                     )
                 return dict(reg)
         allowed = ", ".join(r["id"] for r in regimens) or "none (this indication has no regimen)"
         raise InputError("regimen", regimen_id, allowed, detail=f"regimens of {indication_id}")
-    matching = [r for r in regimens if r["phase"] == phase and (route is None or r["route"] == route)]
+    matching = [
+        r for r in regimens if r["phase"] == phase and (route is None or r["route"] == route)
+    ]
     if not matching:
         offered = sorted({f"{r['phase']}/{r['route']}" for r in regimens})
         raise InputError(
@@ -93,7 +98,9 @@ def compute_dose_plan(
     rng = regimen["dose_g_per_kg"]
     g_per_kg = dose_g_per_kg if dose_g_per_kg is not None else rng.get("default", rng["max"])
     _within("dose_g_per_kg", g_per_kg, rng, "g/kg", rid)
-    n_days = days if days is not None else int(regimen["days"].get("default", regimen["days"]["min"]))
+    n_days = (
+        days if days is not None else int(regimen["days"].get("default", regimen["days"]["min"]))
+    )
     _within("days", n_days, regimen["days"], "days", rid)
     if n_days != int(n_days) or n_days < 1:
         raise InputError("days", n_days, "a whole number of days, 1 or more", "days")
@@ -108,7 +115,10 @@ def compute_dose_plan(
     per_day_g_per_kg = g_per_kg / n_days
     check_limit(kb, "dose_g_per_kg_per_course", g_per_kg, "dose_g_per_kg")
     check_limit(kb, "dose_g_per_kg_per_day", per_day_g_per_kg, "dose_g_per_kg_per_day")
-    if "max_g_per_kg_per_day" in regimen and per_day_g_per_kg > regimen["max_g_per_kg_per_day"] + 1e-9:
+    if (
+        "max_g_per_kg_per_day" in regimen
+        and per_day_g_per_kg > regimen["max_g_per_kg_per_day"] + 1e-9
+    ):
         raise InputError(
             "days",
             n_days,
@@ -163,9 +173,8 @@ def compute_dose_plan(
         waste_g = round(choice["waste_g"] * n_days, 2)
         total_g = round(choice["given_g"] * n_days, 2)
         vial_text = ", ".join(f"{v['count']} x {v['size_g']:g} g" for v in choice["vials"])
-        detail = (
-            f"{choice['opened_g']:g} g of whole vials per day ({vial_text})"
-            + ("" if choice["within_tolerance"] else "; no whole-vial amount within tolerance")
+        detail = f"{choice['opened_g']:g} g of whole vials per day ({vial_text})" + (
+            "" if choice["within_tolerance"] else "; no whole-vial amount within tolerance"
         )
         steps.append(
             step(

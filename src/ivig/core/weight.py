@@ -6,14 +6,15 @@ Every coefficient and threshold comes from the knowledge base (``dosing.formulas
 
 from __future__ import annotations
 
-
 from ivig.errors import InputError, MissingFieldError
 from ivig.knowledge.predicates import evaluate, parse
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     from typing import Any
+
     from ivig.knowledge.base import KnowledgeBase
+    from ivig.knowledge.schema import DosingPolicy, WeightFormula
 
 __all__ = ["check_limit", "compute_dosing_weight", "ideal_body_weight_kg", "step"]
 
@@ -54,7 +55,7 @@ def check_limit(kb: KnowledgeBase, field: str, value: float, label: str | None =
         )
 
 
-def ideal_body_weight_kg(formula: dict[str, Any], sex: str, height_cm: float) -> float:
+def ideal_body_weight_kg(formula: WeightFormula, sex: str, height_cm: float) -> float:
     """Devine ideal body weight with the formula's coefficients."""
     base = formula["ibw_base_kg_male"] if sex == "male" else formula["ibw_base_kg_female"]
     height_in = height_cm * formula["cm_to_in"]
@@ -214,11 +215,13 @@ def compute_dosing_weight(
     }
 
 
-def _first_rule(policy: dict[str, Any], inputs: dict[str, object]) -> dict[str, Any]:
+def _first_rule(policy: DosingPolicy, inputs: dict[str, object]) -> dict[str, Any]:
     for rule in policy["rules"]:
         if all(evaluate(parse(text), inputs) is True for text in rule["when"]):
             return dict(rule)
-    raise InputError("dosing_weight_policy", policy["id"], "a policy whose rules cover this patient")
+    raise InputError(
+        "dosing_weight_policy", policy["id"], "a policy whose rules cover this patient"
+    )
 
 
 def _explain(rule: dict[str, Any], inputs: dict[str, object]) -> str:
@@ -232,4 +235,4 @@ def _explain(rule: dict[str, Any], inputs: dict[str, object]) -> str:
         if isinstance(value, float):
             value = round(value, 2)
         shown.append(f"{pred.name} = {value} ({text})")
-    return rule["reason"] + (f" [{'; '.join(shown)}]" if shown else "")
+    return str(rule["reason"]) + (f" [{'; '.join(shown)}]" if shown else "")

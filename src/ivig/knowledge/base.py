@@ -6,12 +6,12 @@ matched on ids, names, synonyms and codes ("guillain_barre" suggests ``gbs``).
 
 from __future__ import annotations
 
-
 from ivig.errors import UnknownIdError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     from typing import Any
+
     from ivig.knowledge.schema import (
         Condition,
         DosingPolicy,
@@ -177,7 +177,7 @@ class KnowledgeBase:
             jurisdiction_id
         )
         if found is None:
-            ids = [j["id"] for j in self.data["jurisdictions"]]
+            ids: list[str] = [j["id"] for j in self.data["jurisdictions"]]
             raise UnknownIdError("jurisdiction", jurisdiction_id, ids)
         return found
 

@@ -46,7 +46,8 @@ def render_knowledge_markdown(kb: KnowledgeBase) -> str:
         f"{stats['regimens']} regimens, {stats['criteria']} criteria, {stats['sources']} sources, "
         f"{stats['products']} products, {stats['scores']} scores. "
         f"{stats['numbers_with_source_share']:.0%} of {stats['numbers']} clinical numbers carry a "
-        f"source; {stats['facts_verified_share']:.0%} of {stats['facts']} sourced facts are verified."
+        f"source; {stats['facts_verified_share']:.0%} of {stats['facts']} sourced facts "
+        "are verified."
     )
     add("")
     add("## Conditions at a glance")
@@ -86,13 +87,18 @@ def render_knowledge_markdown(kb: KnowledgeBase) -> str:
             for ev in ind["evidence"]:
                 note = f" ({ev['note']})" if ev.get("note") else ""
                 add(f"- Evidence {ev['system']}: **{ev['level']}**{_cell(note)} — {_refs(ev)}")
-            for group in ("qualifying", "exclusion"):
-                for crit in ind.get(group, []):
-                    test = crit.get("when") or " or ".join(crit.get("any_of", []))
+            for group, crits in (
+                ("qualifying", ind.get("qualifying", [])),
+                ("exclusion", ind.get("exclusion", [])),
+            ):
+                for crit in crits:
+                    test = crit.get("when") or " or ".join(list(crit.get("any_of", [])))
                     add(f"- {group.capitalize()}: {crit['text']} `{test}` — {_refs(crit)}")
             for reg in ind.get("regimens", []):
                 interval = (
-                    f", every {_range(reg['interval_weeks'])} weeks" if "interval_weeks" in reg else ""
+                    f", every {_range(reg['interval_weeks'])} weeks"
+                    if "interval_weeks" in reg
+                    else ""
                 )
                 add(
                     f"- Regimen `{reg['id']}` ({reg['phase']}, {reg['route']}): "
@@ -118,9 +124,9 @@ def render_knowledge_markdown(kb: KnowledgeBase) -> str:
     add("## Sources")
     add("")
     for src in sorted(kb.data["sources"], key=lambda s: s["id"]):
-        ident = src.get("pmid") and f" PMID {src['pmid']}" or ""
-        doi = src.get("doi") and f" doi:{src['doi']}" or ""
-        url = src.get("url") and f" <{src['url']}>" or ""
+        ident = (src.get("pmid") and f" PMID {src['pmid']}") or ""
+        doi = (src.get("doi") and f" doi:{src['doi']}") or ""
+        url = (src.get("url") and f" <{src['url']}>") or ""
         add(f"- `{src['id']}` ({src['kind']}) {_cell(src['citation'])}{ident}{doi}{url}")
     add("")
     return "\n".join(lines)

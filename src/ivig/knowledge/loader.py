@@ -78,7 +78,7 @@ def _write_cache(path: str, data: KnowledgeData) -> None:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         tmp = f"{path}.{os.getpid()}.tmp"
         with open(tmp, "wb") as fh:
-            marshal.dump(data, fh)
+            marshal.dump(data, fh)  # type: ignore[arg-type]
         os.replace(tmp, path)
     except OSError:
         pass  # a read-only home is fine: we validate again next time

@@ -17,13 +17,13 @@ Conventions:
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
-
-from typing_extensions import NotRequired, TypedDict
+from typing import Annotated, Literal, NotRequired
 
 from annotated_types import Ge, Gt, Le, MinLen
 from pydantic import ConfigDict, with_config
+from typing_extensions import TypedDict
 
+from ivig.knowledge.schema_pk import PkModelSet
 from ivig.knowledge.schema_products import (
     AdverseEffect,
     MonitoringItem,
@@ -31,7 +31,6 @@ from ivig.knowledge.schema_products import (
     RankingRule,
     RiskFactor,
 )
-from ivig.knowledge.schema_pk import PkModelSet
 from ivig.knowledge.schema_scores import Score
 
 __all__ = [
@@ -478,7 +477,8 @@ class WeightFormula(TypedDict):
 class PolicyRule(TypedDict):
     """One rule of a dosing-weight policy; rules are tried in order, the first that fires wins.
 
-    ``when`` is a list of predicates (all must hold) in the criterion grammar over the inputs (``age_years``, ``height_cm``,
+    ``when`` is a list of predicates (all must hold) in the criterion grammar over the inputs
+    (``age_years``, ``height_cm``,
     ``pregnant``, ``bmi_kg_per_m2``, ``actual_over_ideal_ratio``, ``actual_below_adjusted``,
     ``sex``, ``weight_kg``); ``[always]`` fires unconditionally.
     """

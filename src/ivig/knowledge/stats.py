@@ -23,9 +23,7 @@ def _walk_numbers(
         for key, value in node.items():
             if key in ("sources", "verified"):
                 continue
-            _walk_numbers(
-                value, f"{path}.{key}", sourced or has_sources, here_verified, out
-            )
+            _walk_numbers(value, f"{path}.{key}", sourced or has_sources, here_verified, out)
     elif isinstance(node, list):
         for i, value in enumerate(node):
             _walk_numbers(value, f"{path}[{i}]", sourced, verified, out)
@@ -76,7 +74,9 @@ def compute_stats(kb: KnowledgeBase) -> dict[str, Any]:
         "conditions": len(data["conditions"]),
         "indications": len(indications),
         "regimens": sum(len(i.get("regimens", [])) for i in indications),
-        "criteria": sum(len(i.get("qualifying", [])) + len(i.get("exclusion", [])) for i in indications),
+        "criteria": sum(
+            len(i.get("qualifying", [])) + len(i.get("exclusion", [])) for i in indications
+        ),
         "sources": len(data["sources"]),
         "findings": len(data["findings"]),
         "products": len(data["products"]),

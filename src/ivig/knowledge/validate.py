@@ -86,9 +86,10 @@ def _normalise_sources(node: Any) -> Any:
     if isinstance(node, dict):
         out = {}
         for key, value in node.items():
+            item = value
             if key == "sources" and isinstance(value, list):
-                value = [{"id": v} if isinstance(v, str) else v for v in value]
-            out[key] = _normalise_sources(value)
+                item = [{"id": v} if isinstance(v, str) else v for v in value]
+            out[key] = _normalise_sources(item)
         return out
     if isinstance(node, list):
         return [_normalise_sources(v) for v in node]
