@@ -115,6 +115,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _print_report(knowledge: KnowledgeBase, result: dict[str, Any]) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     from ivig.cli._common import console, print_footer
@@ -153,13 +154,13 @@ def _print_report(knowledge: KnowledgeBase, result: dict[str, Any]) -> None:
     if "sc_equivalent" in plan:
         sc = plan["sc_equivalent"]
         out.print(
-            f"SCIg equivalent: {sc['weekly_g']:g} g/week ({sc['formula']}) [{sc['conversion']}]"
+            f"SCIg equivalent: {sc['weekly_g']:g} g/week ({sc['formula']}) \\[{sc['conversion']}]"
         )
     out.print(f"Rounding: {plan['rounding']['method']} — {plan['rounding']['detail']}")
     for item in result["unverified"]:
         out.print(f"[yellow]unverified:[/yellow] {item}")
     for src in result["sources"]:
-        out.print(f"[dim][{src['id']}] {src['citation']}[/dim]")
+        out.print(f"[dim]\\[{src['id']}] {escape(src['citation'])}[/dim]")
     print_footer(out, knowledge)
 
 

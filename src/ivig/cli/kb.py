@@ -84,6 +84,7 @@ def _show(args: argparse.Namespace) -> int:
             }
         )
         return 0
+    from rich.markup import escape
     from rich.panel import Panel
 
     out = console()
@@ -97,7 +98,7 @@ def _show(args: argparse.Namespace) -> int:
         for ev in ind["evidence"]:
             flag = "" if ev["verified"] else " [yellow](unverified)[/yellow]"
             refs = ", ".join(r["id"] for r in ev["sources"])
-            out.print(f"  evidence {ev['system']}: {ev['level']}{flag}  [{refs}]")
+            out.print(f"  evidence {ev['system']}: {ev['level']}{flag}  \\[{refs}]")
         for group, crits in (
             ("qualifying", ind.get("qualifying", [])),
             ("exclusion", ind.get("exclusion", [])),
@@ -115,7 +116,7 @@ def _show(args: argparse.Namespace) -> int:
             out.print(f"  alternative: {alt['name']}")
     out.print("\nSources:")
     for sid in cited:
-        out.print(f"  [{sid}] {knowledge.citation(sid)}")
+        out.print(f"  \\[{sid}] {escape(knowledge.citation(sid))}")
     print_footer(out, knowledge)
     return 0
 

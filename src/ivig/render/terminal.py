@@ -25,6 +25,7 @@ def _g(value: object) -> str:
 
 
 def print_recommendation(out: Console, rec: dict[str, Any]) -> None:
+    from rich.markup import escape as e
     from rich.table import Table
 
     el = rec["eligibility"]
@@ -33,7 +34,7 @@ def print_recommendation(out: Console, rec: dict[str, Any]) -> None:
         f"[{style}]{el['status'].upper()}[/{style}]  {el.get('condition', '')} / "
         f"{el.get('indication')}  role: {el.get('role')}"
     )
-    out.print(el["reason"])
+    out.print(e(el["reason"]))
     if el["evidence"]:
         table = Table(title="Evidence (jurisdiction's systems first)")
         for col in ("system", "level", "source"):
@@ -47,21 +48,21 @@ def print_recommendation(out: Console, rec: dict[str, Any]) -> None:
     for item in el["missing"]:
         unit = f" [{item['unit']}]" if item.get("unit") else ""
         out.print(
-            f"[cyan]missing[/cyan] {item['name']} ({item['type']}{unit}): {item['description']}"
+            f"[cyan]missing[/cyan] {item['name']} ({item['type']}{unit}): {e(item['description'])}"
         )
     for crit in el.get("unmet", []) + el.get("exclusions", []):
-        out.print(f"[red]not met[/red] {crit['text']} [dim]({crit['test']})[/dim]")
+        out.print(f"[red]not met[/red] {e(crit['text'])} [dim]({e(crit['test'])})[/dim]")
     weight, dose = rec.get("dosing_weight"), rec.get("dose")
     if weight and dose:
         out.print(
             f"\n[b]Dose[/b] {_g(dose['g_per_kg'])} g/kg = [b]{_g(dose['total_g'])} g[/b] "
-            f"({dose['regimen']['label']}"
+            f"({e(dose['regimen']['label'])}"
             + (f", every {_g(dose['interval_weeks'])} weeks" if dose["interval_weeks"] else "")
             + ")"
         )
         out.print(
             f"Dosing weight {_g(weight['kg'])} kg ({weight['method']}, {weight['policy']}): "
-            f"{weight['rule']['reason']}"
+            f"{e(weight['rule']['reason'])}"
         )
         days = Table(title="Daily split")
         for col in ("day", "grams", "mL", "vials"):
@@ -78,7 +79,7 @@ def print_recommendation(out: Console, rec: dict[str, Any]) -> None:
             name = (
                 prod["name"] if prod["status"] != "excluded" else f"[strike]{prod['name']}[/strike]"
             )
-            reasons = "; ".join(r.get("text", "") for r in prod.get("reasons", [])[:3])
+            reasons = e("; ".join(r.get("text", "") for r in prod.get("reasons", [])[:3]))
             table.add_row(name, prod["status"], reasons)
         out.print(table)
     infusion = rec.get("infusion")
@@ -100,17 +101,19 @@ def print_recommendation(out: Console, rec: dict[str, Any]) -> None:
             if isinstance(item, dict)
             else item
         )
-        out.print(f"monitor: {text}")
+        out.print(f"monitor: {e(str(text))}")
     review = rec.get("review")
     if review:
         measures = ", ".join(m["name"] for m in review["measures"])
-        out.print(f"\n[b]Review[/b] measures: {measures}. {review['response_definition']}")
+        out.print(f"\n[b]Review[/b] measures: {e(measures)}. {e(review['response_definition'])}")
     for alt in el.get("alternatives", []):
-        out.print(f"alternative: {alt['name']}" + (f" — {alt['note']}" if alt.get("note") else ""))
+        out.print(
+            e(f"alternative: {alt['name']}" + (f" — {alt['note']}" if alt.get("note") else ""))
+        )
     for warning in rec.get("warnings", []):
-        out.print(f"[bold yellow]warning[/bold yellow] {warning}")
+        out.print(f"[bold yellow]warning[/bold yellow] {e(warning)}")
     for item in rec.get("unverified", []):
-        out.print(f"[yellow]unverified[/yellow] {item}")
+        out.print(f"[yellow]unverified[/yellow] {e(item)}")
     out.print("[dim]sources: " + ", ".join(s["id"] for s in rec.get("sources", [])) + "[/dim]")
     out.print(f"[dim]knowledge {rec['knowledge_version']} · engine {rec['engine_version']}[/dim]")
     out.print(f"[dim]{rec['disclaimer']}[/dim]")

@@ -1,0 +1,116 @@
+"""``ivig recommend`` and ``ivig schema``: outputs, the order sheet, and clear refusals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pydantic import TypeAdapter
+
+from ivig.cli import main
+from ivig.contract import Request
+
+ROOT = Path(__file__).resolve().parents[2]
+GBS = str(ROOT / "examples/gbs-non-ambulant.yaml")
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_recommend_json_and_order_sheet(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    sheet = tmp_path / "order.html"
+    status, out, _ = run(capsys, "recommend", GBS, "--json", "--html", str(sheet))
+    rec = json.loads(out)
+    assert status == 0 and rec["eligibility"]["status"] == "supported"
+    html = sheet.read_text()
+    assert f"id='total-g'>{rec['dose']['total_g']:g} g" in html
+    assert "@media print" in html and "Pharmacist" in html
+
+
+def test_recommend_terminal_report(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "recommend", GBS)
+    assert status == 0 and "SUPPORTED" in out and "Infusion rate schedule" in out
+    assert "[au-lifeblood-abw-2026]" not in out or "au-lifeblood-abw-2026" in out
+
+
+def test_recommend_reads_stdin(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(Path(GBS).read_text()))
+    status, out, _ = run(capsys, "recommend", "-", "--json")
+    assert status == 0 and json.loads(out)["dose"]["g_per_kg"] == 2
+
+
+def test_malformed_file_names_the_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("patient: {sex: male\ncondition: gbs\n")
+    status, _, err = run(capsys, "recommend", str(bad))
+    assert status == 2 and "line" in err and "Traceback" not in err
+
+
+def test_bad_fields_exit_2_with_every_field(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(
+        json.dumps(
+            {
+                "patient": {"sex": "male", "age_years": 200, "weight_kg": 80},
+                "condition": "gbs",
+                "phase": "sometime",
+            }
+        )
+    )
+    status, _, err = run(capsys, "recommend", str(bad))
+    assert status == 2 and "patient.age_years" in err and "phase" in err
+
+
+def test_schemas_validate_the_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    import yaml
+
+    status, out, _ = run(capsys, "schema", "request")
+    schema = json.loads(out)
+    assert status == 0 and set(schema["required"]) >= {"patient", "condition", "phase"}
+    status, out, _ = run(capsys, "schema", "recommendation")
+    assert status == 0 and "eligibility" in json.loads(out)["properties"]
+    adapter = TypeAdapter(Request)
+    for example in sorted((ROOT / "examples").glob("*.yaml")):
+        adapter.validate_python(yaml.safe_load(example.read_text()))
+
+
+def test_dose_with_vial_rounding(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(
+        capsys,
+        "dose",
+        "--sex",
+        "female",
+        "--age",
+        "54",
+        "--height-cm",
+        "160",
+        "--weight-kg",
+        "90",
+        "--condition",
+        "cidp",
+        "--phase",
+        "maintenance",
+        "--policy",
+        "au-2026",
+        "--product",
+        "privigen",
+        "--rounding",
+        "vials",
+        "--json",
+    )
+    plan = json.loads(out)["dose"]
+    assert status == 0 and plan["rounding"]["method"] == "vials"
+    day = plan["days"][0]
+    assert sum(v["size_g"] * v["count"] for v in day["vials"]) == pytest.approx(day["grams"])
+    assert day["volume_ml"] == pytest.approx(day["grams"] / plan["concentration_g_per_ml"], abs=0.1)
+    assert plan["total_g"] <= plan["max_total_g"]
