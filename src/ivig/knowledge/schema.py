@@ -31,7 +31,7 @@ from ivig.knowledge.schema_products import (
     RankingRule,
     RiskFactor,
 )
-from ivig.knowledge.schema_scores import Score
+from ivig.knowledge.schema_scores import ReviewRule, Score
 
 __all__ = [
     "ROLES",
@@ -571,4 +571,5 @@ class KnowledgeData(TypedDict):
     adverse_effects: list[AdverseEffect]
     monitoring: list[MonitoringItem]
     scores: list[Score]
+    review_rules: list[ReviewRule]
     pk: PkModelSet

@@ -8,8 +8,8 @@ Where a published point table could not be confirmed (EGOS, mEGOS, EGRIS, QMG, M
 the record asks for the clinician's ``total`` only and says in ``not_encoded`` what was left out.
 
 The rules of the response review (responder and deterioration thresholds, the treatment-related
-fluctuation definition, taper steps, trial-off window, wearing-off, dose creep) live in one record
-of kind ``rule_set`` (``scores/review-rules.yaml``), each rule with its own source, so that no
+fluctuation definition, taper steps, trial-off window, wearing-off, dose creep) are the
+``review_rules`` collection (``review_rules.yaml``), each rule with its own source, so that no
 threshold is a code constant.
 """
 
@@ -49,9 +49,7 @@ Sources = Annotated[list[_SourceRef], MinLen(1)]
 
 Unit = Literal["points", "kPa", "relapses/year", "count", "years", "days", "percent", "none"]
 
-ScoreKind = Literal[
-    "scale", "prognostic_model", "measurement", "rate", "classification", "rule_set"
-]
+ScoreKind = Literal["scale", "prognostic_model", "measurement", "rate", "classification"]
 Method = Literal["sum", "single", "rate", "class", "none"]
 Direction = Literal["higher_is_worse", "higher_is_better", "none"]
 
@@ -171,7 +169,7 @@ class ReviewRule(TypedDict):
 
 @with_config(FORBID)
 class Score(TypedDict):
-    """A clinical score or outcome measure (or the ``rule_set`` of the response review)."""
+    """A clinical score or outcome measure."""
 
     id: Id
     name: str
@@ -187,7 +185,6 @@ class Score(TypedDict):
     range: NotRequired[ScoreRange]
     interpretation: NotRequired[list[InterpretationBand]]
     mcid: NotRequired[Mcid]
-    rules: NotRequired[list[ReviewRule]]
     #: what a published version holds that this record leaves out, and why
     not_encoded: NotRequired[str]
     notes: NotRequired[list[str]]
@@ -222,17 +219,7 @@ def _check_score(score: dict[str, Any], score_ids: set[str], report: Report) -> 
         report(file, "items", "duplicate item id")
     for item in items:
         _check_item(sid, item, report)
-    kind, method = score["kind"], score["method"]
-    if kind == "rule_set":
-        if items or method != "none":
-            report(file, "(top)", "a rule_set has no items and method 'none'")
-        for rule in score.get("rules", []):
-            measure = rule.get("measure")
-            if measure is not None and measure not in score_ids:
-                report(file, f"rules.{rule['id']}", f"unknown measure {measure!r}")
-        return
-    if "rules" in score:
-        report(file, "rules", "only a rule_set holds review rules")
+    method = score["method"]
     if not items:
         report(file, "items", "a score needs at least one item")
     if method == "rate" and len(items) != 2:
@@ -280,16 +267,19 @@ def check_scores(data: dict[str, Any], report: Report) -> None:
     scores = data.get("scores") or []
     score_ids = {s["id"] for s in scores}
     seen: set[str] = set()
-    rule_ids: set[str] = set()
     for score in scores:
         if score["id"] in seen:
             report("scores", score["id"], "duplicate score id")
         seen.add(score["id"])
         _check_score(score, score_ids, report)
-        for rule in score.get("rules", []):
-            if rule["id"] in rule_ids:
-                report(f"scores/{score['id']}.yaml", f"rules.{rule['id']}", "duplicate rule id")
-            rule_ids.add(rule["id"])
+    rule_ids: set[str] = set()
+    for rule in data.get("review_rules") or []:
+        if rule["id"] in rule_ids:
+            report("review_rules.yaml", rule["id"], "duplicate rule id")
+        rule_ids.add(rule["id"])
+        measure = rule.get("measure")
+        if measure is not None and measure not in score_ids:
+            report("review_rules.yaml", rule["id"], f"unknown measure {measure!r}")
 
 
 #: Cross-reference checks run by ``validate_directory``: ``check(data, report)`` where

@@ -54,6 +54,7 @@ COLLECTIONS: tuple[Collection, ...] = (
     Collection("adverse_effects", "adverse_effects.yaml", "list", schema_products.AdverseEffect),
     Collection("monitoring", "monitoring.yaml", "list", schema_products.MonitoringItem),
     Collection("scores", "scores", "dir", schema_scores.Score),
+    Collection("review_rules", "review_rules.yaml", "list", schema_scores.ReviewRule),
     Collection("pk", "pk.yaml", "one", schema_pk.PkModelSet),
 )
 
