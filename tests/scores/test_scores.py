@@ -157,9 +157,10 @@ def test_unknown_score_suggests_near_ids(kb: KnowledgeBase) -> None:
     assert "incat" in str(err.value)
 
 
-def test_rule_set_is_not_a_score(kb: KnowledgeBase) -> None:
+def test_review_rules_are_not_scores(kb: KnowledgeBase) -> None:
     with pytest.raises(InputError):
         compute_score(kb, "review-rules", {})
+    assert kb.data["review_rules"] and all("kind" in r for r in kb.data["review_rules"])
 
 
 def test_mcid_values_come_from_their_sources(kb: KnowledgeBase) -> None:
@@ -204,14 +205,8 @@ def test_check_scores_reports_inconsistent_records() -> None:
                 "items": [{"id": "a", "choices": [{"value": 0}, {"value": 0}], "min": 0}],
                 "range": {"min": 0, "max": 9},
             },
-            {
-                "id": "r",
-                "kind": "rule_set",
-                "method": "none",
-                "items": [],
-                "rules": [{"id": "q", "measure": "nope"}],
-            },
-        ]
+        ],
+        "review_rules": [{"id": "q", "measure": "nope"}],
     }
     errors: list[str] = []
     check_scores(bad, lambda f, loc, msg: errors.append(f"{f}: {loc}: {msg}"))

@@ -4,7 +4,7 @@
 returns a plain-data review: a verdict (responder / partial / non_responder / insufficient_data)
 with reasons, per-measure changes, findings (end-of-dose wearing off, GBS treatment-related
 fluctuation, dose creep, stability), the next steps and the next review date with what to
-measure. Every threshold comes from the ``review-rules`` record and the score records; the
+measure. Every threshold comes from the ``review_rules`` collection and the score records; the
 indication's ``review`` block (first review, interval, measures, stop rule) is used where the
 knowledge base has it. Pure computation: no I/O.
 """

@@ -1,7 +1,7 @@
 """Findings of the response review: thresholds, fluctuation, wearing off, dose creep, taper.
 
-Helpers of :mod:`ivig.core.review`. Every threshold is read from the ``review-rules`` record
-(``scores/review-rules.yaml``) or a score record; the functions only compare and count.
+Helpers of :mod:`ivig.core.review`. Every threshold is read from the ``review_rules``
+collection (``review_rules.yaml``) or a score record; the functions only compare and count.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from ivig.knowledge.base import KnowledgeBase
 
 __all__ = [
-    "RULE_SET_ID",
     "ReviewContext",
     "detect_dose_creep",
     "detect_fluctuation",
@@ -32,7 +31,6 @@ __all__ = [
     "weeks_between",
 ]
 
-RULE_SET_ID = "review-rules"
 DAYS_PER_WEEK = 7  # calendar fact, not a clinical number
 
 Entry = dict[str, Any]
@@ -50,7 +48,7 @@ class ReviewContext:
         self.condition = condition
         self.rules: list[dict[str, Any]] = [
             dict(r)
-            for r in kb.score(RULE_SET_ID).get("rules", [])
+            for r in kb.data["review_rules"]
             if not r.get("applies_to") or condition in r["applies_to"]
         ]
         self.used: list[str] = []

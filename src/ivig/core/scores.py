@@ -29,18 +29,14 @@ __all__ = [
 
 
 def score_record(kb: KnowledgeBase, score_id: str) -> Score:
-    """The score record ``score_id`` (a clear error for unknown ids and for the rule set)."""
-    record = kb.score(score_id)
-    if record["kind"] == "rule_set":
-        ids = ", ".join(s["id"] for s in list_scores(kb))
-        raise InputError("score", score_id, ids, detail="a rule set, not a score")
-    return record
+    """The score record ``score_id`` (a clear error naming the nearest ids when unknown)."""
+    return kb.score(score_id)
 
 
 def list_scores(kb: KnowledgeBase) -> list[Score]:
-    """Every score and outcome measure (not the review rule set), sorted by id."""
+    """Every score and outcome measure, sorted by id."""
     scores: list[Score] = kb.data["scores"]
-    return sorted((s for s in scores if s["kind"] != "rule_set"), key=lambda s: s["id"])
+    return sorted(scores, key=lambda s: s["id"])
 
 
 def item_allowed_text(item: ScoreItem) -> str:
