@@ -208,7 +208,7 @@ def test_unverified_rate_record_is_flagged(kb: KnowledgeBase) -> None:
     indication=st.sampled_from([None, "cidp", "pi", "itp", "mmn", "gbs"]),
     interval=st.sampled_from([None, 15.0, 30.0]),
 )
-def test_schedule_properties(  # noqa: PLR0917 (hypothesis passes the strategies by name)
+def test_schedule_properties(
     pid: str,
     weight_kg: float,
     dose_g_per_kg: float,
