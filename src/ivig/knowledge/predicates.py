@@ -8,6 +8,8 @@ which the eligibility engine reports as missing information instead of guessing.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 __all__ = ["OPS", "Predicate", "PredicateSyntaxError", "evaluate", "parse"]
 
 OPS = ("==", "!=", "<=", ">=", "<", ">", " in ")
@@ -60,8 +62,13 @@ def _parse_literal(text: str) -> Literal_:
     return _parse_scalar(text)
 
 
+@lru_cache(maxsize=4096)
 def parse(text: str) -> Predicate:
-    """Parse ``text``; raise :class:`PredicateSyntaxError` if it is not a predicate."""
+    """Parse ``text``; raise :class:`PredicateSyntaxError` if it is not a predicate.
+
+    Results are cached: the knowledge base holds a few hundred predicate texts, evaluated again for
+    every request (the batch audit parses the same strings millions of times).
+    """
     stripped = text.strip()
     if stripped == "always":
         return Predicate("always", "always", None, stripped)
