@@ -1,0 +1,93 @@
+"""The application factory: ``create_app(settings)`` builds the FastAPI app.
+
+Routers come from :data:`ROUTERS`, a list of ``(module, attribute, needs_registry)``; the web
+application (issue 10) adds its own entry there, or passes it in ``extra_routers``. Modules are
+imported when the app is built, so ``import ivig.service`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter, FastAPI
+
+    from ivig.service.settings import Settings
+
+__all__ = ["ROUTERS", "create_app"]
+
+#: (module, attribute, needs a registry) of every router the app includes, in this order
+ROUTERS: list[tuple[str, str, bool]] = [
+    ("ivig.service.routers.api", "router", False),
+    ("ivig.service.routers.kb", "router", False),
+    ("ivig.service.routers.fhir", "router", False),
+    ("ivig.service.routers.cds_hooks", "router", False),
+    ("ivig.service.routers.registry", "router", True),
+    ("ivig.service.routers.registry", "audit_router", False),
+]
+
+DESCRIPTION = """Decision support and stewardship for immunoglobulin therapy in neurology.
+
+REST endpoints for every command-line capability (`/api`), CDS Hooks 2.0 services for the EHR
+(`/cds-services`), FHIR R4 in and out (`/api/fhir`). Errors are 422 with one problem per field.
+Every result carries the knowledge version. ivig supports clinical decisions; it does not replace
+the judgement of the treating clinician."""
+
+
+def create_app(
+    settings: Settings | None = None, *, extra_routers: Sequence[APIRouter] = ()
+) -> FastAPI:
+    """The service for ``settings`` (default: :meth:`Settings.from_env`)."""
+    import httpx
+    from fastapi import FastAPI
+
+    from ivig import __version__
+    from ivig.service.errors import IvigJSONResponse, install_error_handlers
+    from ivig.service.security import JwtVerifier, ReplayCache, add_cors
+    from ivig.service.settings import Settings
+    from ivig.service.state import FeedbackLog, RegistryLink, ServiceState
+
+    settings = settings or Settings.from_env()
+    if settings.knowledge is not None:
+        kb = settings.knowledge
+    else:
+        from ivig.knowledge import load_knowledge
+
+        kb = load_knowledge()
+    registry = RegistryLink(settings.database_url) if settings.database_url else None
+    timeout = settings.fhir_timeout_s
+    oauth = (
+        JwtVerifier(settings.oauth_issuers, leeway_s=settings.jwt_leeway_s, require_jti=False)
+        if settings.oauth_issuers
+        else None
+    )
+    state = ServiceState(
+        settings=settings,
+        kb=kb,
+        cds_verifier=JwtVerifier(
+            settings.cds_issuers, leeway_s=settings.jwt_leeway_s, replay=ReplayCache()
+        ),
+        oauth_verifier=oauth,
+        registry=registry,
+        feedback=FeedbackLog(),
+        http_client=lambda: httpx.AsyncClient(timeout=timeout),
+    )
+    app = FastAPI(
+        title="ivig",
+        version=__version__,
+        description=DESCRIPTION,
+        default_response_class=IvigJSONResponse,
+    )
+    app.state.ivig = state
+    install_error_handlers(app)
+    add_cors(app, settings)
+    for module_name, attribute, needs_registry in ROUTERS:
+        if needs_registry and registry is None:
+            continue
+        module = importlib.import_module(module_name)
+        app.include_router(getattr(module, attribute))
+    for router in extra_routers:
+        app.include_router(router)
+    return app

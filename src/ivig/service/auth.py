@@ -1,0 +1,100 @@
+"""Who is calling the REST API, and may they: bearer tokens and roles per endpoint.
+
+A bearer token is one of: a static token from the settings, an OAuth2 access token (a JWT from a
+trusted issuer, role in its ``role`` or ``roles`` claim), or an API token issued by the registry.
+Each endpoint declares the roles it allows with :func:`require_roles`; ``admin`` may do
+everything. No token or an unknown one answers 401; a known user without the role answers 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
+
+from ivig.service.security import Unauthorized
+from ivig.service.state import get_state
+
+__all__ = [
+    "ANY_USER",
+    "ROLES",
+    "Principal",
+    "authenticate",
+    "require_roles",
+]
+
+#: the registry's roles (``ivig.registry.api.ROLES``)
+ROLES = ("clinician", "pharmacist", "nurse", "steward", "admin")
+ANY_USER = ROLES
+
+bearer_scheme = HTTPBearer(auto_error=False, description="API token or OAuth2 access token")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: the audit log records ``username``."""
+
+    username: str
+    role: str
+    via: str
+
+
+async def authenticate(request: Request, token: str | None) -> Principal:
+    """The caller holding ``token``; raise :class:`Unauthorized` when there is none."""
+    state = get_state(request)
+    settings = state.settings
+    if not settings.api_require_auth:
+        return Principal(username="demo", role="admin", via="open")
+    if not token:
+        raise Unauthorized("no bearer token")
+    static = settings.static_tokens.get(token)
+    if static is not None:
+        return Principal(static.username, static.role, "static")
+    if token.count(".") == 2 and state.oauth_verifier is not None:
+        audience = settings.oauth_audience or settings.public_base_url
+        claims = await state.oauth_verifier.verify(token, [audience])
+        return Principal(_username(claims), _role(claims), "oauth")
+    if state.registry is not None:
+        user = await run_in_threadpool(state.registry.verify_token, token)
+        if user is not None and user.get("active", True):
+            return Principal(str(user["username"]), str(user["role"]), "registry")
+    raise Unauthorized("unknown token")
+
+
+def _username(claims: dict[str, Any]) -> str:
+    for key in ("preferred_username", "sub"):
+        if isinstance(claims.get(key), str) and claims[key]:
+            return str(claims[key])
+    raise Unauthorized("token names no user")
+
+
+def _role(claims: dict[str, Any]) -> str:
+    raw = claims.get("role", claims.get("roles"))
+    roles = [raw] if isinstance(raw, str) else list(raw) if isinstance(raw, list) else []
+    for role in ROLES[::-1]:  # the strongest role held
+        if role in roles:
+            return role
+    raise Unauthorized("token holds no ivig role")
+
+
+def require_roles(*roles: str) -> Callable[..., Awaitable[Principal]]:
+    """A dependency that authenticates the caller and checks that it holds one of ``roles``."""
+    allowed = frozenset(roles) | {"admin"}
+    shown = ", ".join(sorted(allowed))
+
+    async def dependency(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    ) -> Principal:
+        principal = await authenticate(request, credentials.credentials if credentials else None)
+        if principal.role not in allowed:
+            raise HTTPException(403, f"this operation needs one of the roles: {shown}")
+        request.state.principal = principal
+        return principal
+
+    dependency.__name__ = f"require_{'_or_'.join(sorted(allowed))}"
+    return dependency

@@ -1,0 +1,96 @@
+"""The CDS services ivig offers and the prefetch templates they ask for (discovery)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ivig.service.fhir import codes as C
+
+__all__ = [
+    "ESSENTIAL_KEYS",
+    "ORDER_PREFETCH",
+    "ORDER_SERVICE_ID",
+    "OVERRIDE_REASONS",
+    "REVIEW_SERVICE_ID",
+    "SERVICES",
+    "discovery",
+    "hooks_of",
+]
+
+ORDER_SERVICE_ID = "ivig-order"
+REVIEW_SERVICE_ID = "ivig-review-due"
+
+_P = "{{context.patientId}}"
+
+
+def _latest(*loinc: str) -> str:
+    codes = ",".join(f"{C.LOINC}|{code}" for code in loinc)
+    return f"Observation?patient={_P}&code={codes}&_sort=-date&_count=1"
+
+
+#: prefetch key -> FHIR query template (the spec's recommended subset)
+ORDER_PREFETCH: dict[str, str] = {
+    "patient": f"Patient/{_P}",
+    "weight": _latest(*C.LAB_CODES["weight"][:1]),
+    "height": _latest(*C.LAB_CODES["height"]),
+    "iga": _latest(*C.LAB_CODES["iga"]),
+    "creatinine": _latest(*C.LAB_CODES["creatinine"]),
+    "egfr": _latest(*C.LAB_CODES["egfr"]),
+    "findings": f"Observation?patient={_P}&code={C.IVIG_FINDING}|",
+    "conditions": f"Condition?patient={_P}",
+    "igOrders": f"MedicationRequest?patient={_P}",
+}
+#: without these the service cannot work: missing from prefetch and not fetchable -> 412
+ESSENTIAL_KEYS = ("patient", "weight")
+
+_ORDER_TEXT = (
+    "Checks an immunoglobulin (IVIg/SCIg) order: eligibility for the indication, dosing weight, "
+    "dose and daily split, product and infusion rate; suggests the computed order."
+)
+
+SERVICES: list[dict[str, Any]] = [
+    {
+        "hook": "order-select",
+        "id": ORDER_SERVICE_ID,
+        "title": "ivig: immunoglobulin order check",
+        "description": _ORDER_TEXT,
+        "prefetch": ORDER_PREFETCH,
+        "usageRequirements": "Recognises orders by ATC J06BA codes, configured codes or text.",
+    },
+    {
+        "hook": "order-sign",
+        "id": ORDER_SERVICE_ID,
+        "title": "ivig: immunoglobulin order check",
+        "description": _ORDER_TEXT,
+        "prefetch": ORDER_PREFETCH,
+    },
+    {
+        "hook": "patient-view",
+        "id": REVIEW_SERVICE_ID,
+        "title": "ivig: immunoglobulin review due",
+        "description": "Tells when a patient on maintenance immunoglobulin is due for review.",
+        "prefetch": {"patient": f"Patient/{_P}"},
+    },
+]
+
+#: reasons offered when a card is dismissed (HL7 non-adherence reason codes, display filled)
+OVERRIDE_REASONS: list[dict[str, str]] = [
+    {"system": "http://terminology.hl7.org/CodeSystem/non-adherence-reason-codes", **r}
+    for r in (
+        {"code": "patient-ineligible", "display": "Patient is not eligible"},
+        {"code": "patient-contraindication", "display": "Contraindication for this patient"},
+        {"code": "policy-contradicts", "display": "Local policy differs"},
+        {"code": "need-more-info", "display": "More information needed"},
+        {"code": "prefers-alternative", "display": "An alternative is preferred"},
+    )
+]
+
+
+def discovery() -> dict[str, Any]:
+    """The body of ``GET /cds-services``."""
+    return {"services": SERVICES}
+
+
+def hooks_of(service_id: str) -> set[str]:
+    """The hooks a service id answers (empty for an unknown id)."""
+    return {s["hook"] for s in SERVICES if s["id"] == service_id}

@@ -1,0 +1,164 @@
+"""Errors as HTTP answers: 422 with field-level problems, 401 with no detail, never a traceback.
+
+Every bad input, whether caught by the contract (pydantic), by the knowledge base or by the core,
+answers 422 with the same body: ``{"detail": text, "problems": [{field, message, value?,
+allowed?, unit?}]}``. Unexpected errors answer 500 with no detail; the log gets the exception
+type and where it happened, not its message (which may carry patient values).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import traceback
+from typing import TYPE_CHECKING, Any
+
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict
+from starlette.exceptions import HTTPException
+
+from ivig.errors import InputError, InvalidRequestError, IvigError
+from ivig.service.security import Unauthorized
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI, Request
+
+__all__ = [
+    "ERROR_RESPONSES",
+    "ErrorBody",
+    "IvigJSONResponse",
+    "Problem",
+    "install_error_handlers",
+    "json_safe",
+]
+
+log = logging.getLogger("ivig.service")
+
+
+class Problem(BaseModel):
+    """One wrong field."""
+
+    model_config = ConfigDict(extra="allow")
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """The body of every 4xx answer except 401."""
+
+    detail: str
+    problems: list[Problem] = []
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Not authenticated (no detail is given)"},
+    403: {"model": ErrorBody, "description": "Authenticated, but the role is not allowed"},
+    422: {"model": ErrorBody, "description": "Bad input; each problem names its field"},
+}
+
+
+def json_safe(obj: Any) -> Any:
+    """``obj`` with non-finite floats as strings and unknown objects as text (JSON-ready)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else str(obj)
+    if isinstance(obj, dict):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    if obj is None or isinstance(obj, str | int | bool):
+        return obj
+    return str(obj)
+
+
+class IvigJSONResponse(JSONResponse):
+    """JSON that never fails on a non-finite float or an odd object (dates become text)."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            text = json.dumps(content, ensure_ascii=False, allow_nan=False, default=str)
+        except ValueError:
+            text = json.dumps(json_safe(content), ensure_ascii=False, allow_nan=False)
+        return text.encode("utf-8")
+
+
+def _problem_value(value: object) -> object:
+    return None if isinstance(value, dict | list) else json_safe(value)
+
+
+def _error(status: int, detail: str, problems: list[dict[str, Any]]) -> Response:
+    body = {"detail": detail, "problems": [json_safe(p) for p in problems]}
+    return IvigJSONResponse(body, status_code=status)
+
+
+async def _request_validation(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    problems: list[dict[str, Any]] = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        if loc and loc[0] in ("body", "query", "path", "header"):
+            where, loc = loc[0], loc[1:]
+        else:
+            where = "body"
+        field = ".".join(loc) or f"({where})"
+        problem: dict[str, Any] = {"field": field, "message": str(err.get("msg", "invalid"))}
+        if "input" in err and not isinstance(err["input"], dict | list):
+            problem["value"] = _problem_value(err["input"])
+        problems.append(problem)
+    return _error(422, f"{len(problems)} problem(s) in the request", problems)
+
+
+async def _invalid_request(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, InvalidRequestError)
+    problems = [{**p, "value": _problem_value(p.get("value"))} for p in exc.problems]
+    return _error(422, f"{len(problems)} problem(s) in the request", problems)
+
+
+async def _input_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, InputError)
+    problem = exc.to_dict()
+    problem["value"] = _problem_value(problem.get("value"))
+    return _error(422, str(exc), [problem])
+
+
+async def _ivig_error(_: Request, exc: Exception) -> Response:
+    if type(exc).__name__ == "RoleError":
+        return _error(403, str(exc), [])
+    if type(exc).__name__ == "KnowledgeValidationError":
+        log.error("knowledge base does not validate")
+        return _error(503, "the knowledge base is not available", [])
+    return _error(422, str(exc), [])
+
+
+async def _unauthorized(request: Request, exc: Exception) -> Response:
+    reason = exc.reason if isinstance(exc, Unauthorized) else "unauthorized"
+    log.info("401 on %s %s: %s", request.method, request.url.path, reason)
+    return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def _http_exception(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 401:
+        return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
+    headers = dict(exc.headers or {})
+    body = {"detail": str(exc.detail), "problems": []}
+    return IvigJSONResponse(body, status_code=exc.status_code, headers=headers)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = " <- ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}" for f in frames[::-1][:6])
+    log.error("500 on %s %s: %s at %s", request.method, request.url.path, type(exc).__name__, where)
+    return _error(500, "internal error", [])
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map ivig's exception family and framework errors to the answers described above."""
+    app.add_exception_handler(RequestValidationError, _request_validation)
+    app.add_exception_handler(InvalidRequestError, _invalid_request)
+    app.add_exception_handler(InputError, _input_error)
+    app.add_exception_handler(IvigError, _ivig_error)
+    app.add_exception_handler(Unauthorized, _unauthorized)
+    app.add_exception_handler(HTTPException, _http_exception)
+    app.add_exception_handler(Exception, _unexpected)

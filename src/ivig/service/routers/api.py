@@ -1,0 +1,248 @@
+"""REST endpoints for the computations of the command line: recommend, dose, products, schedule,
+scores, review, schemas. Each validates its body, calls the core and returns the core's object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from ivig.contract import Patient, Recommendation
+from ivig.contract import Request as IvigRequest
+from ivig.service.auth import ANY_USER, Principal, require_roles
+from ivig.service.errors import ERROR_RESPONSES, IvigJSONResponse
+from ivig.service.models import DoseQuery, ScoreChangeBody, ScoreItemsBody
+from ivig.service.state import ServiceState, get_state
+
+__all__ = ["checked_request", "compute_recommendation", "router"]
+
+router = APIRouter(prefix="/api", tags=["compute"], responses=ERROR_RESPONSES)
+
+AnyUser = Annotated[Principal, Depends(require_roles(*ANY_USER))]
+State = Annotated[ServiceState, Depends(get_state)]
+JSON_OBJECT: dict[int | str, dict[str, Any]] = {200: {"model": dict[str, Any]}}
+
+
+@functools.cache
+def _request_adapter() -> TypeAdapter[IvigRequest]:
+    return TypeAdapter(IvigRequest)
+
+
+def checked_request(data: object) -> IvigRequest:
+    """``data`` validated against the contract (a cached validator; on failure the contract's
+    own :func:`~ivig.contract.validate_request` names every bad field)."""
+    from ivig.contract import validate_request
+
+    try:
+        return _request_adapter().validate_python(data)
+    except ValidationError:
+        return validate_request(data)
+
+
+def compute_recommendation(state: ServiceState, request: IvigRequest) -> dict[str, Any]:
+    """Check ``request`` against the knowledge base and return the core's recommendation."""
+    from ivig.core.recommend import recommend
+    from ivig.core.request_check import check_request
+
+    check_request(state.kb, request)
+    return recommend(state.kb, request)
+
+
+@router.get("/health", tags=["meta"])
+def health(state: State) -> dict[str, Any]:
+    """Liveness, the knowledge version and whether a registry is attached (no token needed)."""
+    from ivig import ENGINE_VERSION
+
+    return {
+        "status": "ok",
+        "knowledge_version": state.kb.version,
+        "engine_version": ENGINE_VERSION,
+        "registry": state.registry is not None,
+    }
+
+
+@router.get("/schema/{which}", tags=["meta"])
+def schema(which: Literal["request", "recommendation"]) -> dict[str, Any]:
+    """JSON Schema of the request or of the recommendation (as ``ivig schema``)."""
+    from ivig.contract import recommendation_json_schema, request_json_schema
+
+    return request_json_schema() if which == "request" else recommendation_json_schema()
+
+
+@router.post(
+    "/recommend",
+    response_class=IvigJSONResponse,
+    responses={200: {"model": Recommendation, "description": "The recommendation"}},
+)
+def post_recommend(request: IvigRequest, state: State, user: AnyUser) -> IvigJSONResponse:
+    """One explainable recommendation for one request (as ``ivig recommend``)."""
+    return IvigJSONResponse(compute_recommendation(state, request))
+
+
+@router.post("/dose", response_class=IvigJSONResponse, responses=JSON_OBJECT)
+def post_dose(query: DoseQuery, state: State, user: AnyUser) -> IvigJSONResponse:
+    """Dosing weight, dose plan, daily split and rounding with the trace (as ``ivig dose``)."""
+    from ivig.cli.dose import build_dose_result
+
+    values = query.model_dump()
+    args = argparse.Namespace(age=values.pop("age_years"), **values)
+    return IvigJSONResponse(build_dose_result(state.kb, args))
+
+
+class ProductsQuery(BaseModel):
+    """The patient and the stock: which products suit, which to avoid, and why."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    patient: Patient
+    formulary: list[str] | None = None
+    jurisdiction: Literal["international", "au", "ontario", "uk", "us", "br"] = "international"
+    route: Literal["iv", "sc"] | None = None
+    condition: str | None = Field(None, description="condition id (labelled-indication rules)")
+    include_discontinued: bool = False
+
+
+@router.post("/products", response_class=IvigJSONResponse, responses=JSON_OBJECT)
+def post_products(query: ProductsQuery, state: State, user: AnyUser) -> IvigJSONResponse:
+    """The patient's risk profile and the products ranked for it (as ``ivig products``)."""
+    from ivig.core.ranking import rank_products
+    from ivig.core.risk import derive_risk_profile
+
+    kb = state.kb
+    for n, product in enumerate(query.formulary or []):
+        _known_product(state, f"formulary[{n}]", product)
+    condition = kb.condition(query.condition)["id"] if query.condition else None
+    risks = list(derive_risk_profile(kb, query.patient))
+    ranked = rank_products(
+        kb,
+        risks,
+        formulary=query.formulary,
+        region=kb.jurisdiction(query.jurisdiction).get("product_region"),
+        route=query.route,
+        indication=condition,
+        include_discontinued=query.include_discontinued,
+    )
+    return IvigJSONResponse(
+        {
+            "risk_profile": risks,
+            "products": list(ranked),
+            "knowledge_version": kb.version,
+            "disclaimer": kb.disclaimer,
+        }
+    )
+
+
+class ScheduleQuery(BaseModel):
+    """One day's infusion of one product: rates in mg/kg/min and mL/h, steps and duration."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    product: str
+    weight_kg: float = Field(description="dosing weight, kg")
+    dose_g: float = Field(description="grams given that day")
+    risk_factors: list[str] = Field(default_factory=list, description="risk-factor ids")
+    first_infusion: bool = False
+    condition: str | None = None
+    jurisdiction: Literal["international", "au", "ontario", "uk", "us", "br"] | None = None
+    route: Literal["iv", "sc"] | None = None
+    at_risk_rate_mg_per_kg_per_min: float | None = None
+    step_interval_min: float | None = None
+    concentration_percent: float | None = None
+    age_years: float | None = None
+    sites: int | None = None
+
+
+@router.post("/schedule", response_class=IvigJSONResponse, responses=JSON_OBJECT)
+def post_schedule(query: ScheduleQuery, state: State, user: AnyUser) -> IvigJSONResponse:
+    """The infusion schedule with its monitoring plan (as ``ivig schedule``)."""
+    from ivig.core.monitoring import build_monitoring_plan
+    from ivig.core.schedule import compute_infusion_schedule
+
+    kb = state.kb
+    product = _known_product(state, "product", query.product)
+    for n, risk in enumerate(query.risk_factors):
+        _known_risk(state, f"risk_factors[{n}]", risk)
+    region = (
+        kb.jurisdiction(query.jurisdiction).get("product_region") if query.jurisdiction else None
+    )
+    condition = kb.condition(query.condition)["id"] if query.condition else None
+    schedule = compute_infusion_schedule(
+        kb,
+        product,
+        weight_kg=query.weight_kg,
+        dose_g=query.dose_g,
+        risks=query.risk_factors,
+        first_infusion=query.first_infusion,
+        indication=condition,
+        region=region,
+        route=query.route,
+        at_risk_rate_mg_per_kg_per_min=query.at_risk_rate_mg_per_kg_per_min,
+        step_interval_min=query.step_interval_min,
+        concentration_percent=query.concentration_percent,
+        age_years=query.age_years,
+        sites=query.sites,
+    )
+    monitoring = build_monitoring_plan(kb, query.risk_factors, product, route=query.route)
+    return IvigJSONResponse(
+        {
+            "schedule": schedule,
+            "monitoring": list(monitoring),
+            "knowledge_version": kb.version,
+            "disclaimer": kb.disclaimer,
+        }
+    )
+
+
+@router.post("/scores/{score_id}", response_class=IvigJSONResponse, responses=JSON_OBJECT)
+def post_score(
+    score_id: str, body: ScoreItemsBody, state: State, user: AnyUser
+) -> IvigJSONResponse:
+    """A clinical score from its items, with bands, MCID and sources (as ``ivig score``)."""
+    from ivig.core.scores import compute_score
+
+    result = compute_score(state.kb, score_id, body.items)
+    return IvigJSONResponse({"knowledge_version": state.kb.version, **result})
+
+
+@router.post("/scores/{score_id}/change", response_class=IvigJSONResponse, responses=JSON_OBJECT)
+def post_score_change(
+    score_id: str, body: ScoreChangeBody, state: State, user: AnyUser
+) -> IvigJSONResponse:
+    """The change of a score between two assessments, improvement positive."""
+    from ivig.core.scores import compute_change
+
+    result = compute_change(state.kb, score_id, body.baseline, body.follow_up)
+    return IvigJSONResponse({"knowledge_version": state.kb.version, **result})
+
+
+@router.post("/review", response_class=IvigJSONResponse, responses=JSON_OBJECT)
+def post_review(
+    history: Annotated[dict[str, Any], Body(description="course history, as `ivig review`")],
+    state: State,
+    user: AnyUser,
+) -> IvigJSONResponse:
+    """Is the immunoglobulin working? Verdict, reasons, next steps, next review."""
+    from ivig.core.review import review_course
+
+    review = review_course(state.kb, history)
+    return IvigJSONResponse({"knowledge_version": state.kb.version, **review})
+
+
+def _known_product(state: ServiceState, field: str, product_id: str) -> str:
+    from ivig.errors import InputError
+
+    try:
+        return state.kb.product(product_id)["id"]
+    except InputError as exc:
+        raise InputError(field, product_id, exc.allowed) from None
+
+
+def _known_risk(state: ServiceState, field: str, risk_id: str) -> None:
+    from ivig.errors import InputError
+
+    try:
+        state.kb.risk_factor(risk_id)
+    except InputError as exc:
+        raise InputError(field, risk_id, exc.allowed) from None

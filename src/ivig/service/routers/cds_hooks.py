@@ -1,0 +1,287 @@
+"""CDS Hooks 2.0 endpoints: discovery, the order and review services, feedback.
+
+Every call, discovery included, is authenticated with the EHR's JWT (see
+:mod:`ivig.service.security`). A malformed hook request answers 422; data the patient's record
+lacks becomes a card; data the service cannot reach at all answers 412.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from starlette.concurrency import run_in_threadpool
+
+from ivig.errors import InputError, InvalidRequestError, IvigError
+from ivig.service.cds import cards as K
+from ivig.service.cds.gather import PrefetchUnavailable, gather_resources
+from ivig.service.cds.services import (
+    ORDER_PREFETCH,
+    REVIEW_SERVICE_ID,
+    discovery,
+    hooks_of,
+)
+from ivig.service.errors import ERROR_RESPONSES, IvigJSONResponse
+from ivig.service.security import Unauthorized, bearer_token
+from ivig.service.state import ServiceState, get_state
+
+__all__ = ["router"]
+
+
+async def cds_client(request: Request) -> dict[str, Any] | None:
+    """Verify the EHR's JWT (``aud`` = this service's base URL or the URL called)."""
+    state = get_state(request)
+    if not state.settings.cds_require_jwt:
+        return None
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None:
+        raise Unauthorized("no bearer token")
+    base = state.settings.public_base_url.rstrip("/")
+    return await state.cds_verifier.verify(token, [base, base + request.url.path])
+
+
+router = APIRouter(
+    prefix="/cds-services",
+    tags=["cds-hooks"],
+    dependencies=[Depends(cds_client)],
+    responses={401: ERROR_RESPONSES[401], 422: ERROR_RESPONSES[422]},
+)
+State = Annotated[ServiceState, Depends(get_state)]
+
+
+class FhirAuthorization(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    access_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int
+    scope: str
+    subject: str
+    patient: str | None = None
+
+
+class HookRequest(BaseModel):
+    """A CDS Hooks 2.0 service request."""
+
+    model_config = ConfigDict(extra="allow")
+    hook: str
+    hookInstance: str = Field(min_length=1)
+    fhirServer: str | None = None
+    fhirAuthorization: FhirAuthorization | None = None
+    context: dict[str, Any]
+    prefetch: dict[str, Any | None] | None = None
+
+    @model_validator(mode="after")
+    def _server_with_token(self) -> HookRequest:
+        if self.fhirAuthorization is not None and not self.fhirServer:
+            raise ValueError("fhirServer is required when fhirAuthorization is given")
+        return self
+
+
+class Card(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    summary: str = Field(max_length=140)
+    indicator: Literal["info", "warning", "critical"]
+    source: dict[str, Any]
+
+
+class CdsResponse(BaseModel):
+    cards: list[Card]
+
+
+class FeedbackItem(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    card: str = Field(min_length=1)
+    outcome: Literal["accepted", "overridden"]
+    acceptedSuggestions: list[dict[str, Any]] | None = None
+    overrideReason: dict[str, Any] | None = None
+    outcomeTimestamp: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _accepted_names_suggestions(self) -> FeedbackItem:
+        if self.outcome == "accepted" and not self.acceptedSuggestions:
+            raise ValueError("acceptedSuggestions is required when the outcome is accepted")
+        return self
+
+
+class FeedbackBody(BaseModel):
+    feedback: list[FeedbackItem]
+
+
+@router.get("", response_class=IvigJSONResponse)
+def get_discovery() -> dict[str, Any]:
+    """The services, their hooks and prefetch templates."""
+    return discovery()
+
+
+_CONTEXT_NEEDS = {
+    "order-select": ("userId", "patientId", "selections", "draftOrders"),
+    "order-sign": ("userId", "patientId", "draftOrders"),
+    "patient-view": ("userId", "patientId"),
+}
+
+
+def _check_context(hook: str, context: dict[str, Any]) -> None:
+    problems: list[dict[str, object]] = [
+        {"field": f"context.{name}", "value": None, "message": f"required by the {hook} hook"}
+        for name in _CONTEXT_NEEDS[hook]
+        if name not in context
+    ]
+    if problems:
+        raise InvalidRequestError(problems)
+    if not isinstance(context["patientId"], str) or not context["patientId"]:
+        raise InputError("context.patientId", context["patientId"], "a Patient id")
+    if "draftOrders" in context:
+        draft = context["draftOrders"]
+        if not isinstance(draft, dict) or draft.get("resourceType") != "Bundle":
+            raise InputError("context.draftOrders", type(draft).__name__, "a FHIR Bundle")
+    if "selections" in context and not (
+        isinstance(context["selections"], list)
+        and all(isinstance(s, str) for s in context["selections"])
+    ):
+        raise InputError("context.selections", "(not a list of text)", "a list of references")
+
+
+@router.post(
+    "/{service_id}",
+    response_class=IvigJSONResponse,
+    responses={
+        200: {"model": CdsResponse, "description": "Cards (an empty list: no advice)"},
+        404: {"description": "No such service"},
+        412: {"description": "Needed data is in neither the prefetch nor the FHIR server"},
+    },
+)
+async def call_service(service_id: str, body: HookRequest, state: State) -> IvigJSONResponse:
+    """Answer one hook call with cards."""
+    hooks = hooks_of(service_id)
+    if not hooks:
+        return IvigJSONResponse({"detail": f"no CDS service {service_id!r}", "problems": []}, 404)
+    if body.hook not in hooks:
+        raise InputError("hook", body.hook, ", ".join(sorted(hooks)), detail=service_id)
+    hook_request: dict[str, Any] = {"context": body.context, "prefetch": body.prefetch or {}}
+    if body.fhirServer:
+        hook_request["fhirServer"] = body.fhirServer
+    if body.fhirAuthorization is not None:
+        hook_request["fhirAuthorization"] = body.fhirAuthorization.model_dump(exclude_none=True)
+    context = body.context
+    _check_context(body.hook, context)
+    if service_id == REVIEW_SERVICE_ID:
+        review = await run_in_threadpool(_review_cards, state, context["patientId"])
+        return IvigJSONResponse({"cards": review})
+    from ivig.service.fhir.read import bundle_resources, is_ig_medication, medication_concept
+
+    drafts = bundle_resources(context["draftOrders"], "context.draftOrders")
+    if body.hook == "order-select":
+        chosen = set(context["selections"])
+        drafts = [d for d in drafts if f"{d.get('resourceType')}/{d.get('id')}" in chosen]
+    orders = [
+        d
+        for d in drafts
+        if d.get("resourceType") == "MedicationRequest"
+        and is_ig_medication(
+            state.kb, medication_concept(d, drafts), state.settings.ig_medication_codes
+        )
+    ]
+    if not orders:
+        return IvigJSONResponse({"cards": []})
+    try:
+        resources, _ = await gather_resources(hook_request, ORDER_PREFETCH, state.http_client)
+    except PrefetchUnavailable as exc:
+        body_412 = {
+            "detail": str(exc),
+            "problems": [{"field": f"prefetch.{k}", "message": "needed"} for k in exc.keys],
+        }
+        return IvigJSONResponse(body_412, status_code=412)
+    cards: list[dict[str, Any]] = []
+    for order in orders:  # pure computation of a few milliseconds: run on the event loop
+        cards += _order_cards(state, resources + drafts, order, context["patientId"])
+    return IvigJSONResponse({"cards": cards})
+
+
+def _order_cards(
+    state: ServiceState, resources: list[dict[str, Any]], order: dict[str, Any], patient_id: str
+) -> list[dict[str, Any]]:
+    from ivig.service.fhir.read import read_resources
+    from ivig.service.routers.api import checked_request, compute_recommendation
+
+    settings, kb = state.settings, state.kb
+    try:
+        found = read_resources(
+            kb,
+            resources,
+            today=settings.today(),
+            patient_id=patient_id,
+            order=order,
+            jurisdiction=settings.jurisdiction,
+            ig_codes=settings.ig_medication_codes,
+        )
+        request = checked_request(found["request"])
+        rec = compute_recommendation(state, request)
+    except InvalidRequestError as exc:
+        lines = [f"- {p['field']}: {p['message']}" for p in exc.problems]
+        return [
+            K.error_card(
+                kb,
+                settings.knowledge_url,
+                "\n".join(["the record gives values ivig cannot use", *lines]),
+            )
+        ]
+    except IvigError as exc:
+        return [K.error_card(kb, settings.knowledge_url, str(exc))]
+    return K.recommendation_cards(
+        kb,
+        rec,
+        knowledge_url=settings.knowledge_url,
+        order=order,
+        patient_ref=found["references"]["patient"],
+        references=found["references"],
+        notes=found["notes"],
+    )
+
+
+def _review_cards(state: ServiceState, patient_id: str) -> list[dict[str, Any]]:
+    if state.registry is None:
+        return []
+    from ivig.registry import api
+
+    with state.registry.session() as session:
+        rows = api.reviews_due(session, today=state.settings.today())
+    wanted = {patient_id, f"Patient/{patient_id}"}
+    mine = [r for r in rows if str(r.get("patient_ref")) in wanted]
+    return [K.review_due_card(state.kb, state.settings.knowledge_url, r) for r in mine]
+
+
+@router.post(
+    "/{service_id}/feedback",
+    response_class=IvigJSONResponse,
+    responses={200: {"model": dict[str, Any]}, 404: {"description": "No such service"}},
+)
+def post_feedback(service_id: str, body: FeedbackBody, state: State) -> IvigJSONResponse:
+    """Record what the clinician did with each card (idempotent)."""
+    if not hooks_of(service_id):
+        return IvigJSONResponse({"detail": f"no CDS service {service_id!r}", "problems": []}, 404)
+    recorded = 0
+    for item in body.feedback:
+        data = item.model_dump(exclude_none=True)
+        if not state.feedback.record(service_id, data):
+            continue  # the same card, outcome and time again: already recorded
+        if state.registry is not None:
+            _record_in_registry(state, service_id, data)
+        recorded += 1
+    return IvigJSONResponse({"recorded": recorded})
+
+
+def _record_in_registry(state: ServiceState, service_id: str, data: dict[str, Any]) -> None:
+    from ivig.registry import api
+
+    reason = data.get("overrideReason")
+    with state.registry.session() as session:  # type: ignore[union-attr]
+        api.record_cds_feedback(
+            session,
+            card_id=data["card"],
+            outcome=data["outcome"],
+            service_id=service_id,
+            override_reasons=[reason] if reason else None,
+            outcome_timestamp=data["outcomeTimestamp"],
+            payload=data,
+        )

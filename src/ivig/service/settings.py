@@ -1,0 +1,140 @@
+"""Settings of the service: where it is reached, whom it trusts, which registry it uses.
+
+Plain data (a frozen dataclass) so that tests build one in a line and ``ivig serve`` builds one
+from the environment (:meth:`Settings.from_env`). Nothing here is clinical.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ivig.knowledge.base import KnowledgeBase
+
+__all__ = ["CdsIssuer", "Settings", "StaticToken"]
+
+
+@dataclass(frozen=True)
+class CdsIssuer:
+    """One EHR allowed to call the CDS services: its ``iss`` and where its keys are.
+
+    ``jwks`` is a JWK Set given out of band; ``jwks_url`` is fetched (and cached) when a token
+    names a key that ``jwks`` does not hold. ``jku_allowed`` lists the ``jku`` header values
+    accepted for this issuer (a token with any other ``jku`` is refused).
+    """
+
+    iss: str
+    jwks: Mapping[str, Any] | None = None
+    jwks_url: str | None = None
+    jku_allowed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StaticToken:
+    """An API token configured outside the registry (demonstration, tests, service accounts)."""
+
+    username: str
+    role: str
+
+
+def _today() -> dt.date:
+    return dt.date.today()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything :func:`ivig.service.create_app` needs; every field has a safe default."""
+
+    #: the URL clients use to reach the service; a CDS Hooks JWT's ``aud`` must name it
+    public_base_url: str = "http://127.0.0.1:8000"
+    #: browser origins allowed by CORS (none by default)
+    cors_origins: tuple[str, ...] = ()
+    #: EHRs allowed to call the CDS services
+    cds_issuers: tuple[CdsIssuer, ...] = ()
+    #: verify the EHR's JWT on every CDS Hooks call (turn off only for a loopback demo)
+    cds_require_jwt: bool = True
+    #: clock skew tolerated on ``exp``/``iat``/``nbf``, seconds
+    jwt_leeway_s: float = 30.0
+    #: require a bearer token on the REST API (turn off only for a loopback demo)
+    api_require_auth: bool = True
+    #: API tokens known without a registry: token -> user and role
+    static_tokens: Mapping[str, StaticToken] = field(default_factory=dict)
+    #: OAuth2 bearer JWTs: issuers trusted for the REST API (roles in the ``roles`` claim)
+    oauth_issuers: tuple[CdsIssuer, ...] = ()
+    #: the ``aud`` expected in OAuth2 bearer JWTs (default: ``public_base_url``)
+    oauth_audience: str | None = None
+    #: SQLAlchemy URL of the registry; ``None`` runs without registry endpoints
+    database_url: str | None = None
+    #: jurisdiction used for CDS Hooks and FHIR requests that do not name one
+    jurisdiction: str = "international"
+    #: seconds to wait for the EHR's FHIR server when prefetch is missing
+    fhir_timeout_s: float = 5.0
+    #: extra RxNorm (or local) medication codes that mark an immunoglobulin order
+    ig_medication_codes: tuple[str, ...] = ()
+    #: the knowledge base to serve; ``None`` loads the bundled one
+    knowledge: KnowledgeBase | None = None
+    #: today's date (tests fix it)
+    today: Callable[[], dt.date] = _today
+
+    @property
+    def knowledge_url(self) -> str:
+        """Where a card's source link points: the knowledge-base index of this service."""
+        return self.public_base_url.rstrip("/") + "/api/kb"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``IVIG_*`` environment variables, then ``overrides``.
+
+        ``IVIG_PUBLIC_URL``, ``IVIG_CORS_ORIGINS`` (comma separated), ``IVIG_DATABASE_URL``,
+        ``IVIG_JURISDICTION``, ``IVIG_CDS_ISSUERS`` (JSON list of ``{iss, jwks?, jwks_url?,
+        jku_allowed?}``), ``IVIG_OAUTH_ISSUERS`` (same shape), ``IVIG_IG_CODES`` (comma separated).
+        """
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        if env.get("IVIG_PUBLIC_URL"):
+            values["public_base_url"] = env["IVIG_PUBLIC_URL"]
+        if env.get("IVIG_CORS_ORIGINS"):
+            values["cors_origins"] = _split(env["IVIG_CORS_ORIGINS"])
+        if env.get("IVIG_DATABASE_URL"):
+            values["database_url"] = env["IVIG_DATABASE_URL"]
+        if env.get("IVIG_JURISDICTION"):
+            values["jurisdiction"] = env["IVIG_JURISDICTION"]
+        if env.get("IVIG_IG_CODES"):
+            values["ig_medication_codes"] = _split(env["IVIG_IG_CODES"])
+        for name, key in (
+            ("cds_issuers", "IVIG_CDS_ISSUERS"),
+            ("oauth_issuers", "IVIG_OAUTH_ISSUERS"),
+        ):
+            if env.get(key):
+                values[name] = _issuers(key, env[key])
+        values.update(overrides)
+        return cls(**values)
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _issuers(name: str, text: str) -> tuple[CdsIssuer, ...]:
+    from ivig.errors import InputError
+
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(name, text[:40], "a JSON list of issuers", detail=exc.msg) from None
+    if not isinstance(raw, list) or not all(isinstance(i, dict) and "iss" in i for i in raw):
+        raise InputError(name, text[:40], "a JSON list of objects with an 'iss' key")
+    return tuple(
+        CdsIssuer(
+            iss=str(i["iss"]),
+            jwks=i.get("jwks"),
+            jwks_url=i.get("jwks_url"),
+            jku_allowed=tuple(i.get("jku_allowed", ())),
+        )
+        for i in raw
+    )

@@ -1,0 +1,86 @@
+"""What every request handler shares: settings, knowledge base, verifiers, registry, feedback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+
+if TYPE_CHECKING:
+    import httpx
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session
+
+    from ivig.knowledge.base import KnowledgeBase
+    from ivig.service.security import JwtVerifier
+    from ivig.service.settings import Settings
+
+__all__ = ["FeedbackLog", "RegistryLink", "ServiceState", "get_state"]
+
+
+class RegistryLink:
+    """The registry database behind the service (migrated to head when opened)."""
+
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        from ivig.registry.db import make_engine, upgrade
+
+        self.url = url
+        self.engine: Engine = make_engine(url)
+        if migrate:
+            upgrade(self.engine)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One transaction (commit on success, roll back on error)."""
+        from ivig.registry.db import session_scope
+
+        with session_scope(self.engine) as session:
+            yield session
+
+    def verify_token(self, token: str) -> dict[str, Any] | None:
+        """The active user holding ``token``, or ``None``."""
+        from ivig.registry import api
+
+        with self.session() as session:
+            user: dict[str, Any] | None = api.verify_token(session, token)
+        return user
+
+
+@dataclass
+class FeedbackLog:
+    """CDS Hooks feedback seen by this process (kept here, and in the registry when there is
+    one); makes the feedback endpoint idempotent."""
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+    _keys: set[tuple[str, str, str]] = field(default_factory=set)
+
+    def record(self, service_id: str, item: dict[str, Any]) -> bool:
+        """Add ``item`` unless the same card, outcome and time was recorded; True if added."""
+        key = (str(item.get("card")), str(item.get("outcome")), str(item.get("outcomeTimestamp")))
+        if key in self._keys:
+            return False
+        self._keys.add(key)
+        self.items.append({"service_id": service_id, **item})
+        return True
+
+
+@dataclass
+class ServiceState:
+    """Built once by :func:`ivig.service.create_app`; reached through :func:`get_state`."""
+
+    settings: Settings
+    kb: KnowledgeBase
+    cds_verifier: JwtVerifier
+    oauth_verifier: JwtVerifier | None
+    registry: RegistryLink | None
+    feedback: FeedbackLog
+    http_client: Callable[[], httpx.AsyncClient]
+
+
+def get_state(request: Request) -> ServiceState:
+    """The service state of the app handling ``request``."""
+    state: ServiceState = request.app.state.ivig
+    return state

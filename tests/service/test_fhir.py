@@ -1,0 +1,193 @@
+"""FHIR R4 in and out: units converted, codes mapped through the knowledge base, and what ivig
+emits validates against a maintained FHIR model library (fhir.resources, R4B models)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.careplan import CarePlan
+from fhir.resources.R4B.medicationrequest import MedicationRequest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import TODAY, auth, gbs_bundle, resources_of
+from ivig.errors import InputError, MissingFieldError
+from ivig.knowledge import KnowledgeBase
+from ivig.service.fhir.read import bundle_resources, is_ig_medication, read_resources
+from ivig.service.fhir.write import to_fhir_bundle
+
+
+def _read(kb: KnowledgeBase, bundle: dict[str, Any], **kw: Any) -> dict[str, Any]:
+    return read_resources(kb, bundle_resources(bundle), today=TODAY, **kw)
+
+
+def test_the_bundle_becomes_a_request(kb: KnowledgeBase) -> None:
+    found = _read(kb, gbs_bundle())
+    request = found["request"]
+    patient = request["patient"]
+    assert patient == {
+        "sex": "male",
+        "age_years": 62,
+        "weight_kg": 85.0,  # the latest weight (kg), not the older one in lb
+        "height_cm": 178.0,  # 1.78 m
+        "labs": {"iga_g_per_l": 1.8, "egfr_ml_per_min_1_73m2": 82.0},  # 180 mg/dL
+    }
+    assert request["condition"] == "gbs"  # ICD-10-CM G61.0 through the knowledge base
+    assert request["findings"] == {"able_to_walk_unaided": False, "days_since_onset": 5}
+    assert request["phase"] == "induction"
+    assert found["references"]["weight_kg"] == "Observation/w1"
+
+
+def test_pounds_and_inches_are_converted(kb: KnowledgeBase) -> None:
+    bundle = gbs_bundle()
+    for obs in resources_of(bundle, "Observation"):
+        if obs["id"] == "w1":
+            obs["valueQuantity"] = {
+                "value": 187.4,
+                "system": "http://unitsofmeasure.org",
+                "code": "[lb_av]",
+            }
+        if obs["id"] == "h1":
+            obs["valueQuantity"] = {
+                "value": 70,
+                "system": "http://unitsofmeasure.org",
+                "code": "[in_i]",
+            }
+    patient = _read(kb, bundle)["request"]["patient"]
+    assert patient["weight_kg"] == pytest.approx(187.4 * 0.45359237, abs=1e-3)
+    assert patient["height_cm"] == pytest.approx(177.8)
+
+
+def test_an_unknown_unit_names_the_element(kb: KnowledgeBase) -> None:
+    bundle = gbs_bundle()
+    resources_of(bundle, "Observation")[0]["valueQuantity"]["code"] = "stone"
+    with pytest.raises(InputError) as err:
+        _read(kb, bundle)
+    assert err.value.field == "Observation/w1.valueQuantity.code"
+
+
+def test_no_weight_is_a_missing_field(kb: KnowledgeBase) -> None:
+    bundle = gbs_bundle()
+    bundle["entry"] = [
+        e
+        for e in bundle["entry"]
+        if not (
+            e["resource"]["resourceType"] == "Observation" and e["resource"]["id"] in ("w0", "w1")
+        )
+    ]
+    with pytest.raises(MissingFieldError, match="29463-7"):
+        _read(kb, bundle)
+
+
+def test_snomed_codes_map_too(kb: KnowledgeBase) -> None:
+    bundle = gbs_bundle()
+    cond = resources_of(bundle, "Condition")[0]
+    codes = [(c["system"], c["code"]) for c in kb.condition("cidp").get("codes", [])]
+    snomed = next(code for system, code in codes if system == "snomedct")
+    cond["code"] = {"coding": [{"system": "http://snomed.info/sct", "code": snomed}]}
+    assert _read(kb, bundle)["request"]["condition"] == "cidp"
+
+
+def test_an_earlier_ig_order_means_maintenance_unless_the_order_says(kb: KnowledgeBase) -> None:
+    bundle = gbs_bundle()
+    old = copy.deepcopy(resources_of(bundle, "MedicationRequest")[0])
+    old.update(id="mr0", status="completed")
+    bundle["entry"].append({"resource": old})
+    assert _read(kb, bundle)["request"]["phase"] == "maintenance"
+    draft = resources_of(bundle, "MedicationRequest")[0]
+    draft["courseOfTherapyType"] = {"coding": [{"code": "acute"}]}
+    assert _read(kb, bundle)["request"]["phase"] == "induction"
+
+
+@pytest.mark.parametrize(
+    ("concept", "expected"),
+    [
+        ({"coding": [{"system": "http://www.whocc.no/atc", "code": "J06BA02"}]}, True),
+        ({"text": "Privigen 10% 20 g"}, True),
+        ({"text": "IVIG 2 g/kg"}, True),
+        ({"text": "Heparin 5000 units"}, False),
+        (
+            {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "1"}]},
+            False,
+        ),
+    ],
+)
+def test_immunoglobulin_orders_are_recognised(
+    kb: KnowledgeBase, concept: dict[str, Any], expected: bool
+) -> None:
+    assert is_ig_medication(kb, concept) is expected
+
+
+def test_a_configured_code_marks_an_order(kb: KnowledgeBase) -> None:
+    concept = {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "X1"}]}
+    assert is_ig_medication(kb, concept, ["X1"])
+
+
+def test_the_emitted_resources_validate_as_fhir(client: Any) -> None:
+    response = client.post("/api/fhir/recommend", json=gbs_bundle(), headers=auth("clinician"))
+    assert response.status_code == 200, response.text
+    bundle = response.json()
+    Bundle.model_validate(bundle)
+    order, plan = (e["resource"] for e in bundle["entry"][:2])
+    MedicationRequest.model_validate(order)
+    CarePlan.model_validate(plan)
+    first = order["dosageInstruction"][0]
+    assert first["doseAndRate"][0]["type"]["coding"][0]["code"] == "ordered"
+    assert first["doseAndRate"][1]["type"]["coding"][0]["code"] == "calculated"
+    grams = sum(
+        d["doseAndRate"][1]["doseQuantity"]["value"] * d["timing"]["repeat"]["count"]
+        for d in order["dosageInstruction"]
+    )
+    assert grams == pytest.approx(155.82)
+    assert order["reasonReference"] == [{"reference": "Condition/c1"}]
+    assert plan["activity"]
+
+
+def test_fhir_request_endpoint_gives_the_request(client: Any) -> None:
+    response = client.post("/api/fhir/request", json=gbs_bundle(), headers=auth("clinician"))
+    assert response.status_code == 200
+    assert response.json()["request"]["condition"] == "gbs"
+
+
+def test_a_resource_that_is_not_a_bundle_is_422(client: Any) -> None:
+    response = client.post(
+        "/api/fhir/request", json={"resourceType": "Patient"}, headers=auth("clinician")
+    )
+    assert response.status_code == 422
+    assert response.json()["problems"][0]["field"] == "Bundle"
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    weight=st.floats(min_value=30, max_value=150),
+    height=st.floats(min_value=140, max_value=200),
+    sex=st.sampled_from(["female", "male"]),
+)
+def test_every_emitted_order_validates(
+    kb: KnowledgeBase, weight: float, height: float, sex: str
+) -> None:
+    from ivig.contract import validate_request
+    from ivig.core.recommend import recommend
+
+    request = validate_request(
+        {
+            "patient": {"sex": sex, "age_years": 50, "weight_kg": weight, "height_cm": height},
+            "condition": "gbs",
+            "phase": "induction",
+            "findings": {"able_to_walk_unaided": False, "days_since_onset": 3},
+            "jurisdiction": "au",
+        }
+    )
+    rec = recommend(kb, request)
+    out = to_fhir_bundle(rec, patient_ref="Patient/p1")
+    Bundle.model_validate(out)
+    order = out["entry"][0]["resource"]
+    MedicationRequest.model_validate(order)
+    total = sum(
+        d["doseAndRate"][1]["doseQuantity"]["value"] * d["timing"]["repeat"]["count"]
+        for d in order["dosageInstruction"]
+    )
+    assert total == pytest.approx(rec["dose"]["total_g"], abs=0.01)
