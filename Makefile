@@ -16,9 +16,10 @@ $(STAMP): pyproject.toml requirements.lock
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
 	@touch $(STAMP)
 
-# Until the service lands, the main job is the recommendation for the bundled GBS example.
+# The main job: the service (API, CDS Hooks, FHIR, web application) on a fresh SQLite registry
+# with demonstration data; it prints the URL and one API token per role. Ctrl-C stops it.
 run: setup
-	@$(BIN)/ivig recommend examples/gbs-non-ambulant.yaml
+	@$(BIN)/ivig serve --demo
 
 test: setup lint typecheck pytest
 

@@ -8,10 +8,11 @@ The names are public and stable; add fields freely, never rename.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated, Any, Literal, NotRequired, Required
 
 from annotated_types import Ge, Gt, Le
-from pydantic import ConfigDict, with_config
+from pydantic import ConfigDict, TypeAdapter, with_config
 from typing_extensions import TypedDict
 
 __all__ = [
@@ -246,14 +247,19 @@ class Recommendation(TypedDict):
     risk_profile: NotRequired[list[dict[str, Any]]]
 
 
+@cache
+def _request_adapter() -> TypeAdapter[Request]:
+    return TypeAdapter(Request)
+
+
 def validate_request(data: object) -> Request:
     """``data`` as a :class:`Request`; raise ``InvalidRequestError`` naming every bad field."""
-    from pydantic import TypeAdapter, ValidationError
+    from pydantic import ValidationError
 
     from ivig.errors import InvalidRequestError
 
     try:
-        request: Request = TypeAdapter(Request).validate_python(data)
+        request: Request = _request_adapter().validate_python(data)
     except ValidationError as exc:
         problems: list[dict[str, object]] = []
         for err in exc.errors():
