@@ -1,0 +1,254 @@
+"""The new-request form: which fields it shows, and form data to an ``ivig.contract.Request``.
+
+Field names are the request's own dotted paths (``patient.weight_kg``,
+``patient.labs.iga_g_per_l``, ``findings.days_since_onset``), so a problem reported by the
+contract, the knowledge check or the core (``InputError.field``) lands next to its field.
+No clinical rule lives here: ranges and units come from the knowledge base and the contract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ivig.knowledge.predicates import parse
+
+if TYPE_CHECKING:
+    from ivig.knowledge.base import KnowledgeBase
+
+__all__ = [
+    "LAB_FIELDS",
+    "PATIENT_DERIVED",
+    "FormField",
+    "errors_by_field",
+    "finding_fields",
+    "needed_findings",
+    "parse_form",
+    "patient_fields",
+]
+
+#: findings the core derives from the patient itself (never asked twice)
+PATIENT_DERIVED = frozenset({"age_years", "sex", "pregnant"})
+
+#: laboratory fields of ``ivig.contract.Labs``: (name, label, unit or None, kind)
+LAB_FIELDS: tuple[tuple[str, str, str | None, str], ...] = (
+    ("iga_g_per_l", "Serum IgA", "g/L", "float"),
+    ("anti_iga_antibodies", "Antibodies against IgA", None, "bool"),
+    ("egfr_ml_per_min_1_73m2", "eGFR", "mL/min/1.73 m²", "float"),
+    ("creatinine_umol_per_l", "Creatinine", "µmol/L", "float"),
+    ("haemoglobin_g_per_l", "Haemoglobin", "g/L", "float"),
+    ("igg_g_per_l", "Serum IgG", "g/L", "float"),
+    ("blood_group", "Blood group", None, "enum:O,A,B,AB"),
+)
+
+_NUMERIC_PATIENT = (
+    ("age_years", "Age", "years", True),
+    ("weight_kg", "Weight", "kg", True),
+    ("height_cm", "Height", "cm", False),
+    ("pre_pregnancy_weight_kg", "Pre-pregnancy weight", "kg", False),
+)
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One input of the form: its name (a request path), label, unit and kind."""
+
+    name: str
+    label: str
+    kind: str  # float | int | bool | enum | text
+    unit: str | None = None
+    required: bool = False
+    allowed: tuple[str, ...] = ()
+    min: float | None = None
+    max: float | None = None
+    help: str | None = None
+
+    @property
+    def html_id(self) -> str:
+        return "f-" + self.name.replace(".", "-")
+
+
+def patient_fields(kb: KnowledgeBase) -> list[FormField]:
+    """The numeric patient fields with their units and plausibility limits."""
+    out = []
+    for name, label, unit, required in _NUMERIC_PATIENT:
+        limit = kb.limit(name)
+        out.append(
+            FormField(
+                name=f"patient.{name}",
+                label=label,
+                kind="float",
+                unit=limit["unit"] if limit else unit,
+                required=required,
+                min=limit["min"] if limit else None,
+                max=limit["max"] if limit else None,
+            )
+        )
+    return out
+
+
+def lab_fields() -> list[FormField]:
+    """The laboratory fields of the form."""
+    out = []
+    for name, label, unit, spec in LAB_FIELDS:
+        kind = spec
+        allowed: tuple[str, ...] = ()
+        if spec.startswith("enum:"):
+            kind, allowed = "enum", tuple(spec[5:].split(","))
+        out.append(FormField(f"patient.labs.{name}", label, kind, unit, allowed=allowed))
+    return out
+
+
+def _criterion_names(criterion: Mapping[str, Any]) -> list[str]:
+    texts = [criterion["when"]] if "when" in criterion else list(criterion.get("any_of", []))
+    return [parse(t).name for t in texts]
+
+
+def needed_findings(
+    kb: KnowledgeBase, condition_id: str | None, indication_id: str | None = None
+) -> list[str]:
+    """Finding names the criteria of the indication (or of every indication) test, in order."""
+    if not condition_id:
+        return []
+    condition = kb.condition(condition_id)
+    indications = [
+        ind for ind in condition["indications"] if not indication_id or ind["id"] == indication_id
+    ]
+    names: list[str] = []
+    for ind in indications:
+        for crit in [*ind.get("qualifying", []), *ind.get("exclusion", [])]:
+            for name in _criterion_names(crit):
+                if name not in names and name not in PATIENT_DERIVED:
+                    names.append(name)
+    return names
+
+
+def finding_fields(kb: KnowledgeBase, names: Sequence[str]) -> list[FormField]:
+    """Form fields for findings, typed and with units as the knowledge base declares them."""
+    out = []
+    for name in names:
+        decl = kb.finding(name)
+        out.append(
+            FormField(
+                name=f"findings.{name}",
+                label=decl["description"],
+                kind=decl["type"],
+                unit=decl.get("unit") if decl.get("unit") not in (None, "none") else None,
+                allowed=tuple(decl.get("allowed", [])),
+                min=decl.get("min"),
+                max=decl.get("max"),
+            )
+        )
+    return out
+
+
+def _first(form: Mapping[str, Any], name: str) -> str:
+    value = form.get(name)
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    return str(value).strip() if value is not None else ""
+
+
+def _many(form: Mapping[str, Any], name: str) -> list[str]:
+    value = form.get(name)
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    return [str(v).strip() for v in items if str(v).strip()]
+
+
+def _number(text: str, kind: str, name: str, unit: str | None, errors: dict[str, str]) -> Any:
+    try:
+        value = float(text.replace(",", "."))
+    except ValueError:
+        shown = f" in {unit}" if unit else ""
+        errors[name] = f"{text!r} is not a number; enter a number{shown}"
+        return None
+    if kind == "int" and value.is_integer():
+        return int(value)
+    return value
+
+
+def _typed(text: str, field: FormField, errors: dict[str, str]) -> Any:
+    if field.kind == "bool":
+        if text in ("true", "false"):
+            return text == "true"
+        errors[field.name] = f"{text!r}: choose yes or no"
+        return None
+    if field.kind in ("int", "float"):
+        return _number(text, field.kind, field.name, field.unit, errors)
+    return text
+
+
+def _put(
+    target: dict[str, Any], key: str, value: Any, field: FormField, errors: dict[str, str]
+) -> None:
+    if field.name not in errors:
+        target[key] = value
+
+
+def parse_form(kb: KnowledgeBase, form: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The request the form describes and the fields that could not be read.
+
+    Empty inputs are left out (the contract then names what is required); text in a number
+    field is an error here, before the contract is asked.
+    """
+    errors: dict[str, str] = {}
+    patient: dict[str, Any] = {}
+    sex = _first(form, "patient.sex")
+    if sex:
+        patient["sex"] = sex
+    for field in patient_fields(kb):
+        text = _first(form, field.name)
+        if text:
+            _put(patient, field.name.split(".", 1)[1], _typed(text, field, errors), field, errors)
+    for flag in ("pregnant", "first_infusion", "product_switch"):
+        if _first(form, f"patient.{flag}") in ("on", "true"):
+            patient[flag] = True
+    labs: dict[str, Any] = {}
+    for field in lab_fields():
+        text = _first(form, field.name)
+        if text:
+            _put(labs, field.name.rsplit(".", 1)[1], _typed(text, field, errors), field, errors)
+    if labs:
+        patient["labs"] = labs
+    risks = _many(form, "patient.risk_factors")
+    if risks:
+        patient["risk_factors"] = risks
+    request: dict[str, Any] = {"patient": patient}
+    for key in ("condition", "indication", "phase", "jurisdiction", "dosing_weight_policy",
+                "rounding", "route", "product", "policy_opt_out_justification"):  # fmt: skip
+        text = _first(form, key)
+        if text:
+            request[key] = text
+    condition_id = kb.resolve_condition(request.get("condition", ""))
+    if condition_id:
+        request["condition"] = condition_id
+    formulary = _many(form, "formulary")
+    if formulary:
+        request["formulary"] = formulary
+    findings: dict[str, Any] = {}
+    declared = {f["name"] for f in kb.data["findings"]}
+    for key in form:
+        if key.startswith("findings."):
+            name = key.split(".", 1)[1]
+            text = _first(form, key)
+            if not text or name not in declared:
+                continue
+            (field,) = finding_fields(kb, [name])
+            _put(findings, name, _typed(text, field, errors), field, errors)
+    if findings:
+        request["findings"] = findings
+    return request, errors
+
+
+def errors_by_field(problems: Sequence[Mapping[str, object]]) -> dict[str, str]:
+    """Problems (``InvalidRequestError.problems`` or ``InputError.to_dict()``) by field path."""
+    out: dict[str, str] = {}
+    for problem in problems:
+        field = str(problem.get("field") or "(request)")
+        field = field.split("[", 1)[0]  # patient.risk_factors[0] -> patient.risk_factors
+        message = str(problem.get("message", ""))
+        out[field] = f"{out[field]}; {message}" if field in out else message
+    return out
