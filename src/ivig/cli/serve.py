@@ -85,9 +85,17 @@ def _run(args: argparse.Namespace) -> int:
 
     settings, tokens = build_settings(args)
     app = create_app(settings)
+    from dataclasses import replace as _replace
+
+    from ivig.web import mount
+    from ivig.web.session import WebConfig
+
+    # the web application shares the process, the registry and the roles of the API
+    mount(app, settings, config=_replace(WebConfig.from_env(), demo_login=bool(args.demo)))
     knowledge = app.state.ivig.kb
     out = sys.stderr
     print(f"ivig service on {settings.public_base_url}", file=out)
+    print(f"  web application: {settings.public_base_url}/app", file=out)
     print(f"  OpenAPI: {settings.public_base_url}/docs", file=out)
     print(f"  CDS Hooks discovery: {settings.public_base_url}/cds-services", file=out)
     print(f"  registry: {settings.database_url or 'none'}", file=out)
