@@ -67,7 +67,7 @@ def clear_cache() -> None:
 def _read_cache(path: str) -> KnowledgeData | None:
     try:
         with open(path, "rb") as fh:
-            data = marshal.load(fh)
+            data = marshal.loads(fh.read())
     except (OSError, EOFError, ValueError, TypeError):
         return None
     return data if isinstance(data, dict) and "version" in data else None  # type: ignore[return-value]
