@@ -10,7 +10,7 @@ from __future__ import annotations
 from ivig import ENGINE_VERSION
 from ivig.core.dose import compute_dose_plan, select_regimen
 from ivig.core.eligibility import evaluate_eligibility
-from ivig.core.weight import compute_dosing_weight
+from ivig.core.weight import dosing_weight_for_patient
 from ivig.errors import InputError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
@@ -193,16 +193,8 @@ def recommend(kb: KnowledgeBase, request: Request) -> dict[str, Any]:
         request.get("dosing_weight_policy")
         or kb.jurisdiction(jurisdiction)["default_dosing_weight_policy"]
     )
-    weight = compute_dosing_weight(
-        kb,
-        policy_id=policy,
-        sex=patient["sex"],
-        age_years=patient["age_years"],
-        weight_kg=patient["weight_kg"],
-        height_cm=patient.get("height_cm"),
-        pregnant=patient.get("pregnant", False),
-        pre_pregnancy_weight_kg=patient.get("pre_pregnancy_weight_kg"),
-        opt_out_justification=request.get("policy_opt_out_justification"),
+    weight = dosing_weight_for_patient(
+        kb, patient, policy, request.get("policy_opt_out_justification")
     )
     cited += weight["rule"]["sources"] + [s["source"] for s in weight["steps"] if "source" in s]
     if not weight["verified"]:

@@ -13,10 +13,17 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up
 if TYPE_CHECKING:
     from typing import Any
 
+    from ivig.contract import Patient
     from ivig.knowledge.base import KnowledgeBase
     from ivig.knowledge.schema import DosingPolicy, WeightFormula
 
-__all__ = ["check_limit", "compute_dosing_weight", "ideal_body_weight_kg", "step"]
+__all__ = [
+    "check_limit",
+    "compute_dosing_weight",
+    "dosing_weight_for_patient",
+    "ideal_body_weight_kg",
+    "step",
+]
 
 
 def step(
@@ -213,6 +220,26 @@ def compute_dosing_weight(
         "steps": steps,
         "verified": bool(rule["verified"] and formula["verified"]),
     }
+
+
+def dosing_weight_for_patient(
+    kb: KnowledgeBase,
+    patient: Patient,
+    policy_id: str,
+    opt_out_justification: str | None = None,
+) -> dict[str, Any]:
+    """:func:`compute_dosing_weight` for a request's ``patient`` record."""
+    return compute_dosing_weight(
+        kb,
+        policy_id=policy_id,
+        sex=patient["sex"],
+        age_years=patient["age_years"],
+        weight_kg=patient["weight_kg"],
+        height_cm=patient.get("height_cm"),
+        pregnant=patient.get("pregnant", False),
+        pre_pregnancy_weight_kg=patient.get("pre_pregnancy_weight_kg"),
+        opt_out_justification=opt_out_justification,
+    )
 
 
 def _first_rule(policy: DosingPolicy, inputs: dict[str, object]) -> dict[str, Any]:

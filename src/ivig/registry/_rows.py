@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
+from ivig.core.review import parse_date
 from ivig.errors import InputError, MissingFieldError
 
 __all__ = [
@@ -50,16 +51,7 @@ def as_date(value: object, field: str, *, default: dt.date | None = None) -> dt.
         if default is None:
             raise MissingFieldError(field, "this step", "YYYY-MM-DD")
         return default
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise InputError(field, value, "a date as YYYY-MM-DD")
+    return parse_date(value, field)
 
 
 def positive(value: object, field: str, unit: str) -> float:

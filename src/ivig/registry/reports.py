@@ -191,7 +191,7 @@ def report_weight_savings(
     never changed. ``grams_given`` scales the saving to the grams actually infused.
     """
     from ivig.core.dose import compute_dose_plan
-    from ivig.core.weight import compute_dosing_weight
+    from ivig.core.weight import dosing_weight_for_patient
 
     knowledge.dosing_policy(policy)
     rows = []
@@ -213,16 +213,7 @@ def report_weight_savings(
             continue
         patient = rec["request"]["patient"]
         try:
-            weight = compute_dosing_weight(
-                knowledge,
-                policy_id=policy,
-                sex=patient["sex"],
-                age_years=patient["age_years"],
-                weight_kg=patient["weight_kg"],
-                height_cm=patient.get("height_cm"),
-                pregnant=patient.get("pregnant", False),
-                pre_pregnancy_weight_kg=patient.get("pre_pregnancy_weight_kg"),
-            )
+            weight = dosing_weight_for_patient(knowledge, patient, policy)
             plan = compute_dose_plan(
                 knowledge,
                 indication_id=dose["indication"],
