@@ -124,7 +124,11 @@ async def _load(
                 token = queue.get_nowait()
                 headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
                 start = time.perf_counter()
-                response = await client.post(url, content=body, headers=headers)
+                try:
+                    response = await client.post(url, content=body, headers=headers)
+                except httpx.TransportError:  # e.g. a kept-alive connection closed by the server
+                    errors += 1
+                    continue
                 took = time.perf_counter() - start
                 latencies.append(took)
                 if response.status_code != 200 or not response.json()["cards"]:
