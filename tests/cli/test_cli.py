@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 
-from ivig.cli import main
+Run = Callable[..., tuple[int, str, str]]  # the `cli` fixture of conftest.py
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    status = main(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def test_kb_list_json_has_every_condition(capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, _ = run(capsys, "kb", "list", "--json")
+def test_kb_list_json_has_every_condition(cli: Run) -> None:
+    status, out, _ = cli("kb", "list", "--json")
     data = json.loads(out)
     assert status == 0 and data["knowledge_version"]
     ids = {c["id"] for c in data["conditions"]}
@@ -24,29 +19,28 @@ def test_kb_list_json_has_every_condition(capsys: pytest.CaptureFixture[str]) ->
     assert all(c["indications"] and c["sources"] for c in data["conditions"])
 
 
-def test_kb_show_and_unknown_id(capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, _ = run(capsys, "kb", "show", "gbs", "--json")
+def test_kb_show_and_unknown_id(cli: Run) -> None:
+    status, out, _ = cli("kb", "show", "gbs", "--json")
     assert status == 0 and json.loads(out)["condition"]["id"] == "gbs"
-    status, _, err = run(capsys, "kb", "show", "guillain_barre")
+    status, _, err = cli("kb", "show", "guillain_barre")
     assert status == 2 and "gbs" in err and "Traceback" not in err
 
 
-def test_kb_terminal_outputs_show_the_version(capsys: pytest.CaptureFixture[str]) -> None:
+def test_kb_terminal_outputs_show_the_version(cli: Run) -> None:
     for argv in (("kb", "list"), ("kb", "show", "gbs"), ("kb", "sources"), ("kb", "findings")):
-        status, out, _ = run(capsys, *argv)
+        status, out, _ = cli(*argv)
         assert status == 0 and "knowledge 20" in out, argv
 
 
-def test_kb_stats_json(capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, _ = run(capsys, "kb", "stats", "--json")
+def test_kb_stats_json(cli: Run) -> None:
+    status, out, _ = cli("kb", "stats", "--json")
     stats = json.loads(out)
     assert status == 0 and stats["numbers_with_source_share"] == 1.0
 
 
-def test_dose_issue_example(capsys: pytest.CaptureFixture[str]) -> None:
+def test_dose_issue_example(cli: Run) -> None:
     """Issue 3 'done when': IBW ~52.4 kg, dosing weight ~67.4 kg, ICE 1 g/kg q3w ~67 g."""
-    status, out, _ = run(
-        capsys,
+    status, out, _ = cli(
         "dose",
         "--sex",
         "female",
@@ -73,9 +67,8 @@ def test_dose_issue_example(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["sources"] and data["knowledge_version"] and data["dose"]["steps"]
 
 
-def test_dose_in_pounds_and_inches(capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, _ = run(
-        capsys,
+def test_dose_in_pounds_and_inches(cli: Run) -> None:
+    status, out, _ = cli(
         "dose",
         "--sex",
         "male",
@@ -97,9 +90,8 @@ def test_dose_in_pounds_and_inches(capsys: pytest.CaptureFixture[str]) -> None:
     assert json.loads(out)["dosing_weight"]["kg"] == pytest.approx(99.79, abs=0.01)
 
 
-def test_dose_errors_exit_2_with_field(capsys: pytest.CaptureFixture[str]) -> None:
-    status, _, err = run(
-        capsys,
+def test_dose_errors_exit_2_with_field(cli: Run) -> None:
+    status, _, err = cli(
         "dose",
         "--sex",
         "male",
@@ -115,8 +107,7 @@ def test_dose_errors_exit_2_with_field(capsys: pytest.CaptureFixture[str]) -> No
         "au-2026",
     )
     assert status == 2 and "patient.height_cm" in err
-    status, _, err = run(
-        capsys,
+    status, _, err = cli(
         "dose",
         "--sex",
         "male",
@@ -132,9 +123,8 @@ def test_dose_errors_exit_2_with_field(capsys: pytest.CaptureFixture[str]) -> No
     assert status == 2 and "weight_kg" in err and "350" in err
 
 
-def test_dose_terminal_report(capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, _ = run(
-        capsys,
+def test_dose_terminal_report(cli: Run) -> None:
+    status, out, _ = cli(
         "dose",
         "--sex",
         "female",

@@ -3,27 +3,24 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from pydantic import TypeAdapter
 
-from ivig.cli import main
 from ivig.contract import Request
 
 ROOT = Path(__file__).resolve().parents[2]
 GBS = str(ROOT / "examples/gbs-non-ambulant.yaml")
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    status = main(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
+Run = Callable[..., tuple[int, str, str]]  # the `cli` fixture of conftest.py
 
 
-def test_recommend_json_and_order_sheet(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_recommend_json_and_order_sheet(cli: Run, tmp_path: Path) -> None:
     sheet = tmp_path / "order.html"
-    status, out, _ = run(capsys, "recommend", GBS, "--json", "--html", str(sheet))
+    status, out, _ = cli("recommend", GBS, "--json", "--html", str(sheet))
     rec = json.loads(out)
     assert status == 0 and rec["eligibility"]["status"] == "supported"
     html = sheet.read_text()
@@ -31,32 +28,28 @@ def test_recommend_json_and_order_sheet(capsys: pytest.CaptureFixture[str], tmp_
     assert "@media print" in html and "Pharmacist" in html
 
 
-def test_recommend_terminal_report(capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, _ = run(capsys, "recommend", GBS)
+def test_recommend_terminal_report(cli: Run) -> None:
+    status, out, _ = cli("recommend", GBS)
     assert status == 0 and "SUPPORTED" in out and "Infusion rate schedule" in out
     assert "[au-lifeblood-abw-2026]" not in out or "au-lifeblood-abw-2026" in out
 
 
-def test_recommend_reads_stdin(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_recommend_reads_stdin(cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
     import io
 
     monkeypatch.setattr("sys.stdin", io.StringIO(Path(GBS).read_text()))
-    status, out, _ = run(capsys, "recommend", "-", "--json")
+    status, out, _ = cli("recommend", "-", "--json")
     assert status == 0 and json.loads(out)["dose"]["g_per_kg"] == 2
 
 
-def test_malformed_file_names_the_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_malformed_file_names_the_line(cli: Run, tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("patient: {sex: male\ncondition: gbs\n")
-    status, _, err = run(capsys, "recommend", str(bad))
+    status, _, err = cli("recommend", str(bad))
     assert status == 2 and "line" in err and "Traceback" not in err
 
 
-def test_bad_fields_exit_2_with_every_field(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_bad_fields_exit_2_with_every_field(cli: Run, tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text(
         json.dumps(
@@ -67,26 +60,25 @@ def test_bad_fields_exit_2_with_every_field(
             }
         )
     )
-    status, _, err = run(capsys, "recommend", str(bad))
+    status, _, err = cli("recommend", str(bad))
     assert status == 2 and "patient.age_years" in err and "phase" in err
 
 
-def test_schemas_validate_the_examples(capsys: pytest.CaptureFixture[str]) -> None:
+def test_schemas_validate_the_examples(cli: Run) -> None:
     import yaml
 
-    status, out, _ = run(capsys, "schema", "request")
+    status, out, _ = cli("schema", "request")
     schema = json.loads(out)
     assert status == 0 and set(schema["required"]) >= {"patient", "condition", "phase"}
-    status, out, _ = run(capsys, "schema", "recommendation")
+    status, out, _ = cli("schema", "recommendation")
     assert status == 0 and "eligibility" in json.loads(out)["properties"]
     adapter = TypeAdapter(Request)
     for example in sorted((ROOT / "examples").glob("*.yaml")):
         adapter.validate_python(yaml.safe_load(example.read_text()))
 
 
-def test_dose_with_vial_rounding(capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, _ = run(
-        capsys,
+def test_dose_with_vial_rounding(cli: Run) -> None:
+    status, out, _ = cli(
         "dose",
         "--sex",
         "female",

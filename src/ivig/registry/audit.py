@@ -186,3 +186,16 @@ def list_audit(
         }
         for e in session.execute(query).scalars()
     ]
+
+
+def save_audited(
+    session: Session, row: Any, *, actor: str, action: str, entity: str
+) -> dict[str, Any]:
+    """Flush ``row``, append its audit entry (payload: its columns) and return those columns."""
+    from ivig.registry._rows import row_out
+
+    session.add(row)
+    session.flush()
+    out: dict[str, Any] = row_out(row)
+    append_audit(session, actor=actor, action=action, entity=entity, entity_id=row.id, payload=out)
+    return out

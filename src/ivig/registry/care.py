@@ -22,7 +22,7 @@ from ivig.registry._rows import (
     required_text,
     row_out,
 )
-from ivig.registry.audit import append_audit
+from ivig.registry.audit import append_audit, save_audited
 from ivig.registry.models import (
     AdverseEvent,
     CdsFeedback,
@@ -123,17 +123,7 @@ def record_infusion(
         recorded_by=user.id,
     )
     session.add(infusion)
-    session.flush()
-    out = row_out(infusion)
-    append_audit(
-        session,
-        actor=actor,
-        action="record_infusion",
-        entity="infusion",
-        entity_id=infusion.id,
-        payload=out,
-    )
-    return out
+    return save_audited(session, infusion, actor=actor, action="record_infusion", entity="infusion")
 
 
 def record_adverse_event(
@@ -261,17 +251,9 @@ def record_outcome(
         assessor=user.id,
     )
     session.add(row)
-    session.flush()
-    out = row_out(row)
-    append_audit(
-        session,
-        actor=actor,
-        action="record_outcome",
-        entity="outcome_assessment",
-        entity_id=row.id,
-        payload=out,
+    return save_audited(
+        session, row, actor=actor, action="record_outcome", entity="outcome_assessment"
     )
-    return out
 
 
 def _administrations(infusions: list[Infusion]) -> list[tuple[dt.date, float]]:
@@ -404,17 +386,7 @@ def start_trial_off(
     row = TrialOff(course_id=course.id, start_date=start, reason=reason)
     session.add(row)
     course.status = "trial_off"
-    session.flush()
-    out = row_out(row)
-    append_audit(
-        session,
-        actor=actor,
-        action="start_trial_off",
-        entity="trial_off",
-        entity_id=row.id,
-        payload=out,
-    )
-    return out
+    return save_audited(session, row, actor=actor, action="start_trial_off", entity="trial_off")
 
 
 def end_trial_off(

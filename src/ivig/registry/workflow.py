@@ -24,7 +24,7 @@ from ivig.registry._rows import (
     row_out,
     today_utc,
 )
-from ivig.registry.audit import append_audit, sha256_json
+from ivig.registry.audit import append_audit, save_audited, sha256_json
 from ivig.registry.models import (
     Authorisation,
     Course,
@@ -367,17 +367,7 @@ def start_course(
     )
     session.add(course)
     record.status = "active"
-    session.flush()
-    out = row_out(course)
-    append_audit(
-        session,
-        actor=actor,
-        action="start_course",
-        entity="course",
-        entity_id=course.id,
-        payload=out,
-    )
-    return out
+    return save_audited(session, course, actor=actor, action="start_course", entity="course")
 
 
 def stop_course(
@@ -406,14 +396,4 @@ def stop_course(
     )
     if running is None:
         course.request.status = "stopped"
-    session.flush()
-    out = row_out(course)
-    append_audit(
-        session,
-        actor=actor,
-        action="stop_course",
-        entity="course",
-        entity_id=course.id,
-        payload=out,
-    )
-    return out
+    return save_audited(session, course, actor=actor, action="stop_course", entity="course")
