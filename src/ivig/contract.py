@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Annotated, Any, Literal, NotRequired, Required
 
-from annotated_types import Ge, Gt, Le
+from annotated_types import Ge, Gt
 from pydantic import ConfigDict, TypeAdapter, with_config
 from typing_extensions import TypedDict
 
@@ -40,14 +40,18 @@ Rounding = Literal["none", "nearest-5g", "vials"]
 
 @with_config(FORBID)
 class Labs(TypedDict):
-    """Laboratory results; every field optional, units in the names."""
+    """Laboratory results; every field optional, units in the names.
 
-    iga_g_per_l: NotRequired[Annotated[float, Ge(0), Le(20)]]
+    Plausibility limits are knowledge data (``dosing.limits``), checked by
+    ``ivig.core.request_check``.
+    """
+
+    iga_g_per_l: NotRequired[Annotated[float, Ge(0)]]
     anti_iga_antibodies: NotRequired[bool]
-    egfr_ml_per_min_1_73m2: NotRequired[Annotated[float, Ge(0), Le(200)]]
-    creatinine_umol_per_l: NotRequired[Annotated[float, Ge(0), Le(3000)]]
-    haemoglobin_g_per_l: NotRequired[Annotated[float, Ge(0), Le(250)]]
-    igg_g_per_l: NotRequired[Annotated[float, Ge(0), Le(100)]]
+    egfr_ml_per_min_1_73m2: NotRequired[Annotated[float, Ge(0)]]
+    creatinine_umol_per_l: NotRequired[Annotated[float, Ge(0)]]
+    haemoglobin_g_per_l: NotRequired[Annotated[float, Ge(0)]]
+    igg_g_per_l: NotRequired[Annotated[float, Ge(0)]]
     blood_group: NotRequired[Literal["O", "A", "B", "AB"]]
 
 
@@ -56,7 +60,7 @@ class Patient(TypedDict):
     """The patient as the dose engine, the product ranking and the criteria see them."""
 
     sex: Sex
-    age_years: Annotated[float, Ge(0), Le(120)]
+    age_years: Annotated[float, Ge(0)]
     weight_kg: Annotated[float, Gt(0)]
     height_cm: NotRequired[Annotated[float, Gt(0)]]
     pregnant: NotRequired[bool]

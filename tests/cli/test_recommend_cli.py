@@ -54,14 +54,28 @@ def test_bad_fields_exit_2_with_every_field(cli: Run, tmp_path: Path) -> None:
     bad.write_text(
         json.dumps(
             {
-                "patient": {"sex": "male", "age_years": 200, "weight_kg": 80},
+                "patient": {"sex": "alien", "age_years": -3, "weight_kg": 80},
                 "condition": "gbs",
                 "phase": "sometime",
             }
         )
     )
     status, _, err = cli("recommend", str(bad))
-    assert status == 2 and "patient.age_years" in err and "phase" in err
+    assert status == 2 and all(f in err for f in ("patient.sex", "patient.age_years", "phase"))
+    bad.write_text(
+        json.dumps(
+            {
+                "patient": {"sex": "male", "age_years": 200, "weight_kg": 800,
+                            "labs": {"iga_g_per_l": 150}},
+                "condition": "gbs",
+                "phase": "induction",
+            }
+        )
+    )  # fmt: skip
+    status, _, err = cli("recommend", str(bad))
+    assert status == 2
+    assert all(f in err for f in ("patient.age_years", "patient.weight_kg", "patient.labs.iga"))
+    assert "mg/dL" in err  # the limit's reason names the likely unit slip
 
 
 def test_schemas_validate_the_examples(cli: Run) -> None:

@@ -18,7 +18,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-api = pytest.importorskip("ivig.registry.api", reason="the registry is not built yet")
+from ivig.registry import api
 
 
 @pytest.fixture(scope="module")

@@ -96,7 +96,14 @@ def compute_dose_plan(
         unverified.append(f"regimen {rid}: {regimen['label']}")
 
     rng = regimen["dose_g_per_kg"]
-    g_per_kg = dose_g_per_kg if dose_g_per_kg is not None else rng.get("default", rng["max"])
+    defaults_note = []
+    if dose_g_per_kg is not None:
+        g_per_kg = dose_g_per_kg
+    elif "default" in rng:
+        g_per_kg = rng["default"]
+    else:  # no sourced default: the lowest dose of the range (lowest effective dose)
+        g_per_kg = rng["min"]
+        defaults_note.append(f"lowest dose of the range ({_fmt_range(rng, 'g/kg')})")
     _within("dose_g_per_kg", g_per_kg, rng, "g/kg", rid)
     n_days = (
         days if days is not None else int(regimen["days"].get("default", regimen["days"]["min"]))
@@ -107,7 +114,13 @@ def compute_dose_plan(
     weeks: float | None = None
     if "interval_weeks" in regimen:
         iw = regimen["interval_weeks"]
-        weeks = interval_weeks if interval_weeks is not None else iw.get("default", iw["min"])
+        if interval_weeks is not None:
+            weeks = interval_weeks
+        elif "default" in iw:
+            weeks = iw["default"]
+        else:  # no sourced default: the longest interval of the range (lowest effective dose)
+            weeks = iw["max"]
+            defaults_note.append(f"longest interval of the range ({_fmt_range(iw, 'weeks')})")
         _within("interval_weeks", weeks, iw, "weeks", rid)
     elif interval_weeks is not None:
         raise InputError("interval_weeks", interval_weeks, "none for a non-repeating regimen")
@@ -125,6 +138,19 @@ def compute_dose_plan(
             f"enough days to keep at most {regimen['max_g_per_kg_per_day']:g} g/kg/day",
             "days",
             f"regimen {rid}",
+        )
+    if defaults_note:
+        steps.append(
+            step(
+                "no default in the regimen",
+                "use the lowest dose possible that achieves the outcome: "
+                + "; ".join(defaults_note)
+                + " (choose another within the range with dose_g_per_kg / interval_weeks)",
+                {"regimen": rid},
+                f"{g_per_kg:g} g/kg" + (f" every {weeks:g} weeks" if weeks is not None else ""),
+                "",
+                "au-nba-qrg",
+            )
         )
     steps.append(
         step(

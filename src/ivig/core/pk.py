@@ -297,28 +297,28 @@ def predict(
         ss_peak = float(profile.max())
     delta = None
     ref_out: dict[str, Any] | None = None
-    if sim.times_days[-1] >= sim.doses[0].day + 14.0:
-        delta = delta_igg(sim, 14.0)
-        if knowledge is not None:
-            ref = _delta_reference(knowledge, sim.population_id)
-            if ref is not None and "mean" in ref and "sd" in ref:
-                ref_out = {
-                    "id": ref["id"],
-                    "mean_g_per_l": ref["mean"],
-                    "sd_g_per_l": ref["sd"],
-                    "z": (delta - ref["mean"]) / ref["sd"] if ref["sd"] > 0 else None,
-                    "sources": [s["id"] for s in ref["sources"]],
-                    "verified": ref["verified"],
-                }
-                for other in knowledge.data["pk"]["references"]:
-                    if (
-                        other["population"] == sim.population_id
-                        and other["kind"] == "delta_igg_target"
-                        and "min" in other
-                    ):
-                        ref_out["target_g_per_l"] = other["min"]
-                        ref_out["target_met"] = delta > other["min"]
-                        ref_out["target_sources"] = [s["id"] for s in other["sources"]]
+    ref = _delta_reference(knowledge, sim.population_id) if knowledge is not None else None
+    delta_day = float(ref["day"]) if ref is not None and "day" in ref else None
+    if delta_day is not None and sim.times_days[-1] >= sim.doses[0].day + delta_day:
+        delta = delta_igg(sim, delta_day)
+        if knowledge is not None and ref is not None and "mean" in ref and "sd" in ref:
+            ref_out = {
+                "id": ref["id"],
+                "mean_g_per_l": ref["mean"],
+                "sd_g_per_l": ref["sd"],
+                "z": (delta - ref["mean"]) / ref["sd"] if ref["sd"] > 0 else None,
+                "sources": [s["id"] for s in ref["sources"]],
+                "verified": ref["verified"],
+            }
+            for other in knowledge.data["pk"]["references"]:
+                if (
+                    other["population"] == sim.population_id
+                    and other["kind"] == "delta_igg_target"
+                    and "min" in other
+                ):
+                    ref_out["target_g_per_l"] = other["min"]
+                    ref_out["target_met"] = delta > other["min"]
+                    ref_out["target_sources"] = [s["id"] for s in other["sources"]]
     above = None
     if target_igg_g_per_l is not None:
         above = time_above_days(sim.times_days, sim.total_igg_g_per_l, target_igg_g_per_l)

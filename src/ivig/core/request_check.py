@@ -77,8 +77,13 @@ def check_request(kb: KnowledgeBase, request: Request) -> None:
         except InputError as exc:
             add(InputError("dosing_weight_policy", request["dosing_weight_policy"], exc.allowed))
     patient = request["patient"]
-    for field in ("weight_kg", "height_cm", "age_years"):
-        measured: object = patient.get(field)
+    values: dict[str, object] = {
+        f"patient.{name}": patient.get(name) for name in ("weight_kg", "height_cm", "age_years")
+    }
+    for name, lab in patient.get("labs", {}).items():
+        values[f"patient.labs.{name}"] = lab
+    for path, measured in values.items():
+        field = path.rsplit(".", 1)[1]
         limit = kb.limit(field)
         if (
             isinstance(measured, int | float)
@@ -87,7 +92,7 @@ def check_request(kb: KnowledgeBase, request: Request) -> None:
         ):
             add(
                 InputError(
-                    f"patient.{field}",
+                    path,
                     measured,
                     f"{limit['min']:g} to {limit['max']:g}",
                     limit["unit"],

@@ -71,7 +71,9 @@ def _courses(history: Mapping[str, Any]) -> list[dict[str, Any]]:
         dose = float(course["dose_g_per_kg"])
         if dose <= 0:
             raise InputError(f"{where}.dose_g_per_kg", dose, "a dose above 0", "g/kg")
-        phase = raw.get("phase", "maintenance")
+        phase = raw.get("phase")
+        if phase is None:
+            raise MissingFieldError(f"{where}.phase", "the dose history", None)
         if phase not in ("induction", "maintenance", "one_off"):
             raise InputError(f"{where}.phase", phase, "induction, maintenance, one_off")
         course["phase"] = phase

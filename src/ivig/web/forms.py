@@ -159,8 +159,15 @@ def _many(form: Mapping[str, Any], name: str) -> list[str]:
 
 
 def _number(text: str, kind: str, name: str, unit: str | None, errors: dict[str, str]) -> Any:
+    stripped = text.strip()
+    if stripped.count(",") + stripped.count(".") > 1 or (
+        "," in stripped and len(stripped.split(",")[1]) == 3
+    ):
+        shown = f" in {unit}" if unit else ""
+        errors[name] = f"{text!r} is ambiguous (thousands separator?); enter a plain number{shown}"
+        return None
     try:
-        value = float(text.replace(",", "."))
+        value = float(stripped.replace(",", "."))
     except ValueError:
         shown = f" in {unit}" if unit else ""
         errors[name] = f"{text!r} is not a number; enter a number{shown}"

@@ -169,7 +169,13 @@ async def submit_request(request: Request) -> Response:
         return _error(request, "No registry", _NO_REGISTRY, 409)
     from ivig.registry import api
 
-    body = json.loads(_one(values, "request_json") or "{}")
+    raw = _one(values, "request_json")
+    try:
+        body = json.loads(raw) if raw else None
+    except json.JSONDecodeError as exc:
+        return _error(request, "Not stored", f"request_json: not valid JSON ({exc.msg})", 422)
+    if not isinstance(body, dict):
+        return _error(request, "Not stored", "request_json: a request object is required", 422)
     try:
         with state.registry.session() as session:
             made = api.create_request(
