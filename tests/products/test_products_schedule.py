@@ -98,6 +98,14 @@ def test_every_iv_product_gives_a_schedule_or_a_clear_refusal(
         assert schedule["duration_min"] > 0
 
 
+def test_most_iv_products_give_a_schedule(kb: KnowledgeBase) -> None:
+    """The refusals above are the exception: every IV product with labelled rates schedules."""
+    scheduled = [p for p in IV_PRODUCTS if _schedule_or_refusal(kb, p, []) is not None]
+    with_rates = [p for p in IV_PRODUCTS if kb.product(p).get("iv_rates")]
+    assert scheduled and set(with_rates) <= set(scheduled)
+    assert {"privigen", "gamunex-c", "octagam-10", "panzyga"} <= set(scheduled)
+
+
 @pytest.mark.parametrize("pid", SC_PRODUCTS)
 def test_every_sc_product_gives_a_schedule_or_a_clear_refusal(kb: KnowledgeBase, pid: str) -> None:
     schedule = _schedule_or_refusal(kb, pid, [])

@@ -341,10 +341,13 @@ def read_resources(
         try:
             days = (today - dt.date.fromisoformat(onset[:10])).days
         except ValueError:
-            days = None
-        if days is not None and days >= 0:
-            findings["days_since_onset"] = days
-            notes.append(f"days_since_onset = {days} from the Condition's onset date {onset[:10]}")
+            raise InputError("Condition.onsetDateTime", onset, "an ISO date (YYYY-MM-DD)") from None
+        if days < 0:
+            raise InputError(
+                "Condition.onsetDateTime", onset, f"a date not after today ({today.isoformat()})"
+            )
+        findings["days_since_onset"] = days
+        notes.append(f"days_since_onset = {days} from the Condition's onset date {onset[:10]}")
 
     if phase is None and order is not None:
         course = {c.get("code") for c in _codings(order.get("courseOfTherapyType"))}
