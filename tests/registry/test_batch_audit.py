@@ -161,3 +161,34 @@ def test_audit_orders_reads_a_file(kb: KnowledgeBase, lines: list[str], tmp_path
     )
     with pytest.raises(InputError, match="readable"):
         audit_orders(str(tmp_path / "missing.csv"), kb, OPTIONS)
+
+
+HAND_WORKED = """\
+order_id,date,sex,age_years,height_cm,weight_kg,condition,phase,grams,indication,findings_json
+o1,2026-01-05,female,54,160,90,gbs,induction,180,,"{""able_to_walk_unaided"": false, ""days_since_onset"": 5}"
+o2,2026-01-06,male,40,175,70,gbs,induction,140,,"{""able_to_walk_unaided"": false, ""days_since_onset"": 3}"
+o3,2026-01-07,female,66,165,60,als,induction,120,,
+o4,2026-01-08,male,50,170,ninety,gbs,induction,150,,
+o5,2026-01-09,female,16,165,85,gbs,induction,200,,"{""able_to_walk_unaided"": false, ""days_since_onset"": 10}"
+"""  # noqa: E501
+
+
+def test_totals_of_a_hand_worked_file(kb: KnowledgeBase) -> None:
+    """Worked by hand with the au-2026 rules (au-lifeblood-abw-2026, au-nba-ddw-calculator) and
+    GBS 2 g/kg (efns-2008):
+    o1: IBW 52.38, DDW 67.43 kg -> 134.86 g; prescribed 180 -> 45.14 g over policy.
+    o2: IBW 70.46, DDW 70.28 > actual 70 -> actual weight -> 140 g; prescribed 140 -> 0 over.
+    o3: ALS is not supported -> 120 g outside the criteria.
+    o4: weight 'ninety' -> bad row on line 5.
+    o5: age 16 -> actual weight 85 kg -> 170 g; prescribed 200 -> 30 g over.
+    Totals: 4 orders, 640 g prescribed, 444.86 g by policy, 75.14 g over (11.74 %)."""
+    totals = audit_rows(HAND_WORKED.splitlines(keepends=True), kb, OPTIONS)
+    assert totals["orders"] == 4 and totals["bad_rows"] == 1
+    assert totals["by_status"] == {"supported": 3, "not_supported": 1}
+    assert totals["grams_prescribed"] == pytest.approx(640)
+    assert totals["grams_by_policy"] == pytest.approx(444.86)
+    assert totals["grams_over_policy"] == pytest.approx(75.14)
+    assert totals["orders_over_policy"] == 2
+    assert totals["grams_outside_criteria"] == pytest.approx(120)
+    assert totals["saving_percent"] == pytest.approx(75.14 / 640 * 100)
+    assert totals["errors"][0]["line"] == 5 and "weight_kg" in totals["errors"][0]["error"]
