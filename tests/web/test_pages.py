@@ -321,3 +321,118 @@ def test_the_pages_work_without_a_registry(kb: KnowledgeBase) -> None:
         html = client.post("/app/request", data=GBS_FORM).text
         assert 'id="total-g"' in html and 'id="submit-form"' not in html
         assert client.get("/app/patients").status_code == 404
+
+
+def _active_course(client: TestClient) -> tuple[str, int, str]:
+    """A demonstration patient with an active course: (reference, course id, page HTML)."""
+    rows = client.get("/app/patients").text
+    for ref in re.findall(r'href="/app/patients/(DEMO-\d+)"', rows):
+        html = client.get(f"/app/patients/{ref}").text
+        found = re.search(r'id="inf-(\d+)-form"', html)
+        if found:
+            return ref, int(found.group(1)), html
+    raise AssertionError("no demonstration patient with an active course")
+
+
+def _infusion(html: str, course_id: int, **changes: str) -> dict[str, str]:
+    product = re.search(rf'id="f-inf-{course_id}-product".*?<option value="([^"]+)"', html, re.S)
+    assert product
+    form = {"csrf": _csrf(html), "date": TODAY.isoformat(), "product": product.group(1),
+            "lot_number": "LOT-WEB-4711", "grams": "30", "rate_ml_per_h": "120",
+            "duration_min": "180", "reactions": "mild headache"}  # fmt: skip
+    return {**form, **changes}
+
+
+def test_a_nurse_records_an_infusion_and_its_lot_shows(client_for: Client) -> None:
+    nurse = client_for("nurse")
+    ref, course_id, html = _active_course(nurse)
+    assert f'for="f-inf-{course_id}-lot_number">Lot (batch) number' in html
+    url = f"/app/patients/{ref}/courses/{course_id}/infusions"
+    response = nurse.post(url, data=_infusion(html, course_id), follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith(f"/app/patients/{ref}")
+    page = nurse.get(response.headers["location"]).text
+    assert '<td class="lot">LOT-WEB-4711</td>' in page
+    assert "mild headache" in page
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [("grams", "-5", "grams: -5.0 g is not allowed"), ("grams", "abc", "not a number"),
+     ("lot_number", "", "required")],
+)  # fmt: skip
+def test_a_bad_infusion_value_is_shown_next_to_its_field(
+    client_for: Client, field: str, value: str, message: str
+) -> None:
+    nurse = client_for("nurse")
+    ref, course_id, html = _active_course(nurse)
+    url = f"/app/patients/{ref}/courses/{course_id}/infusions"
+    form = _infusion(html, course_id, **{"lot_number": "LOT-NOT-STORED", field: value})
+    response = nurse.post(url, data=form)
+    assert response.status_code == 422
+    error = re.search(rf'id="err-inf-{course_id}-{field}" role="alert">([^<]*)<', response.text)
+    assert error and message in error.group(1)
+    if field != "lot_number":  # the values typed are kept
+        assert 'name="lot_number" type="text" value="LOT-NOT-STORED"' in response.text
+    assert "LOT-NOT-STORED</td>" not in nurse.get(f"/app/patients/{ref}").text
+
+
+def test_a_role_that_may_not_record_an_infusion_gets_403(client_for: Client) -> None:
+    nurse = client_for("nurse")
+    ref, course_id, html = _active_course(nurse)
+    steward = client_for("steward")
+    page = steward.get(f"/app/patients/{ref}").text
+    assert 'id="inf-' not in page  # no infusion form for stewards
+    form = {**_infusion(html, course_id), "csrf": _csrf(page)}
+    url = f"/app/patients/{ref}/courses/{course_id}/infusions"
+    assert steward.post(url, data=form).status_code == 403
+
+
+def test_a_care_form_without_the_csrf_token_is_refused(client_for: Client) -> None:
+    nurse = client_for("nurse")
+    ref, course_id, html = _active_course(nurse)
+    form = {k: v for k, v in _infusion(html, course_id).items() if k != "csrf"}
+    url = f"/app/patients/{ref}/courses/{course_id}/infusions"
+    assert nurse.post(url, data=form).status_code == 403
+
+
+def test_a_clinician_records_an_outcome_and_a_bad_score_is_named(
+    client_for: Client, kb: KnowledgeBase
+) -> None:
+    clinician = client_for("clinician")
+    ref, course_id, html = _active_course(clinician)
+    score = next(s for s in kb.data["scores"] if s["id"] == "mrs")
+    grade = score["items"][0]["choices"][1]["value"]
+    url = f"/app/patients/{ref}/courses/{course_id}/outcomes"
+    form = {"csrf": _csrf(html), "score_id": "mrs", "date": TODAY.isoformat(),
+            "timing": "routine", "value": str(grade)}  # fmt: skip
+    assert clinician.post(url, data=form, follow_redirects=False).status_code == 303
+    assert "<td>mrs</td>" in clinician.get(f"/app/patients/{ref}").text
+    items = {**form, "score_id": "incat", "value": "", "items": "arm = 1\nleg = 2"}
+    assert clinician.post(url, data=items, follow_redirects=False).status_code == 303
+    bad_items = clinician.post(url, data={**items, "items": "arm 1"})
+    assert bad_items.status_code == 422
+    assert f'id="err-out-{course_id}-items"' in bad_items.text
+    bad = clinician.post(url, data={**form, "score_id": "no-such-score"})
+    assert bad.status_code == 422
+    assert f'id="err-out-{course_id}-score_id"' in bad.text
+
+
+def test_a_pharmacist_records_an_adverse_event_and_a_bad_severity_is_named(
+    client_for: Client,
+) -> None:
+    pharmacist = client_for("pharmacist")
+    ref, _course_id, _ = _active_course(client_for("nurse"))
+    html = pharmacist.get(f"/app/patients/{ref}").text
+    assert 'id="ae-form"' in html and 'id="inf-' in html
+    url = f"/app/patients/{ref}/adverse-events"
+    form = {"csrf": _csrf(html), "date": TODAY.isoformat(), "event_type": "aseptic meningitis",
+            "severity": "moderate", "outcome": "resolving", "lot_number": "LOT-AE-9"}  # fmt: skip
+    assert pharmacist.post(url, data=form, follow_redirects=False).status_code == 303
+    assert "aseptic meningitis" in pharmacist.get(f"/app/patients/{ref}").text
+    bad = pharmacist.post(url, data={**form, "severity": "extreme"})
+    assert bad.status_code == 422
+    assert 'id="err-ae-severity"' in bad.text and "extreme" in bad.text
+    steward = client_for("steward")
+    assert 'id="ae-form"' not in steward.get(f"/app/patients/{ref}").text
+    assert steward.post(url, data=form).status_code == 403

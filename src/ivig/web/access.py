@@ -2,7 +2,9 @@
 
 The roles are the registry's; the permissions mirror the REST service's
 (``ivig.service.routers``): clinicians and stewards submit requests, stewards authorise,
-pharmacists and stewards read the stewardship reports; ``admin`` may do everything.
+pharmacists and stewards read the stewardship reports;
+nurses, pharmacists and clinicians record infusions and adverse events, and clinicians, nurses
+and stewards outcome assessments, as the registry enforces; ``admin`` may do everything.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "submit_request": ("clinician", "steward"),
     "authorise": ("steward",),
     "shortage": ("steward",),
+    # the care records: the roles ``ivig.registry.care`` enforces
+    "record_infusion": ("nurse", "pharmacist", "clinician"),
+    "record_outcome": ("clinician", "nurse", "steward"),
+    "record_adverse_event": ("nurse", "pharmacist", "clinician"),
 }
 
 #: navigation entries: (page, path, label)

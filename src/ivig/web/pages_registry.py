@@ -12,10 +12,11 @@ from starlette.responses import HTMLResponse, Response
 
 from ivig.web import svg
 from ivig.web.access import allowed
-from ivig.web.deps import cache_of, guard, page, state_of
+from ivig.web.care_forms import Submitted, attach_forms
+from ivig.web.deps import cache_of, guard, page, state_of, user_of
 from ivig.web.patient_data import igg_prediction, list_patients, patient_history
 
-__all__ = ["router"]
+__all__ = ["patient_page", "router"]
 
 router = APIRouter()
 
@@ -94,13 +95,12 @@ def patients(request: Request, q: str = "") -> Response:
     return page(request, "patients.html", {"rows": rows, "q": q})
 
 
-@router.get("/app/patients/{patient_ref}", response_class=HTMLResponse)
-def patient(request: Request, patient_ref: str) -> Response:
-    """One patient's courses, infusions, adverse events, outcomes and IgG."""
-    user = guard(request, "patients")
-    if isinstance(user, Response):
-        return user
+def patient_page(
+    request: Request, patient_ref: str, submitted: Submitted | None = None, status: int = 200
+) -> Response:
+    """The patient page; ``submitted`` shows a care form again with its problems."""
     state = state_of(request)
+    user = user_of(request)
     if state.registry is None:
         return page(request, "error.html", _NO_REGISTRY, 404)
     from ivig.registry import api
@@ -118,7 +118,25 @@ def patient(request: Request, patient_ref: str) -> Response:
     for course in history["courses"]:
         course["score_charts"] = score_charts(state.kb, course)
         course["igg"] = igg_chart(state.kb, course, today)
-    return page(request, "patient.html", {"h": history, "today": today.isoformat()})
+    ae_form = attach_forms(
+        state.kb,
+        history,
+        role=user.role if user else "",
+        today=today.isoformat(),
+        submitted=submitted,
+    )
+    context = {"h": history, "today": today.isoformat(), "ae_form": ae_form}
+    return page(request, "patient.html", context, status)
+
+
+@router.get("/app/patients/{patient_ref}", response_class=HTMLResponse)
+def patient(request: Request, patient_ref: str) -> Response:
+    """One patient's courses, infusions, adverse events, outcomes and IgG, with the forms
+    that record them for the roles that may."""
+    user = guard(request, "patients")
+    if isinstance(user, Response):
+        return user
+    return patient_page(request, patient_ref)
 
 
 @router.get("/app/dashboard", response_class=HTMLResponse)

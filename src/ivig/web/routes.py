@@ -12,7 +12,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from ivig.web import pages_knowledge, pages_registry, pages_request
+from ivig.web import pages_care, pages_knowledge, pages_registry, pages_request
 from ivig.web.deps import config_of, guard, page, state_of, user_of
 from ivig.web.session import COOKIE_NAME, SESSION_SECONDS, sign_session
 
@@ -120,4 +120,5 @@ def home(request: Request) -> Response:
 
 router.include_router(pages_request.router)
 router.include_router(pages_registry.router)
+router.include_router(pages_care.router)
 router.include_router(pages_knowledge.router)

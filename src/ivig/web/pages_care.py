@@ -1,0 +1,137 @@
+"""The care forms' handlers: record an infusion or an outcome assessment on a course, and an
+adverse event of a patient, through :mod:`ivig.registry.api` (which checks every value and
+the role). Success returns to the patient page; a problem shows the form again, the message
+next to its field, with status 422."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from ivig.errors import InputError, IvigError
+from ivig.web import care_forms
+from ivig.web.care_forms import ACTION_OF, Submitted
+from ivig.web.deps import config_of, guard, page, state_of
+from ivig.web.pages_registry import patient_page
+from ivig.web.session import COOKIE_NAME, check_csrf
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+#: an unknown knowledge id (``UnknownIdError`` names its kind) -> the form field that gave it
+_FIELD_OF_KIND = {"score": "score_id"}
+
+
+def _error(request: Request, title: str, message: str, status: int) -> Response:
+    return page(request, "error.html", {"title": title, "message": message}, status)
+
+
+def _fields(request: Request, kind: str, patient_ref: str) -> list[care_forms.CareField]:
+    kb = state_of(request).kb
+    if kind == "infusion":
+        return care_forms.infusion_fields(kb)
+    if kind == "outcome":
+        return care_forms.outcome_fields(kb)
+    courses: list[dict[str, Any]] = []
+    registry = state_of(request).registry
+    if registry is not None:
+        from ivig.web.patient_data import patient_history
+
+        with registry.session() as session:
+            history = patient_history(session, patient_ref, reviews=[])
+        courses = history["courses"] if history else []
+    return care_forms.adverse_event_fields(kb, courses)
+
+
+def _course_of_patient(session: Any, course_id: int, patient_ref: str) -> bool:
+    from ivig.registry.models import Course
+
+    course = session.get(Course, course_id)
+    return course is not None and course.patient.local_ref == patient_ref
+
+
+def _record(session: Any, kind: str, args: dict[str, Any], **ids: Any) -> None:
+    from ivig.registry import api
+
+    if kind == "infusion":
+        api.record_infusion(session, ids["course_id"], actor=ids["actor"], **args)
+    elif kind == "outcome":
+        api.record_outcome(
+            session,
+            ids["course_id"],
+            actor=ids["actor"],
+            knowledge=ids["knowledge"],
+            value=args.pop("value", None),
+            **args,
+        )
+    else:
+        api.record_adverse_event(
+            session, patient_ref=ids["patient_ref"], actor=ids["actor"], **args
+        )
+
+
+async def _submit(
+    request: Request, kind: str, patient_ref: str, course_id: int | None = None
+) -> Response:
+    user = guard(request, ACTION_OF[kind])
+    if isinstance(user, Response):
+        return user
+    data = await request.form()
+    values = {key: str(data.get(key) or "") for key in data}
+    if not check_csrf(config_of(request), request.cookies.get(COOKIE_NAME), values.get("csrf")):
+        return _error(request, "Form expired", "Reload the page and try again.", 403)
+    state = state_of(request)
+    if state.registry is None:
+        return _error(request, "No registry", "This server runs without a registry.", 404)
+    from ivig.registry.users import RoleError
+
+    values.pop("csrf", None)
+    args, errors = care_forms.parse_care_form(_fields(request, kind, patient_ref), values)
+    if not errors:
+        try:
+            with state.registry.session() as session:
+                if course_id is not None and not _course_of_patient(
+                    session, course_id, patient_ref
+                ):
+                    message = f"No course {course_id} of patient {patient_ref!r}."
+                    return _error(request, "Not found", message, 404)
+                _record(
+                    session, kind, args, course_id=course_id, patient_ref=patient_ref,
+                    actor=user.username, knowledge=state.kb,
+                )  # fmt: skip
+        except RoleError as exc:
+            return _error(request, "Not allowed", str(exc), 403)
+        except InputError as exc:
+            field = exc.field.split("[", 1)[0]
+            errors[_FIELD_OF_KIND.get(field, field)] = str(exc)
+        except IvigError as exc:
+            errors["(form)"] = str(exc)
+    if errors:
+        submitted = Submitted(kind, course_id, values, errors)
+        return patient_page(request, patient_ref, submitted, status=422)
+    return RedirectResponse(
+        f"/app/patients/{quote(patient_ref, safe='')}?recorded={kind}", status_code=303
+    )
+
+
+@router.post("/app/patients/{patient_ref}/courses/{course_id}/infusions")
+async def record_infusion(request: Request, patient_ref: str, course_id: int) -> Response:
+    """Record an infusion (product, lot, grams, rate, duration, reactions) on an active course."""
+    return await _submit(request, "infusion", patient_ref, course_id)
+
+
+@router.post("/app/patients/{patient_ref}/courses/{course_id}/outcomes")
+async def record_outcome(request: Request, patient_ref: str, course_id: int) -> Response:
+    """Record an outcome assessment (a score of the knowledge base) on a course."""
+    return await _submit(request, "outcome", patient_ref, course_id)
+
+
+@router.post("/app/patients/{patient_ref}/adverse-events", response_class=HTMLResponse)
+async def record_adverse_event(request: Request, patient_ref: str) -> Response:
+    """Record an adverse event of the patient (type, severity, outcome, product, lot)."""
+    return await _submit(request, "adverse_event", patient_ref)
