@@ -221,3 +221,70 @@ def test_the_form_is_usable_from_the_keyboard(chromium: Any, server: LiveServer)
     )
     assert unlabeled == []
     page.context.close()
+
+
+#: what a person types into each field of the GBS request, found by Tab; a select is set with
+#: the keys a person presses on it (type-ahead or arrows), never programmatically
+_TYPED_GBS: dict[str, list[str]] = {
+    "f-patient-sex": ["m", "a", "l", "e"],
+    "f-patient-age_years": list("62"),
+    "f-patient-weight_kg": list("85"),
+    "f-patient-height_cm": list("178"),
+    "f-findings-able_to_walk_unaided": ["ArrowDown", "ArrowDown"],  # not known, yes, no
+    "f-findings-days_since_onset": ["5"],
+}
+
+
+def test_a_person_typing_with_the_keyboard_loses_nothing(
+    chromium: Any, server: LiveServer
+) -> None:
+    """Typed condition, Tab at once, then every field by Tab and keystrokes: focus never falls to
+    the page, every value stays in its field and reaches the recommendation (the GBS example,
+    2 g/kg [efns-2008] on the adjusted weight [au-lifeblood-abw-2026])."""
+    from ivig.cli.recommend import build_recommendation
+
+    rec = build_recommendation({
+        "patient": {"sex": "male", "age_years": 62, "height_cm": 178, "weight_kg": 85},
+        "condition": "gbs", "phase": "induction", "jurisdiction": "au",
+        "findings": {"able_to_walk_unaided": False, "days_since_onset": 5},
+    })  # fmt: skip
+    page = _page(chromium, server, "clinician")
+    page.goto("/app/request/new")
+    page.keyboard.press("Tab")  # the skip link
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "f-condition"
+    page.keyboard.type("gbs", delay=60)
+    pending = dict(_TYPED_GBS)
+    for _ in range(120):  # Tab round the page until every field has been typed into
+        page.keyboard.press("Tab")
+        focused = page.evaluate("document.activeElement.id")
+        assert page.evaluate("document.activeElement.tagName") != "BODY" or not pending
+        keys = pending.pop(focused, None)
+        for key in keys or []:
+            page.keyboard.press(key)
+        if keys:
+            page.wait_for_timeout(400)  # the condition's fields may arrive meanwhile
+            assert page.evaluate("document.activeElement.id") == focused
+        if not pending:
+            break
+    assert not pending, f"never reached by Tab: {sorted(pending)}"
+    values = page.evaluate(
+        "() => Object.fromEntries([...document.querySelectorAll('#request-form [id^=f-]')]"
+        ".map(e => [e.id, e.value]))"
+    )
+    assert values["f-condition"] == "gbs"
+    assert values["f-patient-sex"] == "male"
+    assert values["f-patient-weight_kg"] == "85"
+    assert values["f-findings-able_to_walk_unaided"] == "false"
+    assert values["f-findings-days_since_onset"] == "5"
+    page.locator("#f-jurisdiction").focus()
+    page.keyboard.type("Aus")  # type-ahead to Australia
+    page.locator("#submit-request").focus()
+    page.keyboard.press("Enter")
+    page.locator("#total-g").wait_for()
+    assert page.locator("#eligibility-status").inner_text() == rec["eligibility"]["status"]
+    assert page.locator("#total-g").inner_text() == f"{round(rec['dose']['total_g'], 2):g} g"
+    assert page.locator("#dosing-weight").inner_text() == f"{rec['dosing_weight']['kg']:g} kg"
+    assert page.locator("#miss-h").count() == 0  # nothing typed went missing
+    page.context.close()
