@@ -2,13 +2,15 @@
 real uvicorn server on loopback with a temporary demonstration registry.
 
 Skips when Chromium is missing, unless IVIG_REQUIRE_INTEGRATION=1 (CI), where it fails.
-Screenshots of each main page go to artifacts/screenshots/; the recommendation page also to
-docs/screenshots/recommendation.png (the README's picture).
+Screenshots of each main page go to artifacts/screenshots/; those the README shows (the top of
+the recommendation at 1366 x 900, the order sheet, the patient page, the dashboard at 768 px)
+to docs/screenshots/.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import threading
@@ -26,7 +28,8 @@ CHROMIUM = os.environ.get("IVIG_CHROMIUM", "/usr/bin/chromium")
 REQUIRE = os.environ.get("IVIG_REQUIRE_INTEGRATION") == "1"
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"
-README_SHOT = ROOT / "docs" / "screenshots" / "recommendation.png"
+DOCS_SHOTS = ROOT / "docs" / "screenshots"
+DESKTOP = {"width": 1366, "height": 900}
 ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -145,11 +148,16 @@ def test_a_clinician_fills_the_gbs_form_and_sees_dose_and_rates(
     rows = page.locator("#rates tbody tr")
     assert rows.count() == len(rec["infusion"]["steps"])
     first_rate = rec["infusion"]["steps"][0]["rate_ml_per_h"]
-    assert rows.nth(0).locator("td.ml-h").inner_text() == f"{first_rate:.1f}"
+    assert rows.nth(0).locator("td.ml-h").text_content() == f"{first_rate:.1f}"
     _shot(page, "recommendation")
-    README_SHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.set_viewport_size({"width": 1024, "height": 1800})
-    page.screenshot(path=str(README_SHOT), full_page=False)
+    page.set_viewport_size(DESKTOP)
+    page.evaluate("window.scrollTo(0, 0)")
+    for element in ("#total-g", "#answer-product", "#answer-first-rate"):  # the answer, first
+        box = page.locator(element).bounding_box()
+        assert box is not None and box["y"] + box["height"] <= DESKTOP["height"], element
+    assert page.locator("#answer-first-rate strong").inner_text() == f"{first_rate:.1f}"
+    DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(DOCS_SHOTS / "recommendation.png"), full_page=False)
     page.context.close()
 
 
@@ -173,7 +181,11 @@ def test_a_steward_authorises_a_pending_request(chromium: Any, server: LiveServe
     _shot(page, "dashboard")
     page.locator("#pending tbody a[href^='/app/requests/']").first.click()
     assert page.locator("#request-status").inner_text() == "pending"
+    assert page.locator("#a-outcome").input_value() == ""  # the decision has no default
     page.get_by_label("Reason").fill("criteria reviewed at panel")
+    page.get_by_role("button", name="Record the decision").click()
+    assert page.locator("#request-status").inner_text() == "pending"  # refused without one
+    page.locator("#a-outcome").select_option("approve")
     page.get_by_role("button", name="Record the decision").click()
     page.wait_for_url("**authorised=1")
     assert page.locator("#request-status").inner_text() == "approved"
@@ -235,9 +247,7 @@ _TYPED_GBS: dict[str, list[str]] = {
 }
 
 
-def test_a_person_typing_with_the_keyboard_loses_nothing(
-    chromium: Any, server: LiveServer
-) -> None:
+def test_a_person_typing_with_the_keyboard_loses_nothing(chromium: Any, server: LiveServer) -> None:
     """Typed condition, Tab at once, then every field by Tab and keystrokes: focus never falls to
     the page, every value stays in its field and reaches the recommendation (the GBS example,
     2 g/kg [efns-2008] on the adjusted weight [au-lifeblood-abw-2026])."""
@@ -287,4 +297,62 @@ def test_a_person_typing_with_the_keyboard_loses_nothing(
     assert page.locator("#total-g").inner_text() == f"{round(rec['dose']['total_g'], 2):g} g"
     assert page.locator("#dosing-weight").inner_text() == f"{rec['dosing_weight']['kg']:g} kg"
     assert page.locator("#miss-h").count() == 0  # nothing typed went missing
+    page.context.close()
+
+
+def _pdf_pages(pdf: bytes) -> int:
+    """Pages of a PDF: its page objects (``/Type /Page``, not ``/Pages``)."""
+    return len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf))
+
+
+def test_the_gbs_order_sheet_prints_on_one_a4_page(chromium: Any, server: LiveServer) -> None:
+    """ "Print the order sheet" prints the order, not the page: one A4 page with the patient,
+    weight, date, dose, product, rates per day and signature lines (the GBS example, 2 g/kg
+    over 5 days [efns-2008])."""
+    from ivig.cli.recommend import build_recommendation
+
+    rec = build_recommendation({
+        "patient": {"sex": "male", "age_years": 62, "height_cm": 178, "weight_kg": 85},
+        "condition": "gbs", "phase": "induction", "jurisdiction": "au",
+        "findings": {"able_to_walk_unaided": False, "days_since_onset": 5},
+    })  # fmt: skip
+    page = _page(chromium, server, "clinician")
+    _fill_gbs(page, "85")
+    page.get_by_role("button", name="Get the recommendation").click()
+    page.locator("#total-g").wait_for()
+    page.emulate_media(media="print")
+    sheet = page.locator("#order-sheet")
+    assert sheet.is_visible()
+    assert not page.locator("#answer").is_visible()
+    text = sheet.inner_text()
+    for expected in (
+        "Patient identifier", "Sex", "male", "62 years", "178 cm", "85 kg",
+        f"{rec['dosing_weight']['kg']:g} kg", rec["dose"]["regimen"]["label"],
+        rec["infusion"]["product_name"], "Prescriber", "Pharmacist", "Nurse", "Date and time",
+    ):  # fmt: skip
+        assert expected in text, expected
+    assert page.locator("#sheet-date").inner_text() == "2026-11-22"
+    assert page.locator("#sheet-days tbody tr").count() == len(rec["dose"]["days"])
+    rates = page.locator("#sheet-rates tbody tr td b").all_inner_texts()
+    assert rates == [f"{s['rate_ml_per_h']:.1f}" for s in rec["infusion"]["steps"]]
+    pdf = page.pdf(format="A4", prefer_css_page_size=True)
+    assert _pdf_pages(pdf) == 1
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    (SHOTS / "order-sheet.pdf").write_bytes(pdf)
+    page.emulate_media(media="screen")
+    page.context.close()
+
+
+def test_a_stored_request_prints_its_sheet_with_the_patient(
+    chromium: Any, server: LiveServer
+) -> None:
+    page = _page(chromium, server, "pharmacist")
+    page.goto("/app/requests/1")
+    ref = page.locator(".crumbs a").first.inner_text().removeprefix("Patient ").strip()
+    page.goto("/app/requests/1/order-sheet")
+    assert page.locator("#sheet-patient").inner_text() == ref
+    assert _pdf_pages(page.pdf(format="A4", prefer_css_page_size=True)) == 1
+    page.set_viewport_size({"width": 900, "height": 1270})
+    DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(DOCS_SHOTS / "order-sheet.png"), full_page=True)
     page.context.close()

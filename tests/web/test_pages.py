@@ -152,9 +152,16 @@ def test_an_excluded_product_is_struck_through_with_its_reason(client_for: Clien
     assert "excluded" in html
 
 
-def test_unverified_facts_are_highlighted(client_for: Client) -> None:
+def test_unverified_facts_are_listed_in_plain_words(client_for: Client, kb: KnowledgeBase) -> None:
+    """The GBS review plan is unverified [au-nba-updates-2024]: it is listed by the
+    indication's name, not its id, and the answer says how many facts are unconfirmed."""
     html = client_for("clinician").post("/app/request", data=GBS_FORM).text
-    assert 'class="warn unverified"' in html  # the GBS review plan is unverified
+    listed = re.findall(r'<li class="unverified">([^<]*)</li>', html)
+    name = next(i["name"] for i in kb.condition("gbs")["indications"] if i["id"] == "gbs.initial")
+    assert any(name in item for item in listed), listed
+    assert not any("gbs.initial" in item for item in listed)
+    answer = html.split('id="answer"')[1].split("</section>")[0]
+    assert "not yet confirmed in their source" in answer
 
 
 @pytest.mark.parametrize(

@@ -80,6 +80,20 @@ def form_context(kb: KnowledgeBase, values: FormValues, errors: dict[str, str]) 
     }
 
 
+def _sheet(request: Request, rec: dict[str, Any] | None, patient_ref: str) -> dict[str, Any]:
+    """The order sheet's view model, shown as the answer first and printed as the order."""
+    if not rec:
+        return {}
+    from ivig.render.html import sheet_context
+
+    state = state_of(request)
+    condition = rec["eligibility"].get("condition")
+    known = condition and condition in {c["id"] for c in state.kb.conditions()}
+    name = state.kb.condition(condition)["name"] if known else ""
+    today = state.settings.today()
+    return sheet_context(rec, patient_ref=patient_ref, today=today, condition_name=name)
+
+
 def compute(kb: KnowledgeBase, values: FormValues) -> tuple[dict[str, Any] | None, dict[str, str]]:
     """The recommendation for the form, or the problems by field."""
     from ivig.contract import validate_request
@@ -151,6 +165,7 @@ async def post_request(request: Request) -> Response:
             "stored": None,
             "request_json": json.dumps(rec["request"]),
             "patient_ref": _one(values, "patient_ref"),
+            "sheet": _sheet(request, rec, _one(values, "patient_ref")),
         },
     )
 
@@ -213,7 +228,13 @@ def stored_request(request: Request, request_id: int) -> Response:
     return page(
         request,
         "recommendation.html",
-        {"rec": found["recommendation"], "stored": found, "request_json": "", "patient_ref": ""},
+        {
+            "rec": found["recommendation"],
+            "stored": found,
+            "request_json": "",
+            "patient_ref": "",
+            "sheet": _sheet(request, found["recommendation"], found["patient_ref"]),
+        },
     )
 
 
@@ -245,7 +266,8 @@ async def authorise(request: Request, request_id: int) -> Response:
         if isinstance(found, Response):
             return found
         ctx = {"rec": found["recommendation"], "stored": found, "request_json": "",
-               "patient_ref": "", "authorise_error": str(exc), "values": values}  # fmt: skip
+               "patient_ref": "", "authorise_error": str(exc), "values": values,
+               "sheet": _sheet(request, found["recommendation"], found["patient_ref"])}  # fmt: skip
         return page(request, "recommendation.html", ctx, status=422)
     return RedirectResponse(f"/app/requests/{request_id}?authorised=1", status_code=303)
 
@@ -259,6 +281,7 @@ def order_sheet(request: Request, request_id: int) -> Response:
     found = _stored(request, request_id)
     if isinstance(found, Response):
         return found
-    from ivig.render.html import render_order_sheet
+    from ivig.render.html import environment
 
-    return HTMLResponse(render_order_sheet(found["recommendation"]))
+    sheet = _sheet(request, found["recommendation"], found["patient_ref"])
+    return HTMLResponse(environment().get_template("order_sheet.html").render(sheet=sheet))
