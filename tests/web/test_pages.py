@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from html import escape
 from typing import Any
 
 import pytest
@@ -414,7 +415,7 @@ def test_a_clinician_records_an_outcome_and_a_bad_score_is_named(
     form = {"csrf": _csrf(html), "score_id": "mrs", "date": TODAY.isoformat(),
             "timing": "routine", "value": str(grade)}  # fmt: skip
     assert clinician.post(url, data=form, follow_redirects=False).status_code == 303
-    assert "<td>mrs</td>" in clinician.get(f"/app/patients/{ref}").text
+    assert f"<td>{escape(score['name'])}</td>" in clinician.get(f"/app/patients/{ref}").text
     items = {**form, "score_id": "incat", "value": "", "items": "arm = 1\nleg = 2"}
     assert clinician.post(url, data=items, follow_redirects=False).status_code == 303
     bad_items = clinician.post(url, data={**items, "items": "arm 1"})
@@ -443,3 +444,57 @@ def test_a_pharmacist_records_an_adverse_event_and_a_bad_severity_is_named(
     steward = client_for("steward")
     assert 'id="ae-form"' not in steward.get(f"/app/patients/{ref}").text
     assert steward.post(url, data=form).status_code == 403
+
+
+def test_a_nurse_records_a_measured_igg_and_the_chart_is_fitted_to_it(
+    client_for: Client, kb: KnowledgeBase
+) -> None:
+    """A trough level is stored, listed, and the PK model is fitted to it (MAP over the
+    population's variability [pk.yaml populations]); the form gives the registry's messages."""
+    nurse = client_for("nurse")
+    ref, course_id, html = _active_course(nurse)
+    assert f'id="igg-{course_id}-form"' in html
+    url = f"/app/patients/{ref}/courses/{course_id}/igg-levels"
+    form = {"csrf": _csrf(html), "date": TODAY.isoformat(), "kind": "trough",
+            "igg_g_per_l": "9.4", "note": "before the infusion"}  # fmt: skip
+    assert nurse.post(url, data=form, follow_redirects=False).status_code == 303
+    page = nurse.get(f"/app/patients/{ref}").text
+    table = page.split(f'id="igg-levels-{course_id}"')[1].split("</table>")[0]
+    assert f"<td>{TODAY.isoformat()}</td><td>trough</td><td>9.4</td>" in table
+    chart = page.split(f'id="igg-{course_id}"')[1].split("</svg>")[0]
+    assert "fitted to the measured levels" in chart and "measured IgG" in chart
+    limit = kb.limit("igg_g_per_l")
+    assert limit is not None
+    bad = nurse.post(url, data={**form, "igg_g_per_l": str(limit["max"] + 50)})
+    assert bad.status_code == 422
+    assert f'id="err-igg-{course_id}-igg_g_per_l"' in bad.text
+    assert f"{limit['min']:g} to {limit['max']:g}" in bad.text
+    text = nurse.post(url, data={**form, "igg_g_per_l": "nine"})
+    assert text.status_code == 422 and "not a number" in text.text
+    steward = client_for("steward")
+    assert f'id="igg-{course_id}-form"' not in steward.get(f"/app/patients/{ref}").text
+    assert steward.post(url, data=form).status_code == 403
+
+
+def test_no_patient_shows_a_trough_band_of_another_population(
+    client_for: Client, kb: KnowledgeBase
+) -> None:
+    """The immunodeficiency label troughs (Privigen, [pk.yaml references]) are not a target
+    for a neurology patient: a band is shown only with a reference of the patient's own
+    condition population, and the knowledge base has none yet, so every course says so."""
+    from ivig.app.patient import choose_population
+
+    client = client_for("pharmacist")
+    foreign = [
+        r["description"]
+        for r in kb.data["pk"]["references"]
+        if r["kind"] == "trough" and r["population"] == choose_population(kb, None)[0]["id"]
+    ]
+    assert foreign  # the label troughs exist and must not be shown
+    rows = client.get("/app/patients").text
+    shown = 0
+    for ref in re.findall(r'href="/app/patients/(DEMO-\d+)"', rows):
+        html = client.get(f"/app/patients/{ref}").text
+        assert not any(escape(d) in html for d in foreign), ref
+        shown += html.count('id="band-note-')
+    assert shown > 0

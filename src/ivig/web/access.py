@@ -4,7 +4,8 @@ The roles are the registry's; the permissions mirror the REST service's
 (``ivig.service.routers``): clinicians and stewards submit requests, stewards authorise,
 pharmacists and stewards read the stewardship reports;
 nurses, pharmacists and clinicians record infusions and adverse events, and clinicians, nurses
-and stewards outcome assessments, as the registry enforces; ``admin`` may do everything.
+and stewards outcome assessments, nurses, pharmacists and clinicians measured IgG levels, as
+the registry enforces; ``admin`` may do everything.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "record_infusion": ("nurse", "pharmacist", "clinician"),
     "record_outcome": ("clinician", "nurse", "steward"),
     "record_adverse_event": ("nurse", "pharmacist", "clinician"),
+    "record_igg_level": ("nurse", "pharmacist", "clinician"),
 }
 
 #: navigation entries: (page, path, label)

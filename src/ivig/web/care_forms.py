@@ -31,6 +31,7 @@ ACTION_OF = {
     "infusion": "record_infusion",
     "outcome": "record_outcome",
     "adverse_event": "record_adverse_event",
+    "igg": "record_igg_level",
 }
 
 Choices = tuple[tuple[str, str], ...]
@@ -104,6 +105,19 @@ def outcome_fields(kb: KnowledgeBase) -> list[CareField]:
             help="one per line: item id = value (the score's item ids, see Knowledge)",
         ),
     ]
+
+
+def igg_fields() -> list[CareField]:
+    """The fields of the measured-IgG form."""
+    from ivig.registry.care import IGG_KINDS
+
+    return [
+        CareField("date", "Date sampled", "date", required=True),
+        CareField("kind", "Level", "select", required=True, choices=_plain(IGG_KINDS),
+                  help="trough: just before an infusion; peak: after it"),
+        CareField("igg_g_per_l", "Serum IgG", "float", "g/L", required=True),
+        CareField("note", "Note", "textarea"),
+    ]  # fmt: skip
 
 
 def adverse_event_fields(kb: KnowledgeBase, courses: list[dict[str, Any]]) -> list[CareField]:
@@ -242,7 +256,7 @@ def attach_forms(
     base = f"/app/patients/{quote(str(history['patient_ref']), safe='')}"
     for course in history["courses"]:
         cid = int(course["id"])
-        forms: dict[str, Any] = {"infusion": None, "outcome": None}
+        forms: dict[str, Any] = {"infusion": None, "outcome": None, "igg": None}
         if course["status"] == "active" and allowed(role, "record_infusion"):
             forms["infusion"] = _form(
                 "infusion", f"{base}/courses/{cid}/infusions", f"inf-{cid}",
@@ -255,6 +269,12 @@ def attach_forms(
                 "outcome", f"{base}/courses/{cid}/outcomes", f"out-{cid}",
                 f"Record an outcome assessment (course {cid})", outcome_fields(kb),
                 {"date": today, "timing": "routine"}, submitted, cid,
+            )  # fmt: skip
+        if allowed(role, "record_igg_level"):
+            forms["igg"] = _form(
+                "igg", f"{base}/courses/{cid}/igg-levels", f"igg-{cid}",
+                f"Record a measured IgG level (course {cid})", igg_fields(),
+                {"date": today, "kind": "trough"}, submitted, cid,
             )  # fmt: skip
         course["forms"] = forms
     if not allowed(role, "record_adverse_event"):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ivig.knowledge.base import KnowledgeBase
 
-__all__ = ["DENY", "WORDS", "names_of", "plain", "word"]
+__all__ = ["DENY", "WORDS", "name", "names_of", "plain", "word"]
 
 #: enumeration values as words (everything else: the value with underscores as spaces)
 WORDS: dict[str, str] = {
@@ -81,12 +81,24 @@ def _names(kb: KnowledgeBase) -> dict[str, str]:
         out[policy["id"]] = policy.get("name", policy["id"])
     for jur in data["jurisdictions"]:
         out[jur["id"]] = jur["name"]
-    return {k: v for k, v in out.items() if "." in k or "-" in k}
+    return out
+
+
+@lru_cache(maxsize=4)
+def _id_like(kb: KnowledgeBase) -> dict[str, str]:
+    """The ids that cannot be ordinary words (dotted or hyphenated): safe to replace in text."""
+    return {k: v for k, v in _names(kb).items() if "." in k or "-" in k}
 
 
 def names_of(kb: KnowledgeBase) -> dict[str, str]:
-    """Knowledge ids (those that look like ids: dotted or hyphenated) to display names."""
+    """Every knowledge id (conditions, indications, products, scores, ...) to its name."""
     return _names(kb)
+
+
+def name(kb: KnowledgeBase, ident: object) -> str:
+    """The display name of one knowledge id (the id itself when the knowledge lacks it)."""
+    text = str(ident or "")
+    return _names(kb).get(text, text.replace("_", " "))
 
 
 def plain(kb: KnowledgeBase, text: object) -> str:
@@ -94,5 +106,5 @@ def plain(kb: KnowledgeBase, text: object) -> str:
     out = str(text or "")
     for pattern, repl in _PHRASES:
         out = pattern.sub(repl, out)
-    names = _names(kb)
+    names = _id_like(kb)
     return _TOKEN.sub(lambda m: names.get(m.group(0), m.group(0)), out)

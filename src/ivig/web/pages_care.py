@@ -1,7 +1,7 @@
-"""The care forms' handlers: record an infusion or an outcome assessment on a course, and an
-adverse event of a patient, through :mod:`ivig.registry.api` (which checks every value and
-the role). Success returns to the patient page; a problem shows the form again, the message
-next to its field, with status 422."""
+"""The care forms' handlers: record an infusion, an outcome assessment or a measured IgG level
+on a course, and an adverse event of a patient, through :mod:`ivig.registry.api` (which checks
+every value and the role). Success returns to the patient page; a problem shows the form
+again, the message next to its field, with status 422."""
 
 from __future__ import annotations
 
@@ -37,6 +37,8 @@ def _fields(request: Request, kind: str, patient_ref: str) -> list[care_forms.Ca
         return care_forms.infusion_fields(kb)
     if kind == "outcome":
         return care_forms.outcome_fields(kb)
+    if kind == "igg":
+        return care_forms.igg_fields()
     courses: list[dict[str, Any]] = []
     registry = state_of(request).registry
     if registry is not None:
@@ -58,21 +60,47 @@ def _course_of_patient(session: Any, course_id: int, patient_ref: str) -> bool:
 def _record(session: Any, kind: str, args: dict[str, Any], **ids: Any) -> None:
     from ivig.registry import api
 
+    actor, knowledge = ids["actor"], ids["knowledge"]
     if kind == "infusion":
-        api.record_infusion(session, ids["course_id"], actor=ids["actor"], **args)
+        api.record_infusion(session, ids["course_id"], actor=actor, **args)
     elif kind == "outcome":
+        value = args.pop("value", None)
         api.record_outcome(
-            session,
-            ids["course_id"],
-            actor=ids["actor"],
-            knowledge=ids["knowledge"],
-            value=args.pop("value", None),
-            **args,
+            session, ids["course_id"], actor=actor, knowledge=knowledge, value=value, **args
         )
+    elif kind == "igg":
+        api.record_igg_level(session, ids["course_id"], actor=actor, knowledge=knowledge, **args)
     else:
-        api.record_adverse_event(
-            session, patient_ref=ids["patient_ref"], actor=ids["actor"], **args
-        )
+        api.record_adverse_event(session, patient_ref=ids["patient_ref"], actor=actor, **args)
+
+
+class _NotFound(Exception):
+    """The course is not one of the patient's."""
+
+
+def _store(
+    registry: Any, kb: Any, kind: str, args: dict[str, Any], ids: dict[str, Any]
+) -> dict[str, str]:
+    """Record the form in the registry; the problems by field (empty when stored)."""
+    errors: dict[str, str] = {}
+    try:
+        with registry.session() as session:
+            course_id = ids["course_id"]
+            if course_id is not None and not _course_of_patient(
+                session, course_id, ids["patient_ref"]
+            ):
+                raise _NotFound
+            _record(session, kind, args, knowledge=kb, **ids)
+    except InputError as exc:
+        field = exc.field.split("[", 1)[0]
+        errors[_FIELD_OF_KIND.get(field, field)] = str(exc)
+    except IvigError as exc:
+        from ivig.registry.users import RoleError
+
+        if isinstance(exc, RoleError):
+            raise
+        errors["(form)"] = str(exc)
+    return errors
 
 
 async def _submit(
@@ -83,34 +111,22 @@ async def _submit(
         return user
     data = await request.form()
     values = {key: str(data.get(key) or "") for key in data}
-    if not check_csrf(config_of(request), request.cookies.get(COOKIE_NAME), values.get("csrf")):
+    if not check_csrf(config_of(request), request.cookies.get(COOKIE_NAME), values.pop("csrf", "")):
         return _error(request, "Form expired", "Reload the page and try again.", 403)
     state = state_of(request)
     if state.registry is None:
         return _error(request, "No registry", "This server runs without a registry.", 404)
     from ivig.registry.users import RoleError
 
-    values.pop("csrf", None)
     args, errors = care_forms.parse_care_form(_fields(request, kind, patient_ref), values)
-    if not errors:
-        try:
-            with state.registry.session() as session:
-                if course_id is not None and not _course_of_patient(
-                    session, course_id, patient_ref
-                ):
-                    message = f"No course {course_id} of patient {patient_ref!r}."
-                    return _error(request, "Not found", message, 404)
-                _record(
-                    session, kind, args, course_id=course_id, patient_ref=patient_ref,
-                    actor=user.username, knowledge=state.kb,
-                )  # fmt: skip
-        except RoleError as exc:
-            return _error(request, "Not allowed", str(exc), 403)
-        except InputError as exc:
-            field = exc.field.split("[", 1)[0]
-            errors[_FIELD_OF_KIND.get(field, field)] = str(exc)
-        except IvigError as exc:
-            errors["(form)"] = str(exc)
+    ids = {"course_id": course_id, "patient_ref": patient_ref, "actor": user.username}
+    try:
+        errors = errors or _store(state.registry, state.kb, kind, args, ids)
+    except RoleError as exc:
+        return _error(request, "Not allowed", str(exc), 403)
+    except _NotFound:
+        message = f"No course {course_id} of patient {patient_ref!r}."
+        return _error(request, "Not found", message, 404)
     if errors:
         submitted = Submitted(kind, course_id, values, errors)
         return patient_page(request, patient_ref, submitted, status=422)
@@ -129,6 +145,12 @@ async def record_infusion(request: Request, patient_ref: str, course_id: int) ->
 async def record_outcome(request: Request, patient_ref: str, course_id: int) -> Response:
     """Record an outcome assessment (a score of the knowledge base) on a course."""
     return await _submit(request, "outcome", patient_ref, course_id)
+
+
+@router.post("/app/patients/{patient_ref}/courses/{course_id}/igg-levels")
+async def record_igg_level(request: Request, patient_ref: str, course_id: int) -> Response:
+    """Record a measured serum IgG (baseline, trough, peak or random) on a course."""
+    return await _submit(request, "igg", patient_ref, course_id)
 
 
 @router.post("/app/patients/{patient_ref}/adverse-events", response_class=HTMLResponse)

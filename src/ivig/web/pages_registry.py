@@ -30,6 +30,15 @@ def _score_name(kb: Any, score_id: str) -> str:
         return score_id
 
 
+def _score_range(kb: Any, score_id: str) -> tuple[float | None, float | None]:
+    """The score's range from its record (the chart's y-axis), when the record gives one."""
+    try:
+        rng = kb.score(score_id).get("range") or {}
+    except Exception:  # an id the knowledge base no longer holds: the values' own range
+        return None, None
+    return rng.get("min"), rng.get("max")
+
+
 def score_charts(kb: Any, course: dict[str, Any]) -> list[dict[str, Any]]:
     """One trend chart per outcome score recorded in the course."""
     by_score: dict[str, list[tuple[dt.date, float]]] = {}
@@ -40,6 +49,7 @@ def score_charts(kb: Any, course: dict[str, Any]) -> list[dict[str, Any]]:
     charts = []
     for score_id, points in by_score.items():
         name = _score_name(kb, score_id)
+        scale = _score_range(kb, score_id)
         charts.append(
             {
                 "score_id": score_id,
@@ -50,6 +60,8 @@ def score_charts(kb: Any, course: dict[str, Any]) -> list[dict[str, Any]]:
                     title=f"{name}: course {course['id']}",
                     y_label="score",
                     chart_id=f"score-{course['id']}-{score_id}",
+                    y_min=scale[0],
+                    y_max=scale[1],
                 ),
             }
         )
@@ -57,13 +69,16 @@ def score_charts(kb: Any, course: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def igg_chart(kb: Any, course: dict[str, Any], today: dt.date) -> dict[str, Any] | None:
-    """Predicted IgG over the course, measured values and the reference band, as SVG."""
+    """Predicted and fitted IgG over the course, measured levels and the target band, as SVG."""
     pred = igg_prediction(kb, course, until=today)
     if pred is None:
         return None
-    series = [svg.Series("predicted IgG (PK model)", pred["points"], markers=False)]
+    series = [svg.Series("predicted (population)", pred["points"], markers=False, dashed=True)]
+    if pred["fitted"]:
+        series.append(svg.Series("fitted to the measured levels", pred["fitted"], markers=False))
     if pred["measured"]:
-        series.append(svg.Series("measured IgG", pred["measured"], line=False))
+        points = [(day, value) for day, value, _kind in pred["measured"]]
+        series.append(svg.Series("measured IgG", points, line=False))
     band = None
     ref = pred["band"]
     if ref is not None:

@@ -87,8 +87,10 @@ def line_chart(
     width: int = 640,
     height: int = 260,
     y_min: float | None = None,
+    y_max: float | None = None,
 ) -> str:
-    """A line chart of ``series`` with an optional shaded ``band``."""
+    """A line chart of ``series`` with an optional shaded ``band``; ``y_min``/``y_max`` widen
+    the y-axis to a scale's range (a single value of a 0-60 score is not drawn on 26-27)."""
     points = [(_x_value(x), float(y)) for s in series for x, y in s.points]
     dates = any(isinstance(x, dt.date) for s in series for x, _ in s.points)
     desc = f"{len(series)} series, {len(points)} points"
@@ -104,7 +106,9 @@ def line_chart(
     x0, x1 = min(xs), max(xs)
     if x1 == x0:
         x0, x1 = x0 - 1, x1 + 1
-    yt = nice_ticks(min(ys) if y_min is None else min(y_min, *ys), max(ys))
+    yt = nice_ticks(
+        min(ys) if y_min is None else min(y_min, *ys), max(ys) if y_max is None else max(y_max, *ys)
+    )
     y0, y1 = yt[0], yt[-1]
 
     def sx(x: float) -> float:
