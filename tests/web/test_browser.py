@@ -356,3 +356,41 @@ def test_a_stored_request_prints_its_sheet_with_the_patient(
     DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(DOCS_SHOTS / "order-sheet.png"), full_page=True)
     page.context.close()
+
+
+@pytest.mark.parametrize(
+    ("path", "rendered"), [("/docs", ".swagger-ui .info"), ("/redoc", ".api-info")]
+)
+def test_the_api_docs_load_with_no_request_to_another_host(
+    chromium: Any, server: LiveServer, path: str, rendered: str
+) -> None:
+    """Swagger UI and ReDoc come from the package: every request that reaches the network
+    (scripts, styles, fonts, favicon, the OpenAPI document) goes to this server, and the page
+    renders. ReDoc's bundle links its maker's logo on a CDN; the page's Content-Security-Policy
+    stops that one inside the browser, so it never reaches the network."""
+    from urllib.parse import urlsplit
+
+    context = chromium.new_context(viewport=TABLET, base_url=server.url)
+    here = urlsplit(server.url).netloc
+    seen: list[str] = []
+    outside: list[str] = []
+
+    def through(route: Any) -> None:  # every request the page sends to the network
+        url = route.request.url
+        seen.append(url)
+        if urlsplit(url).netloc != here:
+            outside.append(url)
+            route.abort()
+        else:
+            route.continue_()
+
+    context.route("**/*", through)
+    page = context.new_page()
+    page.goto(path)
+    page.locator(rendered).first.wait_for(timeout=20000)
+    page.wait_for_load_state("networkidle")
+    assert outside == []
+    assert any(u.endswith("/openapi.json") for u in seen)
+    fonts = page.evaluate("() => [...document.fonts].map(f => f.family)")
+    assert not any("Montserrat" in f or "Roboto" in f for f in fonts)
+    context.close()
