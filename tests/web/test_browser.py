@@ -394,3 +394,55 @@ def test_the_api_docs_load_with_no_request_to_another_host(
     fonts = page.evaluate("() => [...document.fonts].map(f => f.family)")
     assert not any("Montserrat" in f or "Roboto" in f for f in fonts)
     context.close()
+
+
+def test_the_dashboard_fits_768_px_without_horizontal_scroll(
+    chromium: Any, server: LiveServer
+) -> None:
+    page = _page(chromium, server, "steward")
+    page.set_viewport_size({"width": 768, "height": 1024})
+    page.goto("/app/dashboard")
+    page.locator("#savings").wait_for()  # the savings box, loaded into the page
+    wide = page.evaluate("document.documentElement.scrollWidth")
+    assert wide <= 768, f"page is {wide} px wide at 768 px"
+    labels = page.locator("#usage-condition text").all_text_contents()
+    assert not any(t.startswith(("hronic", "…")) for t in labels)
+    DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator("#use-h").scroll_into_view_if_needed()
+    page.screenshot(path=str(DOCS_SHOTS / "dashboard-768.png"), full_page=False)
+    page.context.close()
+
+
+def test_a_nurse_records_a_trough_and_sees_the_fitted_curve(
+    chromium: Any, server: LiveServer
+) -> None:
+    """The measured-IgG form on the patient page: the level is listed and the chart gains the
+    curve fitted to it."""
+    page = _page(chromium, server, "nurse")
+    page.goto("/app/patients")
+    links = page.locator("#patients tbody a[href^='/app/patients/']")
+    for n in range(links.count()):
+        page.goto(links.nth(n).get_attribute("href"))
+        forms = page.locator("form[id^='igg-'][id$='-form']")
+        if forms.count() and page.locator("svg[id^='igg-']").count():
+            break
+        page.goto("/app/patients")
+    else:
+        pytest.fail("no patient with an active course and an IgG chart")
+    form = forms.first
+    form_id = form.get_attribute("id")
+    course_id = form_id.split("-")[1]
+    page.locator(f"#{form_id}").locator("xpath=..").locator("summary").click()
+    page.locator(f"#f-igg-{course_id}-igg_g_per_l").click()
+    page.keyboard.type("8.6")
+    page.locator(f"#{form_id} button[type=submit]").click()
+    page.wait_for_url("**recorded=igg")
+    table = page.locator(f"#igg-levels-{course_id}")
+    assert "8.6" in table.inner_text()
+    assert page.locator(f"#igg-{course_id} polyline").count() >= 2  # predicted and fitted
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.locator(f"#igg-{course_id}").scroll_into_view_if_needed()
+    section = page.locator(f"section:has(#course-{course_id})")
+    DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
+    section.screenshot(path=str(DOCS_SHOTS / "patient-igg.png"))
+    page.context.close()

@@ -258,11 +258,40 @@ def test_the_dashboard_lists_pending_requests_and_charts(client_for: Client) -> 
 
 
 def test_the_savings_compare_a_policy(client_for: Client, kb: KnowledgeBase) -> None:
-    policy = kb.data["dosing"]["policies"][-1]["id"]
-    html = client_for("pharmacist").get(f"/app/dashboard/savings?policy={policy}").text
-    assert f"Under <strong>{policy}</strong>" in html
+    policy = kb.data["dosing"]["policies"][-1]
+    html = client_for("pharmacist").get(f"/app/dashboard/savings?policy={policy['id']}").text
+    assert f"dosed under <strong>{escape(policy['name'])}</strong>" in html
     fallback = client_for("pharmacist").get("/app/dashboard/savings?policy=nope").text
-    assert f"Under <strong>{kb.data['dosing']['policies'][0]['id']}</strong>" in fallback
+    first = kb.data["dosing"]["policies"][0]["name"]
+    assert f"dosed under <strong>{escape(first)}</strong>" in fallback
+    assert 'id="savings-cost"' not in html  # no prices set: grams only
+
+
+def test_with_a_prices_file_the_dashboard_shows_cost_per_gram(
+    kb: KnowledgeBase, registry_url: str, tmp_path: Any
+) -> None:
+    """examples/prices.csv (product, price_per_g): usage cost, cost per gram and the saving in
+    money; a bad price names its line."""
+    import dataclasses
+    from pathlib import Path
+
+    from web.conftest import build_app
+
+    sample = Path(__file__).resolve().parents[2] / "examples" / "prices.csv"
+    app = build_app(registry_url, kb)
+    state = app.state.ivig
+    state.settings = dataclasses.replace(state.settings, prices_file=str(sample))
+    with TestClient(app) as client:
+        client.post("/app/login", data={"token": "tok-pharmacist", "next": "/app"})
+        html = client.get("/app/dashboard").text
+        assert 'id="usage-cost"' in html and "per gram" in html and 'id="prices-hint"' not in html
+        saving = client.get("/app/dashboard/savings").text
+        assert 'id="savings-cost"' in saving
+        bad = tmp_path / "prices.csv"
+        bad.write_text("product,price_per_g\nprivigen,free\n")
+        state.settings = dataclasses.replace(state.settings, prices_file=str(bad))
+        html = client.get("/app/dashboard").text
+        assert 'id="prices-error"' in html and "prices line 2 price_per_g" in html
 
 
 def test_shortage_mode_is_for_stewards_only(client_for: Client) -> None:

@@ -80,6 +80,9 @@ class Settings:
     knowledge: KnowledgeBase | None = None
     #: today's date (tests fix it)
     today: Callable[[], dt.date] = _today
+    #: local prices, a CSV file with columns product, price_per_g (``IVIG_PRICES``); the web
+    #: dashboard shows cost per gram, usage cost and savings with it
+    prices_file: str | None = None
 
     @property
     def knowledge_url(self) -> str:
@@ -92,7 +95,8 @@ class Settings:
 
         ``IVIG_PUBLIC_URL``, ``IVIG_CORS_ORIGINS`` (comma separated), ``IVIG_DATABASE_URL``,
         ``IVIG_JURISDICTION``, ``IVIG_CDS_ISSUERS`` (JSON list of ``{iss, jwks?, jwks_url?,
-        jku_allowed?}``), ``IVIG_OAUTH_ISSUERS`` (same shape), ``IVIG_IG_CODES`` (comma separated).
+        jku_allowed?}``), ``IVIG_OAUTH_ISSUERS`` (same shape), ``IVIG_IG_CODES`` (comma
+        separated), ``IVIG_PRICES`` (a prices CSV file).
         """
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
@@ -106,6 +110,8 @@ class Settings:
             values["jurisdiction"] = env["IVIG_JURISDICTION"]
         if env.get("IVIG_IG_CODES"):
             values["ig_medication_codes"] = _split(env["IVIG_IG_CODES"])
+        if env.get("IVIG_PRICES"):
+            values["prices_file"] = env["IVIG_PRICES"]
         for name, key in (
             ("cds_issuers", "IVIG_CDS_ISSUERS"),
             ("oauth_issuers", "IVIG_OAUTH_ISSUERS"),

@@ -14,6 +14,7 @@ from ivig.web import svg
 from ivig.web.access import allowed
 from ivig.web.care_forms import Submitted, attach_forms
 from ivig.web.deps import cache_of, guard, page, state_of, user_of
+from ivig.web.glossary import names_of
 from ivig.web.patient_data import igg_prediction, list_patients, patient_history
 
 __all__ = ["patient_page", "router"]
@@ -171,6 +172,7 @@ def dashboard(
     kb = state.kb
     policies = [p["id"] for p in kb.data["dosing"]["policies"]]
     policy = policy if policy in policies else policies[0]
+    prices, prices_error = _prices(state)
     systems = [s["id"] for s in kb.data["evidence_systems"]]
     system = system if system in systems else systems[0]
     today = state.settings.today()
@@ -186,9 +188,13 @@ def dashboard(
             for r in get(("reviews", today), lambda: api.reviews_due(session, today=today))
             if r["status"] in ("overdue", "due", "upcoming", "no_date")
         ]
-        by_month = get(("usage", "month"), lambda: api.report_usage(session, by="month"))
+        priced = tuple(sorted((prices or {}).items()))
+        by_month = get(
+            ("usage", "month", priced), lambda: api.report_usage(session, by="month", prices=prices)
+        )
         by_condition = get(
-            ("usage", "condition"), lambda: api.report_usage(session, by="condition")
+            ("usage", "condition", priced),
+            lambda: api.report_usage(session, by="condition", prices=prices),
         )
         events = get(("events",), lambda: api.report_adverse_events(session))
         triage: list[dict[str, Any]] = []
@@ -200,7 +206,7 @@ def dashboard(
                 )
             except InputError as exc:
                 triage_error = str(exc)
-    names = {c["id"]: c["name"] for c in kb.conditions()}
+    names = names_of(kb)
     charts = {
         "month": svg.bar_chart(
             [(r["month"], r["grams"]) for r in by_month],
@@ -211,7 +217,8 @@ def dashboard(
             title="Grams infused by condition", unit="g", chart_id="usage-condition",
         ),
         "events": svg.bar_chart(
-            [(r["product"], float(r["events"])) for r in events if r.get("events")],
+            [(names.get(r["product"], r["product"]), float(r["events"])) for r in events
+             if r.get("events")],
             title="Adverse events by product", unit="events", chart_id="ae-product",
         ),
     }  # fmt: skip
@@ -234,8 +241,39 @@ def dashboard(
             "triage": triage,
             "triage_error": triage_error,
             "today": today.isoformat(),
+            "prices": prices,
+            "prices_error": prices_error,
+            "usage_cost": _cost_summary(by_condition),
         },
     )
+
+
+def _prices(state: Any) -> tuple[dict[str, float] | None, str]:
+    """The local prices per gram (or None) and the problem with the prices file, if any."""
+    from ivig.errors import InputError
+    from ivig.web.prices import load_prices
+
+    try:
+        return load_prices(state.kb, state.settings.prices_file), ""
+    except InputError as exc:
+        return None, str(exc)
+
+
+def _cost_summary(rows: list[dict[str, Any]]) -> dict[str, float] | None:
+    """Total cost, grams priced and the mean price per gram of the priced infusions."""
+    if all(r.get("cost") is None for r in rows):
+        return None  # no prices set, or none of the products given has one
+    priced_cost = sum(r["cost"] or 0.0 for r in rows)
+    unpriced = sum(r.get("unpriced_grams", 0.0) for r in rows)
+    priced_grams = sum(r["grams"] for r in rows) - unpriced
+    if priced_grams <= 0:
+        return None
+    return {
+        "cost": priced_cost,
+        "priced_grams": priced_grams,
+        "unpriced_grams": unpriced,
+        "per_g": priced_cost / priced_grams,
+    }
 
 
 @router.get("/app/dashboard/savings", response_class=HTMLResponse)
@@ -252,14 +290,28 @@ def savings(request: Request, policy: str = "") -> Response:
     kb = state.kb
     policies = [p["id"] for p in kb.data["dosing"]["policies"]]
     policy = policy if policy in policies else policies[0]
+    prices, _error = _prices(state)
     with state.registry.session() as session:
         result = cache_of(request).get(
             session,
             ("savings", policy),
             lambda: api.report_weight_savings(session, kb, policy=policy),
         )
+        usage = cache_of(request).get(
+            session,
+            ("usage", "condition", tuple(sorted((prices or {}).items()))),
+            lambda: api.report_usage(session, by="condition", prices=prices),
+        )
     return page(
         request,
         "savings.html",
-        {"savings": result, "policy": policy, "policies": kb.data["dosing"]["policies"]},
+        {
+            "savings": result,
+            "policy": policy,
+            "policy_name": next(
+                p["name"] for p in kb.data["dosing"]["policies"] if p["id"] == policy
+            ),
+            "policies": kb.data["dosing"]["policies"],
+            "usage_cost": _cost_summary(usage),
+        },
     )
