@@ -123,9 +123,10 @@ def igg_fields() -> list[CareField]:
 def adverse_event_fields(kb: KnowledgeBase, courses: list[dict[str, Any]]) -> list[CareField]:
     """The fields of the adverse-event form (``courses``: the patient's courses)."""
     from ivig.registry.care import AE_OUTCOMES, AE_SEVERITIES
+    from ivig.web.glossary import name
 
     course_choices = tuple(
-        (str(c["id"]), f"Course {c['id']} ({c.get('indication') or c.get('condition')})")
+        (str(c["id"]), f"Course {c['id']} ({name(kb, c.get('indication') or c.get('condition'))})")
         for c in courses
     )
     return [

@@ -9,7 +9,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ivig.web.access import NAV, allowed
 from ivig.web.cache import RegistryCache
-from ivig.web.glossary import name, plain
+from ivig.web.glossary import name, plain, where
 from ivig.web.session import COOKIE_NAME, WebConfig, WebUser, csrf_token, read_session
 from ivig.web.templating import render_page
 
@@ -95,6 +95,7 @@ def page(
         "may": (lambda what: bool(user and allowed(user.role, what))),
         "plain": (lambda text: plain(state.kb, text)),
         "name": (lambda ident: name(state.kb, ident)),
+        "where": (lambda path: where(state.kb, path)),
     }
     html = render_page(template, {**common, **(context or {})})
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})

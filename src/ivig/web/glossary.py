@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ivig.knowledge.base import KnowledgeBase
 
-__all__ = ["DENY", "WORDS", "name", "names_of", "plain", "word"]
+__all__ = ["DENY", "WORDS", "name", "names_of", "plain", "where", "word"]
 
 #: enumeration values as words (everything else: the value with underscores as spaces)
 WORDS: dict[str, str] = {
@@ -48,7 +48,6 @@ DENY: tuple[str, ...] = (
     "stored pages",
     "unverified review plan of",
     "record privigen",
-    "None",
     "Traceback",
     ".yaml",
 )
@@ -70,6 +69,9 @@ def _names(kb: KnowledgeBase) -> dict[str, str]:
         out[cond["id"]] = cond["name"]
         for ind in cond.get("indications", []):
             out[ind["id"]] = ind.get("name", cond["name"])
+            for reg in ind.get("regimens", []):
+                if isinstance(reg, dict) and "id" in reg and reg.get("label"):
+                    out.setdefault(reg["id"], f"regimen {reg['label']}")
     for product in data["products"]:
         out[product["id"]] = product["name"]
         for record in product.get("iv_rates", []) or []:
@@ -86,8 +88,10 @@ def _names(kb: KnowledgeBase) -> dict[str, str]:
 
 @lru_cache(maxsize=4)
 def _id_like(kb: KnowledgeBase) -> dict[str, str]:
-    """The ids that cannot be ordinary words (dotted or hyphenated): safe to replace in text."""
-    return {k: v for k, v in _names(kb).items() if "." in k or "-" in k}
+    """The ids that cannot be ordinary words (dotted or hyphenated, or a product's id, which is
+    its brand): safe to replace in text. Short condition ids such as ``mg`` are not."""
+    products = {p["id"] for p in kb.data["products"]}
+    return {k: v for k, v in _names(kb).items() if "." in k or "-" in k or k in products}
 
 
 def names_of(kb: KnowledgeBase) -> dict[str, str]:
@@ -99,6 +103,26 @@ def name(kb: KnowledgeBase, ident: object) -> str:
     """The display name of one knowledge id (the id itself when the knowledge lacks it)."""
     text = str(ident or "")
     return _names(kb).get(text, text.replace("_", " "))
+
+
+_SEGMENT = re.compile(r"([A-Za-z_]+)(?:\[([^\]]+)\])?")
+
+
+def where(kb: KnowledgeBase, path: str) -> str:
+    """A knowledge path (``conditions[gbs].indications[gbs.initial].review``) as words
+    (``Guillain-Barré syndrome › GBS with … › review``)."""
+    names = _names(kb)
+    parts: list[str] = []
+    for key, ident in _SEGMENT.findall(path):
+        if not ident:
+            parts.append(word(key))
+        elif ident.isdigit():
+            parts.append(f"{word(key)} {int(ident) + 1}")
+        elif ident in names:
+            parts.append(names[ident])
+        else:
+            parts.append(f"{word(key)}: {plain(kb, ident)}")
+    return " › ".join(parts)
 
 
 def plain(kb: KnowledgeBase, text: object) -> str:

@@ -90,8 +90,12 @@ def _sheet(request: Request, rec: dict[str, Any] | None, patient_ref: str) -> di
     condition = rec["eligibility"].get("condition")
     known = condition and condition in {c["id"] for c in state.kb.conditions()}
     name = state.kb.condition(condition)["name"] if known else ""
+    from ivig.web.glossary import plain
+
     today = state.settings.today()
-    return sheet_context(rec, patient_ref=patient_ref, today=today, condition_name=name)
+    sheet = sheet_context(rec, patient_ref=patient_ref, today=today, condition_name=name)
+    sheet["warnings"] = [plain(state.kb, w) for w in sheet["warnings"]]
+    return sheet
 
 
 def compute(kb: KnowledgeBase, values: FormValues) -> tuple[dict[str, Any] | None, dict[str, str]]:
