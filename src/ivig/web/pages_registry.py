@@ -4,6 +4,7 @@ outcome trends, IgG over time, reviews due) and the stewardship dashboard."""
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter
@@ -128,12 +129,18 @@ def patient_page(
             session, ("reviews", today), lambda: api.reviews_due(session, today=today)
         )
         history = patient_history(session, patient_ref, reviews=reviews)
+        for course in (history or {}).get("courses", []):
+            # the PK fit to measured levels is the page's costly part: kept until a change
+            course["igg"] = cache.get(
+                session,
+                ("igg", patient_ref, course["id"], today),
+                partial(igg_chart, state.kb, course, today),
+            )
     if history is None:
         message = f"No patient {patient_ref!r}."
         return page(request, "error.html", {"title": "Not found", "message": message}, 404)
     for course in history["courses"]:
         course["score_charts"] = score_charts(state.kb, course)
-        course["igg"] = igg_chart(state.kb, course, today)
     ae_form = attach_forms(
         state.kb,
         history,
