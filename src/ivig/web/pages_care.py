@@ -103,6 +103,15 @@ def _store(
     return errors
 
 
+def _refused(request: Request, csrf: str) -> Response | None:
+    """The refusal of a form whose token has expired, or of a server without a registry."""
+    if not check_csrf(config_of(request), request.cookies.get(COOKIE_NAME), csrf):
+        return _error(request, "Form expired", "Reload the page and try again.", 403)
+    if state_of(request).registry is None:
+        return _error(request, "No registry", "This server runs without a registry.", 404)
+    return None
+
+
 async def _submit(
     request: Request, kind: str, patient_ref: str, course_id: int | None = None
 ) -> Response:
@@ -111,11 +120,10 @@ async def _submit(
         return user
     data = await request.form()
     values = {key: str(data.get(key) or "") for key in data}
-    if not check_csrf(config_of(request), request.cookies.get(COOKIE_NAME), values.pop("csrf", "")):
-        return _error(request, "Form expired", "Reload the page and try again.", 403)
+    refused = _refused(request, values.pop("csrf", ""))
+    if refused is not None:
+        return refused
     state = state_of(request)
-    if state.registry is None:
-        return _error(request, "No registry", "This server runs without a registry.", 404)
     from ivig.registry.users import RoleError
 
     args, errors = care_forms.parse_care_form(_fields(request, kind, patient_ref), values)
