@@ -108,6 +108,7 @@ UNITS = (
 )
 Unit = Literal[
     "kg",
+    "kg/m2",
     "g",
     "mg",
     "cm",
