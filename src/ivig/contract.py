@@ -86,6 +86,9 @@ class Request(TypedDict):
     product: NotRequired[str]
     #: written justification when the prescriber opts out of the policy's weight rule
     policy_opt_out_justification: NotRequired[str]
+    #: patient values the requester confirms although they are unusual together (a BMI outside
+    #: the plausible range); the plan records the confirmation
+    confirm_unusual: NotRequired[list[Literal["weight_kg", "height_cm"]]]
 
 
 @cache

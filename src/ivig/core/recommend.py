@@ -15,7 +15,7 @@ from __future__ import annotations
 from ivig import ENGINE_VERSION
 from ivig.core.dose import compute_dose_plan, select_regimen
 from ivig.core.eligibility import evaluate_eligibility
-from ivig.core.request_check import check_request
+from ivig.core.request_check import check_request, unusual_body_size
 from ivig.core.weight import dosing_weight_for_patient
 from ivig.errors import InputError
 
@@ -237,6 +237,12 @@ def recommend(kb: KnowledgeBase, request: Request) -> Recommendation:
         assert use is not None
         return _out_of_scope(kb, base, dict(use))  # type: ignore[no-any-return]
     notes = _Notes()
+    unusual = unusual_body_size(kb, request["patient"])
+    if unusual is not None:  # check_request let it through: the requester confirmed it
+        notes.warnings.append(
+            f"unusual value confirmed by the requester (confirm_unusual): {unusual.field} "
+            f"{unusual.value:g} {unusual.unit}; plausible: {unusual.allowed}"
+        )
     eligibility = _eligibility(kb, request, condition_id)
     plan_id, no_plan_reason = plan_indication(kb, eligibility, request["phase"])
     shown = kb.indication(plan_id or eligibility["indication"])
