@@ -405,6 +405,7 @@ class JurisdictionView(TypedDict):
     policy: str | None
     dosing_weight_kg: float | None
     weight_method: str | None
+    weight_rule_id: str | None
     weight_rule: str | None
     total_g: float | None
     g_per_kg: float | None
@@ -412,6 +413,7 @@ class JurisdictionView(TypedDict):
     status: str
     plan_status: PlanStatus
     role: str | None
+    #: the jurisdiction's own rating systems: ``system id: level``
     evidence: list[str]
     cliff: str | None
     error: str | None

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ivig.contract import Patient
 from ivig.contract import Request as IvigRequest
-from ivig.results import Recommendation
+from ivig.results import Comparison, Recommendation
 from ivig.service.auth import Principal, require_permission
 from ivig.service.errors import ERROR_RESPONSES, IvigJSONResponse
 from ivig.service.models import DoseQuery, ScoreChangeBody, ScoreItemsBody
@@ -58,6 +58,19 @@ def post_recommend(request: IvigRequest, state: State, user: AnyUser) -> IvigJSO
     from ivig.app.recommend import recommend_request
 
     return IvigJSONResponse(recommend_request(state.kb, request))
+
+
+@router.post(
+    "/recommend/compare",
+    response_class=IvigJSONResponse,
+    responses={200: {"model": Comparison, "description": "One row per jurisdiction"}},
+)
+def post_compare(request: IvigRequest, state: State, user: AnyUser) -> IvigJSONResponse:
+    """The same patient under every jurisdiction's policy and evidence (as ``ivig recommend
+    --compare``)."""
+    from ivig.app.compare import compare
+
+    return IvigJSONResponse(compare(state.kb, request))
 
 
 @router.post("/dose", response_class=IvigJSONResponse, responses=JSON_OBJECT)
