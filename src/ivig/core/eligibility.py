@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "STATUSES",
     "candidate_indications",
+    "criterion_finding_names",
     "evaluate_criterion",
     "evaluate_eligibility",
     "evaluate_indication",
@@ -52,6 +53,11 @@ def evaluate_criterion(criterion: Criterion, findings: dict[str, object]) -> boo
     if all(r is False for r in results):
         return False
     return None
+
+
+def criterion_finding_names(criterion: Criterion) -> list[str]:
+    """The finding names a criterion tests."""
+    return _names(criterion)
 
 
 def _names(criterion: Criterion) -> list[str]:

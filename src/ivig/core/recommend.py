@@ -28,7 +28,10 @@ if TYPE_CHECKING:
     from ivig.knowledge.schema import Indication
     from ivig.results import Recommendation
 
-__all__ = ["patient_findings", "plan_indication", "recommend"]
+__all__ = ["PATIENT_FACTS", "patient_findings", "plan_indication", "recommend"]
+
+#: the findings criteria may test that come from the patient record, not from ``findings``
+PATIENT_FACTS = ("age_years", "sex", "pregnant")
 
 _DOSE_STATUSES = ("supported", "supported_with_conditions")
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from ivig.app.findings import needed_findings
 from ivig.errors import InputError, InvalidRequestError, IvigError
 from ivig.web import forms
 from ivig.web.deps import config_of, guard, page, state_of
@@ -59,7 +60,7 @@ def form_context(kb: KnowledgeBase, values: FormValues, errors: dict[str, str]) 
         errors.setdefault(
             "condition", f"{text!r} is not a condition ivig knows; pick one of the suggestions"
         )
-    names = forms.needed_findings(kb, condition_id, indication_id)
+    names = needed_findings(kb, condition_id, indication_id, _one(values, "phase") or None)
     return {
         "values": values,
         "val": lambda name: _one(values, name),
