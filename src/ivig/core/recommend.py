@@ -76,12 +76,22 @@ def _products_section(
     from ivig.core.ranking import rank_products
     from ivig.core.risk import derive_risk_profile
 
-    risks = list(derive_risk_profile(kb, request["patient"]))
+    condition = kb.resolve_condition(request["condition"])
+    findings = request.get("findings", {})
+    risks = list(
+        derive_risk_profile(kb, request["patient"], findings=findings, condition=condition)
+    )
     formulary = request.get("formulary")
     # a local formulary lists what is in stock: it overrides the region's marketing data
     ranked = list(
         rank_products(
-            kb, risks, formulary=formulary, region=None if formulary else region, route=route
+            kb,
+            risks,
+            formulary=formulary,
+            region=None if formulary else region,
+            route=route,
+            indication=condition,
+            labelling_region=region,
         )
     )
     return risks, ranked
@@ -228,7 +238,15 @@ def recommend(kb: KnowledgeBase, request: Request) -> dict[str, Any]:
         candidates = [p["id"] for p in ranked if p["status"] != "excluded"]
         if ranked and not candidates:
             warnings.append("every product in the formulary is excluded for this patient")
-    first_infusion = bool(patient.get("first_infusion") or patient.get("product_switch"))
+    from ivig.core.schedule import infer_first_infusion
+
+    first_infusion = infer_first_infusion(
+        kb,
+        phase=phase,
+        stated=patient.get("first_infusion"),
+        product_switch=patient.get("product_switch"),
+        weeks_since_last_infusion=patient.get("weeks_since_last_infusion"),
+    )
     dose: dict[str, Any] | None = None
     infusion: dict[str, Any] | None = None
     product_id: str | None = None
@@ -256,7 +274,19 @@ def recommend(kb: KnowledgeBase, request: Request) -> dict[str, Any]:
                 warnings.append("vial rounding needs a product; dose not rounded")
             break
         try:
-            infusion = _schedule(kb, candidate, weight["kg"], plan, risks, first_infusion)
+            course = (plan["total_g"], len(plan["days"]), int(regimen["days"]["max"]))
+            infusion = _schedule(
+                kb,
+                candidate,
+                weight["kg"],
+                plan,
+                risks,
+                first_infusion,
+                region=region,
+                indication=condition_id,
+                actual_kg=patient["weight_kg"],
+                course=course,
+            )
         except InputError as exc:
             if candidate != requested:
                 skipped.append(f"{candidate} ({exc.allowed})")
@@ -278,7 +308,11 @@ def recommend(kb: KnowledgeBase, request: Request) -> dict[str, Any]:
     if product_id is not None:
         from ivig.core.monitoring import build_monitoring_plan
 
-        monitoring = list(build_monitoring_plan(kb, risks, product_id))
+        monitoring = list(
+            build_monitoring_plan(
+                kb, risks, product_id, course_g_per_kg=dose["g_per_kg"], known_facts=patient
+            )
+        )
     for product in ranked:
         for reason in product.get("reasons", []):
             if reason.get("source"):
@@ -307,26 +341,33 @@ def _schedule(
     weight_kg: float,
     dose: dict[str, Any],
     risks: list[Any],
-    first_infusion: bool,
+    first_infusion: Any,
+    *,
+    region: str | None,
+    indication: str,
+    actual_kg: float,
+    course: tuple[float, int, int],
 ) -> dict[str, Any]:
     """The first day's infusion schedule of ``product_id`` (raises InputError if unknown)."""
     from ivig.core.schedule import compute_infusion_schedule
 
-    infusion = dict(
+    return dict(
         compute_infusion_schedule(
             kb,
             product_id,
             weight_kg=weight_kg,
             dose_g=dose["days"][0]["grams"],
             risks=risks,
-            first_infusion=first_infusion,
+            first_infusion=first_infusion["first_infusion"],
+            first_infusion_reason=first_infusion["reason"],
+            indication=indication,
+            region=region,
+            actual_weight_kg=actual_kg,
+            course_g=course[0],
+            course_days=course[1],
+            max_course_days=course[2],
         )
     )
-    infusion["weight_basis"] = (
-        f"rates per kg use the dosing weight ({weight_kg:g} kg), which is never above the actual "
-        "weight"
-    )
-    return infusion
 
 
 def _cite(kb: KnowledgeBase, ids: list[str]) -> list[dict[str, str]]:

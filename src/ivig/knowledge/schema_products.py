@@ -43,6 +43,7 @@ __all__ = [
     "ScheduleRules",
     "ScheduleSetting",
     "SeedTableValues",
+    "Supply",
     "TextFact",
 ]
 
@@ -220,6 +221,17 @@ class Indications(TypedDict):
 
 
 @with_config(FORBID)
+class Supply(TypedDict):
+    """A national or regional supply arrangement (e.g. Australia: products the NBA supplies)."""
+
+    region: Region
+    program: Id
+    status: Literal["current", "being_replaced", "provision"]
+    sources: Sources
+    verified: bool
+
+
+@with_config(FORBID)
 class RateStep(TypedDict):
     """One labelled step: ``rate`` (in the schedule's unit) held for ``duration_min``."""
 
@@ -325,6 +337,8 @@ class Product(TypedDict):
     storage: NotRequired[list[TextFact]]
     #: labelled uses by region (not ``indications``: that name is the conditions' look-up key)
     labelled_uses: NotRequired[list[Indications]]
+    #: supply arrangements by region (national supply lists)
+    supply: NotRequired[list[Supply]]
     iv_rates: NotRequired[list[RateSchedule]]
     sc_rates: NotRequired[list[ScRates]]
     contraindications: NotRequired[list[TextFact]]
@@ -476,6 +490,9 @@ class AtRiskCeiling(TypedDict):
     risk_factors: NotRequired[list[Id]]
     rate_mg_per_kg_per_min: Pos
     strict: NotRequired[bool]
+    #: a chosen number for labels that say only "minimum rate practicable": a site or the
+    #: prescriber may set another at-risk rate (never above a product's own label ceiling)
+    site_overridable: NotRequired[bool]
     basis: Id
     sources: Sources
     verified: bool
@@ -525,7 +542,9 @@ def _check_rate_record(
     at_risk = rate.get("at_risk_max_rate")
     if at_risk is not None and at_risk > rate["max_rate"]:
         report("products", loc, "at_risk_max_rate above max_rate")
-    if rate["titration"] == "fixed_increment" and not ("increment" in rate and "interval_min" in rate):
+    if rate["titration"] == "fixed_increment" and not (
+        "increment" in rate and "interval_min" in rate
+    ):
         report("products", loc, "fixed_increment needs increment")
 
 
