@@ -424,16 +424,24 @@ def _weight_basis(
 
 
 def _concentration(
-    product: Product, percent: float | None, volume_risk: bool, notes: list[str]
+    product: Product, percent: float | None, volume_risk: bool, first: bool, notes: list[str]
 ) -> float:
+    """The concentration: the caller's, else the highest option with volume-overload risk
+    (not on a first infusion, where labels may require the default), else the default."""
     conc = product.get("concentration")
     options = conc.get("options_percent", []) if conc else []
     if percent is None and volume_risk and len(options) > 1:
-        percent = max(options)
-        notes.append(
-            f"Volume-overload risk: the highest concentration ({percent:g} %) halves the volume "
-            "compared with the lowest."
-        )
+        if first:
+            notes.append(
+                "Volume-overload risk: a higher concentration would lower the volume, but a first "
+                "infusion keeps the label's default concentration."
+            )
+        else:
+            percent = max(options)
+            notes.append(
+                f"Volume-overload risk: the highest concentration ({percent:g} %) gives the "
+                "smallest volume."
+            )
     return concentration_g_per_ml(product, percent)
 
 
@@ -504,7 +512,7 @@ def compute_infusion_schedule(
     if route not in product["routes"]:
         raise InputError("route", route, ", ".join(product["routes"]), detail=product["id"])
     notes: list[str] = []
-    conc = _concentration(product, concentration_percent, "volume" in groups, notes)
+    conc = _concentration(product, concentration_percent, "volume" in groups, first, notes)
     reason = _first_reason(first, ids, first_infusion_reason)
     if route == "sc":
         sched = sc_schedule(
