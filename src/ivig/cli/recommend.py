@@ -51,19 +51,10 @@ def load_request_file(path: str) -> object:
         ) from None
 
 
-def build_recommendation(data: object) -> dict[str, Any]:
-    from ivig.contract import validate_request
-    from ivig.core.recommend import recommend
-    from ivig.core.request_check import check_request
-
-    knowledge = kb()
-    request = validate_request(data)
-    check_request(knowledge, request)
-    return recommend(knowledge, request)
-
-
 def _run(args: argparse.Namespace) -> int:
-    rec = build_recommendation(load_request_file(args.request))
+    from ivig.app.recommend import recommend
+
+    rec: dict[str, Any] = dict(recommend(kb(), load_request_file(args.request)))
     if args.html:
         from ivig.render.html import render_order_sheet
 
