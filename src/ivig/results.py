@@ -302,6 +302,7 @@ class CeilingOut(TypedDict):
     strict: bool
     origin: Literal["label", "class"]
     risks: list[str]
+    risk_factors: list[str]
     basis: str
     site_overridable: bool
     sources: list[str]

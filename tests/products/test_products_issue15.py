@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import yaml
@@ -38,7 +38,7 @@ def _example(name: str) -> dict[str, Any]:
 def _run(kb: KnowledgeBase, data: dict[str, Any]) -> dict[str, Any]:
     request = validate_request(data)
     check_request(kb, request)
-    return recommend(kb, request)
+    return cast("dict[str, Any]", recommend(kb, request))
 
 
 def _rates(schedule: Any) -> list[float]:
@@ -129,6 +129,10 @@ def test_non_ambulant_gbs_is_at_thrombosis_risk_with_a_sourced_ceiling(kb: Knowl
     assert ceiling["rate_mg_per_kg_per_min"] == pytest.approx(3.3)
     assert ceiling["rate_mg_per_kg_per_min"] < inf["label_max_rate_mg_per_kg_per_min"]
     assert "thrombosis" in ceiling["risks"] and {"oc10-pfz", "pz-citp"} <= set(ceiling["sources"])
+    assert ceiling["risk_factors"] == ["immobility"]
+    vitals = next(m for m in rec["monitoring"] if m["id"] == "during-vitals")
+    changes = [f"{s['start_min']:.0f}" for s in inf["steps"][1:]]
+    assert "rate changes at minute " + ", ".join(changes) in vitals["why"]
     assert max(_rates(inf)) <= 3.3 + 1e-9
     assert any("3.3" in n and "oc10-pfz" in n for n in inf["notes"])
 

@@ -82,6 +82,7 @@ def _actions(
     ids: set[str],
     course_g_per_kg: float | None,
     facts: Mapping[str, Any] | None,
+    rate_change_min: list[float] | None,
 ) -> list[MonitoringEntry]:
     plan: list[MonitoringEntry] = []
     for item in kb.data["monitoring"]:
@@ -97,6 +98,8 @@ def _actions(
             continue
         if wanted:
             why += " (product contains " + ", ".join(wanted).replace("_", " ") + ")"
+        if item.get("at_rate_changes") and rate_change_min:
+            why += "; rate changes at minute " + ", ".join(f"{m:.0f}" for m in rate_change_min)
         plan.append(
             {
                 "id": item["id"],
@@ -142,19 +145,21 @@ def build_monitoring_plan(
     route: str | None = None,
     course_g_per_kg: float | None = None,
     known_facts: Mapping[str, Any] | None = None,
+    rate_change_min: list[float] | None = None,
 ) -> list[MonitoringEntry]:
     """The monitoring plan, ordered by :data:`PHASES` then by data-file order.
 
     ``course_g_per_kg`` is the course dose (actions for high-dose courses need it; without it
     they are listed with their condition); ``known_facts`` is the request's patient (an action
-    asking for a fact the request already gives - IgA - is left out).
+    asking for a fact the request already gives - IgA - is left out); ``rate_change_min`` are
+    the schedule's rate-change times, listed beside the vital-signs action.
     """
     ids = risk_ids(kb, risks)
     product: Product = kb.product(product_id)
     used = route or product_route(product)
     if used not in product["routes"]:
         raise InputError("route", used, ", ".join(product["routes"]), detail=product["id"])
-    plan = _actions(kb, product, used, ids, course_g_per_kg, known_facts)
+    plan = _actions(kb, product, used, ids, course_g_per_kg, known_facts, rate_change_min)
     for n, warning in enumerate(product.get("warnings", [])):
         plan.append(
             {

@@ -370,6 +370,9 @@ def _plan(
                 product_id,
                 course_g_per_kg=dose["g_per_kg"],
                 known_facts=request["patient"],
+                rate_change_min=[s["start_min"] for s in infusion["steps"][1:]]
+                if infusion
+                else None,
             )
         )
     for product in ranked:

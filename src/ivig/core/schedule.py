@@ -353,7 +353,9 @@ def _ceiling_notes(ceilings: list[Ceiling], label_top: float) -> list[str]:
         flag = "" if c["verified"] else " [unverified]"
         notes.append(
             f"{lead} {sign}{c['rate_mg_per_kg_per_min']:g} mg/kg/min (label maximum "
-            f"{label_top:g}) for {', '.join(c['risks'])}: {c['basis']} "
+            f"{label_top:g}) for {', '.join(c['risks'])}"
+            f"{' (' + ', '.join(c['risk_factors']) + ')' if c['risk_factors'] else ''}: "
+            f"{c['basis']} "
             f"[{', '.join(c['sources'])}]{flag}."
         )
     return notes

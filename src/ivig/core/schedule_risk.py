@@ -42,7 +42,8 @@ if TYPE_CHECKING:
         rate_mg_per_kg_per_min: float
         strict: bool
         origin: str  # "label" (the product's own record) or "class" (schedule_rules.yaml)
-        risks: list[str]
+        risks: list[str]  # label risk groups or risk-factor ids that made it apply
+        risk_factors: list[str]  # the patient's risk factors behind it
         basis: str
         site_overridable: bool
         sources: list[str]
@@ -158,6 +159,14 @@ def infer_first_infusion(
     }
 
 
+def _factors(kb: KnowledgeBase, ids: set[str], hit: list[str]) -> list[str]:
+    """The patient's risk factors that are, or belong to a group in, ``hit``."""
+    wanted = set(hit)
+    return sorted(
+        rid for rid in ids if rid in wanted or set(kb.risk_factor(rid).get("groups", [])) & wanted
+    )
+
+
 def _own_ceiling(
     record: RateSchedule,
     to_mg: Callable[[float], float],
@@ -175,6 +184,7 @@ def _own_ceiling(
             "strict": bool(record.get("at_risk_strict")),
             "origin": "label",
             "risks": hit,
+            "risk_factors": [],
             "basis": "this product's label ceiling for patients at risk",
             "site_overridable": False,
             "sources": ids,
@@ -197,6 +207,8 @@ def applicable_ceilings(
     factor ids and ``groups`` their label risk groups.
     """
     found = _own_ceiling(record, to_mg, groups)
+    for own in found:
+        own["risk_factors"] = _factors(kb, ids, own["risks"])
     for ceiling in kb.data["schedule_rules"]["at_risk_ceilings"]:
         hit = sorted(
             (set(ceiling.get("groups", [])) & groups) | (set(ceiling.get("risk_factors", [])) & ids)
@@ -210,6 +222,7 @@ def applicable_ceilings(
                 "strict": bool(ceiling.get("strict")),
                 "origin": "class",
                 "risks": hit,
+                "risk_factors": _factors(kb, ids, hit),
                 "basis": ceiling["basis"],
                 "site_overridable": bool(ceiling.get("site_overridable")),
                 "sources": [s["id"] for s in ceiling["sources"]],

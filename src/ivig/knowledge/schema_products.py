@@ -473,6 +473,8 @@ class MonitoringItem(TypedDict):
     unless_known: NotRequired[Id]
     #: what triggers the item, shown beside it (e.g. "course >= 2 g/kg")
     trigger: NotRequired[str]
+    #: the plan lists the schedule's rate-change times beside this item (vital signs)
+    at_rate_changes: NotRequired[bool]
     sources: Sources
     verified: bool
 

@@ -124,6 +124,9 @@ def render_order_sheet(rec: dict[str, Any]) -> str:
         for key in ("weight_basis", "first_infusion_reason"):
             if infusion.get(key):
                 parts.append(f"<p class='{key}'>{_e(infusion[key])}</p>")
+        if infusion.get("notes"):
+            notes = "".join(f"<li>{_e(n)}</li>" for n in infusion["notes"])
+            parts.append(f"<ul class='schedule-notes muted'>{notes}</ul>")
     if rec.get("monitoring"):
         parts.append("<h2>Monitoring</h2><ul>")
         for item in [m for m in rec["monitoring"] if m.get("phase") != "risks"]:

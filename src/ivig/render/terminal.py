@@ -108,6 +108,8 @@ def print_recommendation(out: Console, rec: dict[str, Any]) -> None:
         for key in ("weight_basis", "first_infusion_reason"):
             if infusion.get(key):
                 out.print(e(f"{key.replace('_', ' ')}: {infusion[key]}"))
+        for note in infusion.get("notes", []):
+            out.print(e(f"schedule: {note}"))
         split = infusion.get("split_offer")
         if split:
             out.print(
