@@ -114,6 +114,7 @@ def _rates(rec: dict[str, Any]) -> dict[str, Any] | None:
             "duration": minutes(s["duration_min"]) if s.get("duration_min") is not None else "—",
             "mg_per_kg_per_min": num(s["rate_mg_per_kg_per_min"]),
             "ml_per_h": ml_per_h(s["rate_ml_per_h"]),
+            "cumulative_ml": f"{s['cumulative_ml']:.0f}" if s.get("cumulative_ml") else "—",
         }
         for s in infusion["steps"]
     ]
@@ -125,6 +126,9 @@ def _rates(rec: dict[str, Any]) -> dict[str, Any] | None:
         f"until the day's volume is in. Maximum "
         f"{num(infusion['max_rate_mg_per_kg_per_min'])} mg/kg/min."
     )
+    if infusion.get("first_infusion_reason"):
+        rule = "first-infusion rates" if infusion.get("first_infusion") else "usual rates"
+        note += f" {rule.capitalize()}: {infusion['first_infusion_reason']}."
     return {"product": infusion.get("product_name", _product_name(rec)), "steps": steps,
             "note": note}  # fmt: skip
 
@@ -137,6 +141,8 @@ def _monitoring(rec: dict[str, Any]) -> tuple[list[str], list[str]]:
             actions.append(str(item))
             continue
         text = str(item.get("text") or item.get("name") or "")
+        if item.get("phase") == "risks":
+            continue  # the patient's risk factors, shown with the recommendation
         if item.get("phase") == "watch":
             watch.append(text.split(" (", 1)[0])
         elif text:
@@ -169,17 +175,11 @@ def _review_by(rec: dict[str, Any], today: dt.date) -> str:
 
 
 def provisional_items(rec: dict[str, Any]) -> list[str]:
-    """What to confirm when the plan is provisional (``plan_status: provisional``)."""
+    """What to confirm before authorisation when the plan is provisional (``to_confirm``)."""
     if rec.get("plan_status") != "provisional":
         return []
-    items = [
-        str(x.get("text") or x.get("name") or "") if isinstance(x, dict) else str(x)
-        for x in rec.get("to_confirm") or []
-    ]
-    items += [
-        str(m.get("description") or m.get("name")) for m in rec["eligibility"].get("missing", [])
-    ]
-    return [i for i in items if i] or ["the findings and the patient's details"]
+    items = [str(x) for x in rec.get("to_confirm") or [] if x]
+    return items or ["the findings the criteria need"]
 
 
 def sheet_context(
@@ -193,7 +193,9 @@ def sheet_context(
     el = rec["eligibility"]
     today = today or dt.date.today()
     actions, watch = _monitoring(rec)
-    warnings = list(rec.get("warnings", []))
+    provisional = provisional_items(rec)
+    repeated = "provisional plan: before authorisation confirm " + "; ".join(provisional)
+    warnings = [w for w in rec.get("warnings", []) if w != repeated]  # shown once, at the top
     if rec.get("unverified"):
         warnings.append(
             f"{len(rec['unverified'])} fact(s) behind this plan are not yet confirmed in their "
@@ -204,7 +206,7 @@ def sheet_context(
     return {
         "date": today.isoformat(),
         "status": label(el["status"]),
-        "provisional": provisional_items(rec),
+        "provisional": provisional,
         "patient_ref": patient_ref,
         **_patient(rec),
         **_weight(rec),

@@ -44,11 +44,14 @@ def _print_eligibility(out: Console, el: dict[str, Any]) -> None:
             )
             table.add_row(ev["system_name"], level, ", ".join(ev["sources"]))
         out.print(table)
-    for item in el["missing"]:
-        unit = f" [{item['unit']}]" if item.get("unit") else ""
-        out.print(
-            f"[cyan]missing[/cyan] {item['name']} ({item['type']}{unit}): {e(item['description'])}"
-        )
+    for group in el.get("missing_groups", []):
+        out.print(f"[cyan]To decide {e(group['indication_name'])}[/cyan]: {e(group['next_step'])}")
+        for item in group["findings"]:
+            unit = f" \\[{e(item['unit'])}]" if item.get("unit") else ""
+            out.print(
+                f"  [cyan]missing[/cyan] {item['name']} ({item['type']}{unit}): "
+                f"{e(item['description'])}"
+            )
     for crit in el.get("unmet", []) + el.get("exclusions", []):
         out.print(f"[red]not met[/red] {e(crit['text'])} [dim]({e(crit['test'])})[/dim]")
 
@@ -91,25 +94,41 @@ def _print_products(out: Console, products: list[dict[str, Any]]) -> None:
 
 
 def _print_infusion(out: Console, infusion: dict[str, Any]) -> None:
+    from rich.markup import escape as e
     from rich.table import Table
 
     table = Table(title=f"Infusion rate schedule — {infusion['product']}")
-    for col in ("start min", "mg/kg/min", "mL/h"):
+    for col in ("start min", "mg/kg/min", "mL/h", "cum. mL", "cum. g"):
         table.add_column(col)
     for row in infusion["steps"]:
         table.add_row(
             minutes(row["start_min"]),
             _g(row["rate_mg_per_kg_per_min"]),
             ml_per_h(row["rate_ml_per_h"]),
+            f"{row['cumulative_ml']:.0f}",
+            f"{row['cumulative_g']:.1f}",
         )
     out.print(table)
     out.print(f"duration {minutes(infusion['duration_min'])} min")
+    for key in ("weight_basis", "first_infusion_reason"):
+        if infusion.get(key):
+            out.print(e(f"{key.replace('_', ' ')}: {infusion[key]}"))
+    for note in infusion.get("notes", []):
+        out.print(e(f"schedule: {note}"))
+    split = infusion.get("split_offer")
+    if split:
+        out.print(
+            e(
+                f"split offered: {split['days']} days of {split['grams_per_day']:.1f} g, "
+                f"{minutes(split['duration_min'])} min a day ({split['reason']})"
+            )
+        )
 
 
 def _print_follow_up(out: Console, rec: dict[str, Any]) -> None:
     from rich.markup import escape as e
 
-    for item in rec.get("monitoring", [])[:10]:
+    for item in [m for m in rec.get("monitoring", []) if m.get("phase") != "risks"][:12]:
         text = (
             item.get("text") or item.get("name") or item.get("id")
             if isinstance(item, dict)
@@ -140,6 +159,13 @@ def _print_notes(out: Console, rec: dict[str, Any]) -> None:
 
 def print_recommendation(out: Console, rec: dict[str, Any]) -> None:
     """The recommendation as one terminal report: eligibility, dose, products, rates, follow-up."""
+    from rich.markup import escape as e
+
+    if rec.get("plan_status") == "provisional":
+        out.print(
+            "[bold cyan]PROVISIONAL PLAN[/bold cyan] — before authorisation confirm: "
+            + e("; ".join(rec["to_confirm"]))
+        )
     _print_eligibility(out, rec["eligibility"])
     weight, dose = rec.get("dosing_weight"), rec.get("dose")
     if weight and dose:

@@ -91,7 +91,11 @@ def _id_like(kb: KnowledgeBase) -> dict[str, str]:
     """The ids that cannot be ordinary words (dotted or hyphenated, or a product's id, which is
     its brand): safe to replace in text. Short condition ids such as ``mg`` are not."""
     products = {p["id"] for p in kb.data["products"]}
-    return {k: v for k, v in _names(kb).items() if "." in k or "-" in k or k in products}
+    out = {k: v for k, v in _names(kb).items() if "." in k or "-" in k or k in products}
+    for finding in kb.data["findings"]:  # snake_case finding names read as words
+        if "_" in finding["name"]:
+            out.setdefault(finding["name"], finding["name"].replace("_", " "))
+    return out
 
 
 def names_of(kb: KnowledgeBase) -> dict[str, str]:
