@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -136,11 +136,11 @@ def test_a_clinician_fills_the_gbs_form_and_sees_dose_and_rates(
 
     kb = load_knowledge()
 
-    rec = recommend(kb, {
+    rec: dict[str, Any] = cast(Any, recommend(kb, {
         "patient": {"sex": "male", "age_years": 62, "height_cm": 178, "weight_kg": 85},
         "condition": "gbs", "phase": "induction", "jurisdiction": "au",
         "findings": {"able_to_walk_unaided": False, "days_since_onset": 5},
-    })  # fmt: skip
+    }))  # fmt: skip
     page = _page(chromium, server, "clinician")
     _shot(page, "home")
     _fill_gbs(page, "85")
@@ -250,17 +250,19 @@ _TYPED_GBS: dict[str, list[str]] = {
 }
 
 
-def test_a_person_typing_with_the_keyboard_loses_nothing(chromium: Any, server: LiveServer) -> None:
+def test_a_person_typing_with_the_keyboard_loses_nothing(
+    chromium: Any, server: LiveServer, kb: KnowledgeBase
+) -> None:
     """Typed condition, Tab at once, then every field by Tab and keystrokes: focus never falls to
     the page, every value stays in its field and reaches the recommendation (the GBS example,
     2 g/kg [efns-2008] on the adjusted weight [au-lifeblood-abw-2026])."""
-    from ivig.cli.recommend import build_recommendation
+    from ivig.app.recommend import recommend
 
-    rec = build_recommendation({
+    rec: dict[str, Any] = cast(Any, recommend(kb, {
         "patient": {"sex": "male", "age_years": 62, "height_cm": 178, "weight_kg": 85},
         "condition": "gbs", "phase": "induction", "jurisdiction": "au",
         "findings": {"able_to_walk_unaided": False, "days_since_onset": 5},
-    })  # fmt: skip
+    }))  # fmt: skip
     page = _page(chromium, server, "clinician")
     page.goto("/app/request/new")
     page.keyboard.press("Tab")  # the skip link
@@ -308,17 +310,19 @@ def _pdf_pages(pdf: bytes) -> int:
     return len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf))
 
 
-def test_the_gbs_order_sheet_prints_on_one_a4_page(chromium: Any, server: LiveServer) -> None:
+def test_the_gbs_order_sheet_prints_on_one_a4_page(
+    chromium: Any, server: LiveServer, kb: KnowledgeBase
+) -> None:
     """ "Print the order sheet" prints the order, not the page: one A4 page with the patient,
     weight, date, dose, product, rates per day and signature lines (the GBS example, 2 g/kg
     over 5 days [efns-2008])."""
-    from ivig.cli.recommend import build_recommendation
+    from ivig.app.recommend import recommend
 
-    rec = build_recommendation({
+    rec: dict[str, Any] = cast(Any, recommend(kb, {
         "patient": {"sex": "male", "age_years": 62, "height_cm": 178, "weight_kg": 85},
         "condition": "gbs", "phase": "induction", "jurisdiction": "au",
         "findings": {"able_to_walk_unaided": False, "days_since_onset": 5},
-    })  # fmt: skip
+    }))  # fmt: skip
     page = _page(chromium, server, "clinician")
     _fill_gbs(page, "85")
     page.get_by_role("button", name="Get the recommendation").click()

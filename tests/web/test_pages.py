@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from html import escape
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from fastapi.testclient import TestClient
@@ -137,7 +137,7 @@ def test_the_gbs_request_gives_the_dose_and_the_rate_table(client_for: Client) -
         "condition": "gbs", "phase": "induction", "jurisdiction": "au",
         "findings": {"able_to_walk_unaided": False, "days_since_onset": 5},
     }  # fmt: skip
-    rec = recommend(kb, data)
+    rec: dict[str, Any] = cast(Any, recommend(kb, data))
     html = client_for("clinician").post("/app/request", data=GBS_FORM).text
     assert _text(html, "eligibility-status") == "supported"
     assert _text(html, "total-g") == f"{round(rec['dose']['total_g'], 2):g} g"
