@@ -530,3 +530,26 @@ def test_no_patient_shows_a_trough_band_of_another_population(
         assert not any(escape(d) in html for d in foreign), ref
         shown += html.count('id="band-note-')
     assert shown > 0
+
+
+def test_a_provisional_plan_says_so_first_with_what_to_confirm(
+    client_for: Client, kb: KnowledgeBase
+) -> None:
+    """GBS without its findings: the plan is provisional (``plan_status``), the answer and the
+    order sheet say so at the top with the criteria to confirm, in words, not ids."""
+    from ivig.app.recommend import recommend
+    from ivig.render.html import render_order_sheet
+
+    form = {k: v for k, v in GBS_FORM.items() if not k.startswith("findings.")}
+    data = {"patient": {"sex": "male", "age_years": 62, "height_cm": 178, "weight_kg": 85,
+                        "labs": {"iga_g_per_l": 1.8, "egfr_ml_per_min_1_73m2": 82}},
+            "condition": "gbs", "phase": "induction", "jurisdiction": "au"}  # fmt: skip
+    rec: dict[str, Any] = cast(Any, recommend(kb, data))
+    assert rec["plan_status"] == "provisional" and rec["to_confirm"]
+    html = client_for("clinician").post("/app/request", data=form).text
+    answer = html.split('id="answer"')[1].split("</section>")[0]
+    assert 'id="answer-provisional"' in answer and 'id="total-g"' in answer
+    assert "days since onset" in answer and "days_since_onset" not in answer
+    sheet = render_order_sheet(rec)
+    assert 'id="sheet-provisional"' in sheet
+    assert sheet.count("before authorisation confirm") == 0  # the warning is not repeated

@@ -95,7 +95,8 @@ def _sheet(request: Request, rec: dict[str, Any] | None, patient_ref: str) -> di
 
     today = state.settings.today()
     sheet = sheet_context(rec, patient_ref=patient_ref, today=today, condition_name=name)
-    sheet["warnings"] = [plain(state.kb, w) for w in sheet["warnings"]]
+    for key in ("warnings", "provisional"):  # knowledge ids in the core's sentences as names
+        sheet[key] = [plain(state.kb, w) for w in sheet[key]]
     return sheet
 
 
