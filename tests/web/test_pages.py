@@ -553,3 +553,41 @@ def test_a_provisional_plan_says_so_first_with_what_to_confirm(
     sheet = render_order_sheet(rec)
     assert 'id="sheet-provisional"' in sheet
     assert sheet.count("before authorisation confirm") == 0  # the warning is not repeated
+
+
+def test_an_outcome_is_scored_item_by_item_from_the_score_definition(
+    client_for: Client, kb: KnowledgeBase
+) -> None:
+    """The item-by-item form lists the score's own items and choices; the registry computes
+    the total from them (the score record's method); a value outside the choices is refused."""
+    clinician = client_for("clinician")
+    ref, course_id, html = _active_course(clinician)
+    links = re.findall(
+        rf'href="(/app/patients/{ref}/courses/{course_id}/outcomes/new\?score=[^"]+)"', html
+    )
+    summed = [u for u in links if kb.score(u.rsplit("=", 1)[1])["method"] == "sum"]
+    url = (summed or links)[0]
+    score = kb.score(url.rsplit("=", 1)[1])
+    form_page = clinician.get(url).text
+    for item in score["items"]:
+        assert f'name="item.{item["id"]}"' in form_page
+    form = {"csrf": _csrf(form_page), "score_id": score["id"], "date": TODAY.isoformat(),
+            "timing": "routine"}  # fmt: skip
+    chosen = {}
+    for item in score["items"]:
+        value = item["choices"][-1]["value"] if item.get("choices") else item.get("min", 0)
+        chosen[item["id"]] = value
+        form[f"item.{item['id']}"] = str(value)
+    post = f"/app/patients/{ref}/courses/{course_id}/outcomes"
+    assert clinician.post(post, data=form, follow_redirects=False).status_code == 303
+    from ivig.core.scores import compute_score
+
+    result = compute_score(kb, score["id"], chosen)
+    total = result["total"] if score["method"] != "class" else result["rank"]
+    page = clinician.get(f"/app/patients/{ref}").text
+    assert f"<td>{escape(score['name'])}</td><td>{total:g}</td>" in page
+    if score["items"][0].get("choices"):
+        bad = {**form, f"item.{score['items'][0]['id']}": "99"}
+        refused = clinician.post(post, data=bad)
+        assert refused.status_code == 422 and "99" in refused.text
+        assert f'id="items-{course_id}-form"' in refused.text  # the item form again

@@ -31,10 +31,24 @@ def _error(request: Request, title: str, message: str, status: int) -> Response:
     return page(request, "error.html", {"title": title, "message": message}, status)
 
 
-def _fields(request: Request, kind: str, patient_ref: str) -> list[care_forms.CareField]:
+def _item_score(request: Request, kind: str, values: dict[str, str]) -> str | None:
+    """The score of an item-by-item outcome form (``item.<id>`` fields), when it is one."""
+    if kind != "outcome" or not any(k.startswith(care_forms.ITEM_PREFIX) for k in values):
+        return None
+    score_id = values.get("score_id", "")
+    known = {s["id"] for s in state_of(request).kb.data["scores"]}
+    return score_id if score_id in known else None
+
+
+def _fields(
+    request: Request, kind: str, patient_ref: str, values: dict[str, str]
+) -> list[care_forms.CareField]:
     kb = state_of(request).kb
     if kind == "infusion":
         return care_forms.infusion_fields(kb)
+    item_score = _item_score(request, kind, values)
+    if item_score is not None:
+        return care_forms.score_item_fields(kb, item_score)
     if kind == "outcome":
         return care_forms.outcome_fields(kb)
     if kind == "igg":
@@ -65,6 +79,7 @@ def _record(session: Any, kind: str, args: dict[str, Any], **ids: Any) -> None:
         api.record_infusion(session, ids["course_id"], actor=actor, **args)
     elif kind == "outcome":
         value = args.pop("value", None)
+        args["items"] = care_forms.items_of(args) or args.get("items")
         api.record_outcome(
             session, ids["course_id"], actor=actor, knowledge=knowledge, value=value, **args
         )
@@ -126,7 +141,8 @@ async def _submit(
     state = state_of(request)
     from ivig.registry.users import RoleError
 
-    args, errors = care_forms.parse_care_form(_fields(request, kind, patient_ref), values)
+    fields = _fields(request, kind, patient_ref, values)
+    args, errors = care_forms.parse_care_form(fields, values)
     ids = {"course_id": course_id, "patient_ref": patient_ref, "actor": user.username}
     try:
         errors = errors or _store(state.registry, state.kb, kind, args, ids)
@@ -136,11 +152,46 @@ async def _submit(
         message = f"No course {course_id} of patient {patient_ref!r}."
         return _error(request, "Not found", message, 404)
     if errors:
-        submitted = Submitted(kind, course_id, values, errors)
-        return patient_page(request, patient_ref, submitted, status=422)
+        return _again(request, Submitted(kind, course_id, values, errors), patient_ref)
     return RedirectResponse(
         f"/app/patients/{quote(patient_ref, safe='')}?recorded={kind}", status_code=303
     )
+
+
+def _again(request: Request, submitted: Submitted, patient_ref: str) -> Response:
+    """The form sent back with its problems: the item-by-item page or the patient page."""
+    item_score = _item_score(request, submitted.kind, submitted.values)
+    if item_score is not None and submitted.course_id is not None:
+        return _item_page(request, patient_ref, submitted.course_id, item_score, submitted)
+    return patient_page(request, patient_ref, submitted, status=422)
+
+
+def _item_page(
+    request: Request,
+    patient_ref: str,
+    course_id: int,
+    score_id: str,
+    submitted: Submitted | None = None,
+) -> Response:
+    state = state_of(request)
+    today = state.settings.today().isoformat()
+    form = care_forms.item_form(
+        state.kb, patient_ref, course_id, score_id, today=today, submitted=submitted
+    )
+    context = {"form": form, "patient_ref": patient_ref, "course_id": course_id,
+               "score": state.kb.score(score_id)}  # fmt: skip
+    return page(request, "outcome_items.html", context, 422 if submitted else 200)
+
+
+@router.get("/app/patients/{patient_ref}/courses/{course_id}/outcomes/new")
+def outcome_items(request: Request, patient_ref: str, course_id: int, score: str = "") -> Response:
+    """The outcome form of one score, item by item (the score's own items and choices)."""
+    user = guard(request, ACTION_OF["outcome"])
+    if isinstance(user, Response):
+        return user
+    if score not in {s["id"] for s in state_of(request).kb.data["scores"]}:
+        return _error(request, "Not found", f"No score {score!r} in the knowledge base.", 404)
+    return _item_page(request, patient_ref, course_id, score)
 
 
 @router.post("/app/patients/{patient_ref}/courses/{course_id}/infusions")
