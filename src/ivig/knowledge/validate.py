@@ -142,28 +142,16 @@ class _Reader:
         return value
 
     def read(self, collection: Collection) -> Any:
-        target = self.root / collection.path
         if collection.shape == "dir":
-            records: list[Any] = []
-            if not target.is_dir():
-                self.error(collection.path, "(top)", "folder missing")
-                return records
-            for path in data_files(target):
-                rel = path.relative_to(self.root).as_posix()
-                raw = self.load_yaml(path)
-                items = raw if isinstance(raw, list) else [raw]
-                for i, item in enumerate(items):
-                    prefix = f"[{i}]" if isinstance(raw, list) else ""
-                    value = self.check_record(collection, rel, item, prefix)
-                    if value is not None:
-                        records.append(value)
-            return records
+            return self._read_dir(collection)
+        target = self.root / collection.path
+        empty = [] if collection.shape == "list" else None
         if not target.is_file():
             self.error(collection.path, "(top)", "file missing")
-            return [] if collection.shape == "list" else None
+            return empty
         raw = self.load_yaml(target)
         if raw is None:
-            return [] if collection.shape == "list" else None
+            return empty
         if collection.shape == "one":
             return self.check_record(collection, collection.path, raw, "")
         if not isinstance(raw, list):
@@ -175,6 +163,23 @@ class _Reader:
             if value is not None:
                 out.append(value)
         return out
+
+    def _read_dir(self, collection: Collection) -> list[Any]:
+        target = self.root / collection.path
+        records: list[Any] = []
+        if not target.is_dir():
+            self.error(collection.path, "(top)", "folder missing")
+            return records
+        for path in data_files(target):
+            rel = path.relative_to(self.root).as_posix()
+            raw = self.load_yaml(path)
+            items = raw if isinstance(raw, list) else [raw]
+            for i, item in enumerate(items):
+                prefix = f"[{i}]" if isinstance(raw, list) else ""
+                value = self.check_record(collection, rel, item, prefix)
+                if value is not None:
+                    records.append(value)
+        return records
 
 
 Report = Callable[[str, str, str], None]
