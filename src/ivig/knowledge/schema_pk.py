@@ -107,6 +107,15 @@ class PkPopulation(TypedDict):
 
 
 @with_config(FORBID)
+class PkCaveat(TypedDict):
+    """What a reader must know when a result misses a reference target (with its source)."""
+
+    text: str
+    sources: _Sources
+    verified: bool
+
+
+@with_config(FORBID)
 class PkReference(TypedDict):
     """A published figure a result is compared with (and a calibration target for tests).
 
@@ -140,6 +149,8 @@ class PkReference(TypedDict):
     max: NotRequired[float]
     n: NotRequired[Annotated[int, Ge(1)]]
     note: NotRequired[str]
+    #: shown when a result does not reach a ``delta_igg_target`` (GBS: SID-GBS)
+    when_not_met: NotRequired[PkCaveat]
     sources: _Sources
     verified: bool
 
