@@ -12,8 +12,16 @@ def test_pk_gbs_missed_target_says_what_sid_gbs_found(cli: Run) -> None:
     """walgaard-2021-sid-gbs: a standard 2 g/kg course below the 7.3 g/L delta-IgG target must
     not read as an invitation to a second course."""
     status, out, _ = cli(
-        "pk", "simulate", "--weight-kg", "70", "--population", "gbs",
-        "--regimen", "0.4g/kg@0x5", "--days", "28",
+        "pk",
+        "simulate",
+        "--weight-kg",
+        "70",
+        "--population",
+        "gbs",
+        "--regimen",
+        "0.4g/kg@0x5",
+        "--days",
+        "28",
     )
     text = " ".join(out.split())
     assert status == 0 and "NOT met" in text

@@ -150,7 +150,12 @@ def test_au_pregnancy_uses_the_measured_weight(kb: KnowledgeBase) -> None:
     """au-lifeblood-abw-2026: pregnant patients are dosed on actual weight (the pre-pregnancy
     weight is not asked for)."""
     result = compute_dosing_weight(
-        kb, policy_id="au-2026", sex="female", age_years=30, weight_kg=92, height_cm=165,
+        kb,
+        policy_id="au-2026",
+        sex="female",
+        age_years=30,
+        weight_kg=92,
+        height_cm=165,
         pregnant=True,
     )
     assert result["kg"] == 92 and result["rule"]["id"] == "pregnant"

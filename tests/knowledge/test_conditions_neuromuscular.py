@@ -484,5 +484,6 @@ def test_mmn_maintenance_is_level_c_not_a(kb: KnowledgeBase) -> None:
     ratings = kb.indication("mmn.maintenance")["evidence"]
     guideline = [r for r in ratings if r["system"] == "efns_pns_mmn"]
     assert [r["level"] for r in guideline] == ["C"]
-    assert not [r for r in ratings if r["system"] in ("efns_2008", "efns_pns_mmn")
-                and r["level"] == "A"]
+    assert not [
+        r for r in ratings if r["system"] in ("efns_2008", "efns_pns_mmn") and r["level"] == "A"
+    ]

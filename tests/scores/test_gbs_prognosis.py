@@ -21,7 +21,9 @@ from ivig.knowledge import KnowledgeBase
 )
 def test_egris_mrc_bands(kb: KnowledgeBase, mrc_sum: int, points: int) -> None:
     """gbs-scores-code-a: MRC 60-51 = 0, 50-41 = 1, 40-31 = 2, 30-21 = 3, <= 20 = 4."""
-    result = compute_score(kb, "egris", {"onset_days": 10, "facial_bulbar": "no", "mrc_sum": mrc_sum})
+    result = compute_score(
+        kb, "egris", {"onset_days": 10, "facial_bulbar": "no", "mrc_sum": mrc_sum}
+    )
     assert result["total"] == points
     row = next(r for r in result["items"] if r["id"] == "mrc_sum")
     assert row["points"] == points and row["verified"] is False
@@ -44,8 +46,15 @@ def test_egris_maximum_is_seven_and_unverified(kb: KnowledgeBase) -> None:
 
 @pytest.mark.parametrize(
     ("timepoint", "mrc_sum", "points"),
-    [("admission", 45, 2), ("admission", 35, 4), ("admission", 30, 6),
-     ("day7", 45, 3), ("day7", 35, 6), ("day7", 30, 9), ("day7", 51, 0)],
+    [
+        ("admission", 45, 2),
+        ("admission", 35, 4),
+        ("admission", 30, 6),
+        ("day7", 45, 3),
+        ("day7", 35, 6),
+        ("day7", 30, 9),
+        ("day7", 51, 0),
+    ],
 )
 def test_megos_mrc_points_depend_on_the_time_point(
     kb: KnowledgeBase, timepoint: str, mrc_sum: int, points: int

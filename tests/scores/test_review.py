@@ -145,3 +145,18 @@ def test_bad_history_is_refused(kb: KnowledgeBase, patch: dict[str, Any], error:
     history = {**_load("cidp-responder.yaml"), **patch}
     with pytest.raises(error):
         review_course(kb, history)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in HISTORIES.glob("*.yaml")))
+def test_every_bundled_history_sets_the_next_review(kb: KnowledgeBase, name: str) -> None:
+    """on-igum-neurology ("assess no later than 6 months, then at least annually") and the
+    Australian review periods give every bundled indication a review date."""
+    history = yaml.safe_load((HISTORIES / name).read_text())
+    nxt = review_course(kb, history)["next_review"]
+    assert nxt["due"] is not None, nxt["basis"]
+
+
+def test_dm_has_the_ontario_annual_review(kb: KnowledgeBase) -> None:
+    """on-igum-neurology chronic use review: then at least annually (52 weeks)."""
+    review = kb.indication("dermatomyositis.refractory")["review"]
+    assert review["interval_weeks"] == {"min": 52, "max": 52}

@@ -185,12 +185,7 @@ def _verdict(rows: list[dict[str, Any]], fluctuation: bool) -> tuple[str, list[s
         why += "" if "too_early" in statuses else "and a follow-up after treatment started"
         return "insufficient_data", [why]
     if "responder" in statuses:
-        if "deteriorated" in statuses:
-            return "partial", [
-                f"meaningful improvement on {', '.join(names['responder'])} but deterioration "
-                f"on {', '.join(names['deteriorated'])}"
-            ]
-        return "responder", [f"meaningful improvement on {', '.join(names['responder'])}"]
+        return _responder_verdict(names)
     if "improved" in statuses:
         return "partial", [
             f"improvement below the responder threshold on {', '.join(names['improved'])}"
@@ -199,6 +194,16 @@ def _verdict(rows: list[dict[str, Any]], fluctuation: bool) -> tuple[str, list[s
     if worse:
         return "non_responder", [f"worse than baseline on {', '.join(worse)}"]
     return "non_responder", ["no improvement against baseline"]
+
+
+def _responder_verdict(names: dict[str, list[str]]) -> tuple[str, list[str]]:
+    """A meaningful improvement somewhere: responder, or partial when another measure is worse."""
+    if "deteriorated" in names:
+        return "partial", [
+            f"meaningful improvement on {', '.join(names['responder'])} but deterioration "
+            f"on {', '.join(names['deteriorated'])}"
+        ]
+    return "responder", [f"meaningful improvement on {', '.join(names['responder'])}"]
 
 
 def review_course(kb: KnowledgeBase, history: Mapping[str, Any]) -> dict[str, Any]:
@@ -305,6 +310,13 @@ def review_course(kb: KnowledgeBase, history: Mapping[str, Any]) -> dict[str, An
     }
 
 
+def _first_review(first_due: dt.date, as_of: dt.date) -> tuple[dt.date, str]:
+    """The first review of the indication, or now when it is overdue (no interval follows)."""
+    if first_due >= as_of:
+        return first_due, "first review of the indication"
+    return as_of, f"now: the first review of the indication was due on {first_due.isoformat()}"
+
+
 def _next_review(
     *,
     review_block: Mapping[str, Any],
@@ -334,8 +346,11 @@ def _next_review(
             as_of + dt.timedelta(weeks=float(interval)),
             "review interval of the indication",
         )
-    elif first and start is not None and start + dt.timedelta(weeks=float(first)) > as_of:
-        due, basis = start + dt.timedelta(weeks=float(first)), "first review of the indication"
+    elif first and start is not None:
+        due, basis = _first_review(start + dt.timedelta(weeks=float(first)), as_of)
     else:
-        basis = "the knowledge base gives no review interval for this indication"
+        basis = (
+            "the knowledge base gives no review interval for this indication; the review period "
+            "of the Australian criteria (BloodSTAR) or Ontario IGUM for it would settle it"
+        )
     return {"due": due.isoformat() if due else None, "basis": basis, "measure": what}

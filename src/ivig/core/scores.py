@@ -22,11 +22,11 @@ __all__ = [
     "compute_change",
     "compute_score",
     "gbs_prognosis",
-    "item_points",
-    "prognosis_from_findings",
     "item_allowed_text",
+    "item_points",
     "list_scores",
     "parse_item_value",
+    "prognosis_from_findings",
     "score_record",
 ]
 
@@ -134,11 +134,9 @@ def item_points(item: ScoreItem, values: Mapping[str, int | float | str]) -> flo
             return float(choice.get("points", 0))
     for band in item.get("points", []):
         context = band.get("when", {})
-        if all(str(values.get(k)) == v for k, v in context.items()) and isinstance(
-            value, int | float
-        ):
-            if band["min"] <= value <= band["max"]:
-                return float(band["points"])
+        fits = all(str(values.get(k)) == v for k, v in context.items())
+        if fits and isinstance(value, int | float) and band["min"] <= value <= band["max"]:
+            return float(band["points"])
     raise InputError(
         f"item {item['id']}", value, item_allowed_text(item), item.get("unit"), "no points band"
     )

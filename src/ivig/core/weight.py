@@ -244,9 +244,7 @@ def compute_dosing_weight(
     adjusted_kg: float | None = None
     bmi: float | None = None
     if height_cm is not None:
-        ideal_kg, adjusted_kg, bmi = _size_steps(
-            formula, sex, height_cm, basis_kg, inputs, steps
-        )
+        ideal_kg, adjusted_kg, bmi = _size_steps(formula, sex, height_cm, basis_kg, inputs, steps)
     if opt_out_justification is not None:
         rule = _opt_out_rule(policy, opt_out_justification)
     else:

@@ -145,7 +145,7 @@ class _Reader:
         if collection.shape == "dir":
             return self._read_dir(collection)
         target = self.root / collection.path
-        empty = [] if collection.shape == "list" else None
+        empty: list[Any] | None = [] if collection.shape == "list" else None
         if not target.is_file():
             self.error(collection.path, "(top)", "file missing")
             return empty
