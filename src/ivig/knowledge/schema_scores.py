@@ -69,6 +69,7 @@ RULE_KINDS = (
     "lowest_effective_dose",
     "stop_no_benefit",
     "dose_creep",
+    "maintenance_review",
 )
 RuleKind = Literal[
     "responder",
@@ -83,6 +84,7 @@ RuleKind = Literal[
     "lowest_effective_dose",
     "stop_no_benefit",
     "dose_creep",
+    "maintenance_review",
 ]
 
 
@@ -191,6 +193,9 @@ class ReviewRule(TypedDict):
     steps_percent: NotRequired[Annotated[list[Annotated[float, Ge(0)]], MinLen(1)]]
     step_weeks: NotRequired[Annotated[float, Ge(0)]]
     window_months: NotRequired[Annotated[float, Ge(0)]]
+    #: ``maintenance_review``: first evaluation after the start, then at most this many weeks
+    first_review_weeks: NotRequired[Annotated[float, Ge(0)]]
+    interval_weeks: NotRequired[Annotated[float, Ge(0)]]
     suggestion: NotRequired[str]
     sources: Sources
     verified: bool
