@@ -232,3 +232,19 @@ def test_threshold_policies_have_a_cliff(kb: KnowledgeBase) -> None:
         kb, policy_id="us-120", sex="male", age_years=50, weight_kg=84.6, height_cm=175
     )
     assert just_above["kg"] < just_below["kg"]
+
+
+def test_ontario_paediatric_rule(kb: KnowledgeBase) -> None:
+    """on-dose-calculator: "If less than 18 years of age and do not meet the dose calculator
+    height and weight criteria ... then actual weight = dosing weight" -- a child who meets
+    them (165 cm, 60 kg girl) is dosed on adjusted weight like an adult; one who does not
+    (150 cm, 40 kg) on actual weight."""
+    meets = compute_dosing_weight(
+        kb, policy_id="ontario", sex="female", age_years=16, weight_kg=60, height_cm=165
+    )
+    assert meets["rule"]["id"] == "size-female" and meets["method"] == "adjusted"
+    assert meets["kg"] < 60
+    below = compute_dosing_weight(
+        kb, policy_id="ontario", sex="female", age_years=16, weight_kg=40, height_cm=150
+    )
+    assert below["method"] == "actual" and below["kg"] == 40
