@@ -148,9 +148,7 @@ def _check_rating(
         report(file, loc, f"level {rating['level']!r} not in {system['id']} ({allowed})")
 
 
-def _check_indication(
-    ind: dict[str, Any], ctx: dict[str, Any], file: str, report: Report
-) -> None:
+def _check_indication(ind: dict[str, Any], ctx: dict[str, Any], file: str, report: Report) -> None:
     iid = ind["id"]
     for k, rating in enumerate(ind["evidence"]):
         _check_rating(rating, ctx["systems"], file, f"{iid}.evidence[{k}]", report)
@@ -316,6 +314,19 @@ def _check_regimen(reg: dict[str, Any], file: str, loc: str, report: Report) -> 
         report(file, f"{loc}.days", "at least one day")
 
 
+def _check_implied_findings(data: dict[str, Any], origin: Origin, report: Report) -> None:
+    """An indication's ``implies`` names declared findings with values of their type."""
+    findings = {f["name"]: f for f in data.get("findings", [])}
+    for condition in data.get("conditions", []):
+        for ind in condition.get("indications", []):
+            for name, value in ind.get("implies", {}).items():
+                loc = f"{ind['id']}.implies.{name}"
+                if name not in findings:
+                    report("conditions", loc, f"undeclared finding {name!r}")
+                elif problem := _type_problem(findings[name], value):
+                    report("conditions", loc, problem)
+
+
 _STEPS = (
     _check_source_refs,
     _check_primary_sources,
@@ -324,6 +335,7 @@ _STEPS = (
     _check_conditions,
     _check_other_lists,
     _check_dosing,
+    _check_implied_findings,
 )
 
 

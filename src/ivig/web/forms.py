@@ -12,24 +12,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ivig.knowledge.predicates import parse
-
 if TYPE_CHECKING:
     from ivig.knowledge.base import KnowledgeBase
 
 __all__ = [
     "LAB_FIELDS",
-    "PATIENT_DERIVED",
     "FormField",
     "errors_by_field",
     "finding_fields",
-    "needed_findings",
     "parse_form",
     "patient_fields",
 ]
 
 #: findings the core derives from the patient itself (never asked twice)
-PATIENT_DERIVED = frozenset({"age_years", "sex", "pregnant"})
 
 #: laboratory fields of ``ivig.contract.Labs``: (name, label, unit or None, kind)
 LAB_FIELDS: tuple[tuple[str, str, str | None, str], ...] = (
@@ -98,30 +93,6 @@ def lab_fields() -> list[FormField]:
             kind, allowed = "enum", tuple(spec[5:].split(","))
         out.append(FormField(f"patient.labs.{name}", label, kind, unit, allowed=allowed))
     return out
-
-
-def _criterion_names(criterion: Mapping[str, Any]) -> list[str]:
-    texts = [criterion["when"]] if "when" in criterion else list(criterion.get("any_of", []))
-    return [parse(t).name for t in texts]
-
-
-def needed_findings(
-    kb: KnowledgeBase, condition_id: str | None, indication_id: str | None = None
-) -> list[str]:
-    """Finding names the criteria of the indication (or of every indication) test, in order."""
-    if not condition_id:
-        return []
-    condition = kb.condition(condition_id)
-    indications = [
-        ind for ind in condition["indications"] if not indication_id or ind["id"] == indication_id
-    ]
-    names: list[str] = []
-    for ind in indications:
-        for crit in [*ind.get("qualifying", []), *ind.get("exclusion", [])]:
-            for name in _criterion_names(crit):
-                if name not in names and name not in PATIENT_DERIVED:
-                    names.append(name)
-    return names
 
 
 def finding_fields(kb: KnowledgeBase, names: Sequence[str]) -> list[FormField]:
