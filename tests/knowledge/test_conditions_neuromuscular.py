@@ -487,3 +487,18 @@ def test_mmn_maintenance_is_level_c_not_a(kb: KnowledgeBase) -> None:
     assert not [
         r for r in ratings if r["system"] in ("efns_2008", "efns_pns_mmn") and r["level"] == "A"
     ]
+
+
+def test_superseded_systems_are_never_ranked_first(kb: KnowledgeBase) -> None:
+    """au-nba-qrg (2012 role in therapy, superseded by the V3 categories) and aan-2012
+    (retired): wherever a current system rates the indication, it comes first, in every
+    jurisdiction."""
+    from ivig.core.eligibility import evaluate_indication
+
+    status = {s["id"]: s["status"] for s in kb.data["evidence_systems"]}
+    for cond in kb.conditions():
+        for ind in cond["indications"]:
+            for jur in kb.data["jurisdictions"]:
+                shown = evaluate_indication(kb, ind["id"], {}, jur["id"])["evidence"]
+                if any(status[e["system"]] == "current" for e in shown):
+                    assert status[shown[0]["system"]] == "current", (ind["id"], jur["id"])

@@ -161,16 +161,29 @@ def test_source_needs_a_tier(broken: Callable[[str, str, str], list[str]]) -> No
     assert _has(errors, "sources/criteria.yaml", "tier", "Field required")
 
 
-def test_superseded_system_listed_first_fails(
+def test_jurisdiction_listing_a_superseded_system_fails(
     broken: Callable[[str, str, str], list[str]],
 ) -> None:
-    """A superseded rating system (NBA role in therapy, 2012) may not precede a current one."""
+    """A superseded rating system (NBA role in therapy, 2012) is not a jurisdiction's system."""
     errors = broken(
         "jurisdictions.yaml",
+        "evidence_systems: [au_nba_category]",
         "evidence_systems: [au_nba_category, au_nba_role]",
-        "evidence_systems: [au_nba_role, au_nba_category]",
     )
-    assert _has(errors, "jurisdictions.yaml", "au", "au_nba_role (superseded)", "come last")
+    assert _has(errors, "jurisdictions.yaml", "au", "au_nba_role is superseded")
+
+
+def test_superseded_rating_listed_first_fails(
+    broken: Callable[[str, str, str], list[str]],
+) -> None:
+    """Within an indication, a superseded system's rating may not precede a current one."""
+    errors = broken(
+        "conditions/mmn.yaml",
+        '      - {system: seed_reviews, level: first_line, note: "Seed 003: the only',
+        "      - {system: au_nba_role, level: established, sources: [au-nba-qrg], verified: true}\n"
+        '      - {system: seed_reviews, level: first_line, note: "Seed 003: the only',
+    )
+    assert _has(errors, "mmn.induction.evidence", "au_nba_role (superseded)", "come last")
 
 
 def test_superseded_system_needs_its_successor(

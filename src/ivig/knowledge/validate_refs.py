@@ -120,21 +120,38 @@ def _check_evidence_systems(data: dict[str, Any], origin: Origin, report: Report
         if status != "current" and "year" not in system:
             report("evidence_systems.yaml", system["id"], f"a {status} system needs its year")
     for jur in data.get("jurisdictions", []):
-        seen_old = None
         for sid in jur["evidence_systems"]:
             system = systems.get(sid)
             if system is None:
                 report("jurisdictions.yaml", jur["id"], f"unknown evidence system {sid!r}")
-                continue
-            if system.get("status", "current") != "current":
-                seen_old = sid
-            elif seen_old is not None:
+            elif system.get("status", "current") != "current":
                 report(
                     "jurisdictions.yaml",
                     jur["id"],
-                    f"{seen_old} ({systems[seen_old]['status']}) is listed before the current "
-                    f"system {sid}: superseded systems come last",
+                    f"{sid} is {system['status']}: a jurisdiction lists only current systems "
+                    "(ratings of older systems are shown after the current ones)",
                 )
+
+
+def _check_rating_order(
+    ind: dict[str, Any], systems: dict[str, Any], file: str, report: Report
+) -> None:
+    """Ratings of superseded or retired systems come after every current one."""
+    old = None
+    for rating in ind["evidence"]:
+        system = systems.get(rating["system"])
+        if system is None:
+            continue
+        if system.get("status", "current") != "current":
+            old = rating["system"]
+        elif old is not None:
+            report(
+                file,
+                f"{ind['id']}.evidence",
+                f"{old} ({systems[old]['status']}) is listed before the current system "
+                f"{rating['system']}: superseded systems come last",
+            )
+            return
 
 
 def _check_rating(
@@ -152,6 +169,7 @@ def _check_indication(ind: dict[str, Any], ctx: dict[str, Any], file: str, repor
     iid = ind["id"]
     for k, rating in enumerate(ind["evidence"]):
         _check_rating(rating, ctx["systems"], file, f"{iid}.evidence[{k}]", report)
+    _check_rating_order(ind, ctx["systems"], file, report)
     for group in ("qualifying", "exclusion"):
         crits = ind.get(group, [])
         for dup in _duplicates(crits):
