@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from ivig.knowledge import KnowledgeBase
-from web.conftest import build_app
+from tests._helpers.web import build_app
 
 CHROMIUM = os.environ.get("IVIG_CHROMIUM", "/usr/bin/chromium")
 REQUIRE = os.environ.get("IVIG_REQUIRE_INTEGRATION") == "1"

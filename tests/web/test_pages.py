@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ivig.knowledge import KnowledgeBase
-from web.conftest import GBS_FORM, TODAY
+from tests._helpers.web import GBS_FORM, TODAY
 
 Client = Callable[[str], TestClient]
 
@@ -314,7 +314,7 @@ def test_static_files_are_served_and_nothing_else(app: Any) -> None:
 
 
 def test_the_pages_work_without_a_registry(kb: KnowledgeBase) -> None:
-    from web.conftest import build_app
+    from tests._helpers.web import build_app
 
     with TestClient(build_app(None, kb)) as client:
         client.post("/app/login", data={"token": "tok-clinician", "next": "/app"})
