@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +173,33 @@ def hook_request(
     return body
 
 
+def _observation_search(bundle: dict[str, Any], code_param: str) -> dict[str, Any]:
+    """``Observation?code=...``: listed codes, or every code of a ``system|`` token."""
+    tokens = [c.split("|", 1) for c in code_param.split(",") if "|" in c]
+    codes = [code for _, code in tokens if code]
+    systems = {system for system, code in tokens if not code}
+    if not systems:
+        return _observations(bundle, *codes)
+    return searchset(
+        [
+            o
+            for o in resources_of(bundle, "Observation")
+            if any(c["system"] in systems for c in o["code"]["coding"])
+        ]
+    )
+
+
+def _search(bundle: dict[str, Any], path: str, params: Mapping[str, str]) -> Any:
+    """A search of patient p1's resources; anything else finds nothing or is not found."""
+    if params.get("patient") != "p1":
+        return searchset([])
+    if path == "Observation":
+        return _observation_search(bundle, params.get("code", ""))
+    if path in ("Condition", "MedicationRequest"):
+        return searchset([r for r in resources_of(bundle, path) if r.get("status") != "draft"])
+    return Response(status_code=404)
+
+
 def fake_fhir_app(bundle: dict[str, Any], token: str) -> Any:
     """An EHR FHIR server that answers the prefetch queries for patient p1 (bearer ``token``)."""
     app = FastAPI()
@@ -186,26 +213,7 @@ def fake_fhir_app(bundle: dict[str, Any], token: str) -> Any:
             return Response(status_code=401)
         if path == "Patient/p1":
             return resources_of(bundle, "Patient")[0]
-        params = request.query_params
-        if params.get("patient") != "p1":
-            return searchset([])
-        if path == "Observation":
-            tokens = [c.split("|", 1) for c in params.get("code", "").split(",") if "|" in c]
-            codes = [code for _, code in tokens if code]
-            systems = {system for system, code in tokens if not code}
-            if systems:  # `system|`: every code of that system
-                return searchset(
-                    [
-                        o
-                        for o in resources_of(bundle, "Observation")
-                        if any(c["system"] in systems for c in o["code"]["coding"])
-                    ]
-                )
-            return _observations(bundle, *codes)
-        if path in ("Condition", "MedicationRequest"):
-            kind = path
-            return searchset([r for r in resources_of(bundle, kind) if r.get("status") != "draft"])
-        return Response(status_code=404)
+        return _search(bundle, path, request.query_params)
 
     return app
 
