@@ -16,6 +16,8 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from ivig.extras import EXTRA_OF_MODULE
+
 ROOT = Path(__file__).resolve().parents[2]
 
 #: run in a child interpreter: refuse the blocked top-level modules, then run the given code
@@ -32,10 +34,30 @@ exec(sys.argv[2])
 """
 
 
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+ADAPTER_EXTRAS = ("service", "web", "registry", "plot")
+
+
 def _core_closure() -> set[str]:
     """Canonical names of the core requirements and everything they require (no extras)."""
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    todo = [Requirement(r) for r in project["dependencies"]]
+    return _closure([Requirement(r) for r in PROJECT["dependencies"]])
+
+
+def _extra_requirements(extra: str) -> list[Requirement]:
+    """The requirements an extra adds, its ``ivig[...]`` references expanded."""
+    found: list[Requirement] = []
+    for text in PROJECT["optional-dependencies"][extra]:
+        req = Requirement(text)
+        if canonicalize_name(req.name) == "ivig":
+            for sub in sorted(req.extras):
+                found += _extra_requirements(sub)
+        else:
+            found.append(req)
+    return found
+
+
+def _closure(todo: list[Requirement]) -> set[str]:
+    """Canonical names of ``todo`` and everything they require, installed metadata followed."""
     seen: set[str] = set()
     while todo:
         req = todo.pop()
@@ -134,3 +156,42 @@ print("STATUS", status)
     assert result.stdout.count("STATUS 0") == 2, result.stdout + result.stderr
     first = result.stdout.split("STATUS")[0]
     assert json.loads(first)["dose"]
+
+
+def test_every_adapter_library_names_the_extra_that_installs_it() -> None:
+    """``ivig.extras`` (the error message's table) agrees with pyproject.toml's extras."""
+    core = _core_closure()
+    modules_of: dict[str, set[str]] = {}
+    for module, dists in metadata.packages_distributions().items():
+        for dist in dists:
+            modules_of.setdefault(canonicalize_name(dist), set()).add(module)
+    for module, extra in EXTRA_OF_MODULE.items():
+        providers = {canonicalize_name(d) for d in metadata.packages_distributions()[module]}
+        assert providers & _closure(_extra_requirements(extra)), (module, extra)
+        assert not providers & core, f"{module} comes with the core, not with {extra!r}"
+    for extra in ADAPTER_EXTRAS:
+        own = {canonicalize_name(r.name) for r in _extra_requirements(extra)}
+        if extra == "web":
+            own -= {canonicalize_name(r.name) for r in _extra_requirements("service")}
+        for dist in own:
+            named = {EXTRA_OF_MODULE.get(m) for m in modules_of[dist]}
+            assert extra in named, f"no module of {dist} (extra {extra!r}) in EXTRA_OF_MODULE"
+
+
+def test_help_lists_the_core_commands_with_core_dependencies_only(tmp_path: Path) -> None:
+    result = _run_core_only("from ivig.cli import main; main(['--help'])", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "dose" in result.stdout and "recommend" in result.stdout
+
+
+def test_a_command_of_a_missing_extra_says_what_to_install(tmp_path: Path) -> None:
+    code = """
+from ivig.cli import main
+print("STATUS", main(["serve"]))
+print("STATUS", main(["db", "upgrade"]))
+"""
+    result = _run_core_only(code, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["STATUS", "2", "STATUS", "2"]
+    assert "comes with the 'service' extra: pip install 'ivig[service]'" in result.stderr
+    assert "comes with the 'registry' extra: pip install 'ivig[registry]'" in result.stderr
