@@ -17,7 +17,7 @@ SRC = ROOT / "src" / "ivig"
 LINT = "from importlinter.cli import lint_imports_command; lint_imports_command()"
 
 LAYERS = "Layers: adapters (cli | service | web, independent)"
-CORE_PURE = "core, knowledge, contract and errors import no adapter"
+CORE_PURE = "core, knowledge and the shared root modules import no adapter"
 RENDER = "render imports no adapter and no web or database code"
 REGISTRY = "registry imports neither cli, service nor web"
 
