@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ivig.cli import main
 from ivig.errors import KnowledgeValidationError
 from ivig.knowledge import loader
 from ivig.knowledge.loader import SCHEMA_VERSION, SchemaVersionError, load_knowledge
@@ -53,6 +54,15 @@ def test_data_of_another_schema_version_is_refused(tmp_path: Path, line: str, sh
     assert shown in message
     assert f"reads knowledge-base schema version {SCHEMA_VERSION}" in message
     assert info.value.expected == SCHEMA_VERSION
+
+
+def test_kb_validate_refuses_data_of_another_schema_version(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _data_with_meta(tmp_path, f"schema_version: {SCHEMA_VERSION + 1}\n")
+    assert main(["kb", "validate", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert f"schema_version is {SCHEMA_VERSION + 1}" in err and "meta.yaml" in err
 
 
 def test_the_validator_requires_the_schema_version(tmp_path: Path) -> None:
