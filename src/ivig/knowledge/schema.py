@@ -30,6 +30,7 @@ from ivig.knowledge.schema_products import (
     Product,
     RankingRule,
     RiskFactor,
+    ScheduleRules,
 )
 from ivig.knowledge.schema_scores import ReviewRule, Score
 
@@ -217,6 +218,9 @@ class Source(TypedDict):
 class Meta(TypedDict):
     """Knowledge-base release information (``meta.yaml``)."""
 
+    #: version of the data's layout; the loader refuses data of another version (see
+    #: ``ivig.knowledge.loader.SCHEMA_VERSION``)
+    schema_version: int
     title: str
     date: str
     disclaimer: str
@@ -604,6 +608,7 @@ class KnowledgeData(TypedDict):
     ranking_rules: list[RankingRule]
     adverse_effects: list[AdverseEffect]
     monitoring: list[MonitoringItem]
+    schedule_rules: ScheduleRules
     scores: list[Score]
     review_rules: list[ReviewRule]
     pk: PkModelSet
