@@ -10,8 +10,7 @@ from ivig.knowledge import KnowledgeBase
 from ivig.registry import api
 from ivig.registry.db import session_scope
 from ivig.registry.users import RoleError
-
-from .conftest import add_users
+from tests._helpers.registry import add_users
 
 REQUEST = {
     "patient": {"sex": "female", "age_years": 50, "weight_kg": 70, "height_cm": 165},

@@ -279,7 +279,7 @@ def test_with_a_prices_file_the_dashboard_shows_cost_per_gram(
     import dataclasses
     from pathlib import Path
 
-    from web.conftest import build_app
+    from tests._helpers.web import build_app
 
     sample = Path(__file__).resolve().parents[2] / "examples" / "prices.csv"
     app = build_app(registry_url, kb)

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from ivig.knowledge import KnowledgeBase
 from ivig.web.glossary import DENY
-from web.conftest import GBS_FORM
+from tests._helpers.web import GBS_FORM
 
 Client = Callable[[str], TestClient]
 
