@@ -412,7 +412,12 @@ def test_the_dashboard_fits_768_px_without_horizontal_scroll(
     page.goto("/app/dashboard")
     page.locator("#savings").wait_for()  # the savings box, loaded into the page
     wide = page.evaluate("document.documentElement.scrollWidth")
-    assert wide <= 768, f"page is {wide} px wide at 768 px"
+    culprits = page.evaluate(
+        """() => [...document.querySelectorAll('main *')]
+           .filter(e => e.getBoundingClientRect().right > 768 && !e.closest('.table-wrap'))
+           .slice(0, 5).map(e => e.tagName + '.' + e.className + '#' + e.id)"""
+    )
+    assert wide <= 768, f"page is {wide} px wide at 768 px: {culprits}"
     labels = page.locator("#usage-condition text").all_text_contents()
     assert not any(t.startswith(("hronic", "…")) for t in labels)
     DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
