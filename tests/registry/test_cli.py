@@ -21,7 +21,7 @@ def test_demo_registry_commands_and_reports(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("IVIG_DATABASE_URL", f"sqlite:///{tmp_path / 'r.db'}")
-    assert _json(capsys, ["db", "upgrade", "--json"])["result"]["revision"] == "0001"  # type: ignore[index]
+    assert _json(capsys, ["db", "upgrade", "--json"])["result"]["revision"] == "0003"  # type: ignore[index]
     counts = _json(
         capsys,
         ["registry", "demo", "--patients", "12", "--seed", "3", "--today", "2026-06-01", "--json"],
