@@ -85,6 +85,29 @@ class Signer:
         return jwt.encode(claims, self.key, algorithm=self.alg, headers=headers)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def audit_key_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A test audit key and checkpoint file for registries the service tests create."""
+    import os
+
+    folder = tmp_path_factory.mktemp("audit-key")
+    saved = {k: os.environ.get(k) for k in ("IVIG_AUDIT_KEY", "IVIG_AUDIT_CHECKPOINT_FILE")}
+    os.environ["IVIG_AUDIT_KEY"] = "service-test-audit-key-" + "k" * 32
+    os.environ["IVIG_AUDIT_CHECKPOINT_FILE"] = str(folder / "checkpoints.json")
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def live_server() -> type[LiveServer]:
+    """The :class:`LiveServer` class (a uvicorn server in a thread), for tests that build one."""
+    return LiveServer
+
+
 @pytest.fixture(scope="session")
 def es_signer() -> Signer:
     return Signer("ES384", "ehr-es-1")
@@ -190,6 +213,35 @@ def hook_request(
     return body
 
 
+def _observation_search(bundle: dict[str, Any], code_param: str) -> dict[str, Any]:
+    """An Observation search by ``code``: ``system|code`` pairs or ``system|`` for all codes."""
+    tokens = [c.split("|", 1) for c in code_param.split(",") if "|" in c]
+    codes = [code for _, code in tokens if code]
+    systems = {system for system, code in tokens if not code}
+    if systems:  # `system|`: every code of that system
+        return searchset(
+            [
+                o
+                for o in resources_of(bundle, "Observation")
+                if any(c["system"] in systems for c in o["code"]["coding"])
+            ]
+        )
+    return _observations(bundle, *codes)
+
+
+def _fhir_answer(bundle: dict[str, Any], path: str, params: Any) -> Any:
+    """The fake EHR's answer to an authorised read of ``path`` with query ``params``."""
+    if path == "Patient/p1":
+        return resources_of(bundle, "Patient")[0]
+    if params.get("patient") != "p1":
+        return searchset([])
+    if path == "Observation":
+        return _observation_search(bundle, params.get("code", ""))
+    if path in ("Condition", "MedicationRequest"):
+        return searchset([r for r in resources_of(bundle, path) if r.get("status") != "draft"])
+    return Response(status_code=404)
+
+
 def fake_fhir_app(bundle: dict[str, Any], token: str) -> Any:
     """An EHR FHIR server that answers the prefetch queries for patient p1 (bearer ``token``)."""
     app = FastAPI()
@@ -201,28 +253,7 @@ def fake_fhir_app(bundle: dict[str, Any], token: str) -> Any:
         calls.append(str(request.url))
         if request.headers.get("authorization") != f"Bearer {token}":
             return Response(status_code=401)
-        if path == "Patient/p1":
-            return resources_of(bundle, "Patient")[0]
-        params = request.query_params
-        if params.get("patient") != "p1":
-            return searchset([])
-        if path == "Observation":
-            tokens = [c.split("|", 1) for c in params.get("code", "").split(",") if "|" in c]
-            codes = [code for _, code in tokens if code]
-            systems = {system for system, code in tokens if not code}
-            if systems:  # `system|`: every code of that system
-                return searchset(
-                    [
-                        o
-                        for o in resources_of(bundle, "Observation")
-                        if any(c["system"] in systems for c in o["code"]["coding"])
-                    ]
-                )
-            return _observations(bundle, *codes)
-        if path in ("Condition", "MedicationRequest"):
-            kind = path
-            return searchset([r for r in resources_of(bundle, kind) if r.get("status") != "draft"])
-        return Response(status_code=404)
+        return _fhir_answer(bundle, path, request.query_params)
 
     return app
 

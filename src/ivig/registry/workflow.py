@@ -210,10 +210,20 @@ def get_request(session: Session, request_id: int) -> dict[str, Any]:
 
 
 def list_requests(
-    session: Session, *, status: str | None = None, patient_ref: str | None = None
+    session: Session,
+    *,
+    status: str | None = None,
+    patient_ref: str | None = None,
+    limit: int | None = None,
+    before_id: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Requests, newest first, optionally with one status or for one patient."""
+    """Requests, newest first, optionally with one status or for one patient; at most ``limit``
+    of them, with ids below ``before_id`` (the cursor of the next page)."""
     query = select(RequestRecord).order_by(RequestRecord.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    if before_id is not None:
+        query = query.where(RequestRecord.id < before_id)
     if status is not None:
         if status not in REQUEST_STATUSES:
             raise InputError("status", status, ", ".join(REQUEST_STATUSES))

@@ -40,11 +40,19 @@ class RegistryLink:
         with session_scope(self.engine) as session:
             yield session
 
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """One read-only transaction (on SQLite it never takes the write lock)."""
+        from ivig.registry.db import read_scope
+
+        with read_scope(self.engine) as session:
+            yield session
+
     def verify_token(self, token: str) -> dict[str, Any] | None:
         """The active user holding ``token``, or ``None``."""
         from ivig.registry import api
 
-        with self.session() as session:
+        with self.read_session() as session:
             user: dict[str, Any] | None = api.verify_token(session, token)
         return user
 
