@@ -98,7 +98,12 @@ def _run(args: argparse.Namespace) -> int:
     print(f"  web application: {settings.public_base_url}/app", file=out)
     print(f"  OpenAPI: {settings.public_base_url}/docs", file=out)
     print(f"  CDS Hooks discovery: {settings.public_base_url}/cds-services", file=out)
-    print(f"  registry: {settings.database_url or 'none'}", file=out)
+    from ivig.registry.db import mask_url
+
+    print(
+        f"  registry: {mask_url(settings.database_url) if settings.database_url else 'none'}",
+        file=out,
+    )
     if not settings.cds_require_jwt:
         print("  WARNING: CDS Hooks calls are accepted without a JWT (demonstration)", file=out)
     for token, user in tokens.items():

@@ -16,7 +16,31 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ivig.knowledge.base import KnowledgeBase
 
-__all__ = ["CdsIssuer", "Settings", "StaticToken"]
+__all__ = ["CdsIssuer", "Settings", "StaticToken", "check_demo_host"]
+
+#: hosts that only the machine itself can reach
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
+def check_demo_host(host: str, *, force: bool = False) -> str | None:
+    """For ``ivig serve --demo``: refuse a host other machines can reach unless ``force``;
+    with ``force``, the loud warning to print. ``None`` for a loopback host."""
+    from ivig.errors import InputError
+
+    if host in LOOPBACK_HOSTS or host.startswith("127."):
+        return None
+    if not force:
+        raise InputError(
+            "--host",
+            host,
+            "a loopback address (127.0.0.1) with --demo",
+            detail="the demonstration accepts CDS calls without a JWT and prints tokens; "
+            "pass --force-demo-host to expose it anyway",
+        )
+    return (
+        f"WARNING: the demonstration is reachable from other machines on {host}: "
+        "CDS Hooks calls without a JWT are accepted and the printed tokens give full access"
+    )
 
 
 @dataclass(frozen=True)
