@@ -307,6 +307,8 @@ class WebSession(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     csrf: Mapped[str] = mapped_column(String(64))
+    #: the API token the user signed in with (its revocation ends the session)
+    api_token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
     last_seen_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
     ended_at: Mapped[dt.datetime | None]

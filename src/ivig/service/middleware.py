@@ -6,8 +6,9 @@ One pure ASGI middleware, run before routing and authentication:
   ``Content-Length`` passes ``max_body_bytes`` answers 413 before one byte of it is read, and a
   chunked body is cut off (413) as soon as it passes the limit, so memory stays flat;
 - **headers**: CSP (``frame-ancestors 'none'``), ``X-Frame-Options: DENY``,
-  ``X-Content-Type-Options: nosniff`` and ``Referrer-Policy: no-referrer`` on every answer
-  (the interactive API docs get a CSP that lets their page load);
+  ``X-Content-Type-Options: nosniff`` and ``Referrer-Policy: same-origin`` (no referrer leaves
+  the site, and a form POST still names its origin) on every answer (the interactive API docs
+  get a CSP that lets their page load);
 - **access log**: one JSON line per request (request id, user, route template, status,
   milliseconds), never the path's values, the query or the body (no patient data);
 - **last resort**: an unexpected exception answers 500 with no detail and is logged with its
@@ -56,7 +57,7 @@ def _security_headers(path: str) -> list[tuple[bytes, bytes]]:
         (b"content-security-policy", csp.encode()),
         (b"x-frame-options", b"DENY"),
         (b"x-content-type-options", b"nosniff"),
-        (b"referrer-policy", b"no-referrer"),
+        (b"referrer-policy", b"same-origin"),
     ]
 
 
