@@ -295,11 +295,16 @@ def service_settings(url: str, es_signer: Signer, jwks_url: str | None, **change
 
 
 @pytest.fixture(scope="session")
-def live(kb: KnowledgeBase, es_signer: Signer, jwks_server: LiveServer) -> Iterator[LiveServer]:
-    """The ivig service on a real loopback port, trusting the test EHR."""
+def live(
+    kb: KnowledgeBase, es_signer: Signer, jwks_server: LiveServer, fhir_server: LiveServer
+) -> Iterator[LiveServer]:
+    """The ivig service on a real loopback port, trusting the test EHR and its FHIR server."""
     jwks_url = f"{jwks_server.url}/jwks.json"
+    allowed = {EHR_ISS: (f"{fhir_server.url}/fhir",)}
     server = LiveServer(
-        lambda url: create_app(service_settings(url, es_signer, jwks_url, knowledge=kb))
+        lambda url: create_app(
+            service_settings(url, es_signer, jwks_url, knowledge=kb, fhir_allowed_bases=allowed)
+        )
     )
     yield server
     server.stop()

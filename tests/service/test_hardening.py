@@ -384,3 +384,65 @@ def test_json_log_lines_carry_no_path_values(kb: KnowledgeBase) -> None:
     assert lines and lines[-1]["event"] == "request"
     assert {"request_id", "route", "status", "ms", "method"} <= set(lines[-1])
     assert "P-SECRET-77" not in stream.getvalue()
+
+
+def test_cds_feedback_is_stored_before_it_is_acknowledged(
+    registry: Registry, kb: KnowledgeBase
+) -> None:
+    """Idempotent in the database: a restarted service (a new app) does not store it twice,
+    and a failed write is not acknowledged."""
+    item = {"card": "c-1", "outcome": "accepted", "acceptedSuggestions": [{"id": "s-1"}],
+            "outcomeTimestamp": "2026-11-22T10:00:00Z"}  # fmt: skip
+    url = "/cds-services/ivig-order/feedback"
+
+    def app() -> TestClient:
+        settings = Settings(
+            knowledge=kb, database_url=registry.url, json_logs=False, cds_require_jwt=False
+        )
+        return TestClient(create_app(settings), raise_server_exceptions=False)
+
+    with app() as first:
+        assert first.post(url, json={"feedback": [item]}).json() == {"recorded": 1}
+    with app() as restarted:
+        assert restarted.post(url, json={"feedback": [item]}).json() == {"recorded": 0}
+        broken = restarted.app.state.ivig.registry  # type: ignore[attr-defined]
+        broken.engine.dispose()
+        broken.engine = make_engine("sqlite:////nonexistent/dir/registry.db")
+        failed = restarted.post(url, json={"feedback": [{**item, "card": "c-2"}]})
+    assert failed.status_code == 500  # not acknowledged: the EHR sends it again
+
+
+def test_a_fhir_server_off_the_allow_list_is_not_fetched(
+    live: Any, es_signer: Any, fhir_server: Any
+) -> None:
+    """No SSRF: the service never calls a fhirServer its issuer's allow-list does not name."""
+    import uuid
+
+    base = live.url.rstrip("/")
+    now = int(time.time())
+    import jwt
+
+    token = jwt.encode(
+        {"iss": "https://ehr.example.org", "aud": base, "iat": now, "exp": now + 300,
+         "jti": str(uuid.uuid4())},
+        es_signer.key,
+        algorithm=es_signer.alg,
+        headers={"kid": es_signer.kid, "typ": "JWT"},
+    )  # fmt: skip
+    body = {
+        "hook": "order-select",
+        "hookInstance": str(uuid.uuid4()),
+        "fhirServer": "http://169.254.169.254/latest",
+        "context": {"userId": "Practitioner/1", "patientId": "p1", "selections": [],
+                    "draftOrders": {"resourceType": "Bundle", "entry": []}},
+        "prefetch": {},
+    }  # fmt: skip
+    before = len(fhir_server.app.state.calls)
+    with httpx.Client(timeout=20) as http:
+        response = http.post(
+            f"{base}/cds-services/ivig-order",
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert response.status_code in (200, 412), response.text
+    assert len(fhir_server.app.state.calls) == before

@@ -22,7 +22,7 @@ from ivig.registry._rows import (
     required_text,
     row_out,
 )
-from ivig.registry.audit import append_audit, save_audited
+from ivig.registry.audit import append_audit, save_audited, sha256_json
 from ivig.registry.enforce import (
     check_infusion,
     check_product,
@@ -519,12 +519,20 @@ def record_cds_feedback(
     outcome_timestamp: str | None = None,
     payload: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Feedback a CDS Hooks client sends on a card (accepted or overridden, with reasons)."""
+    """Feedback a CDS Hooks client sends on a card (accepted or overridden, with reasons).
+
+    Idempotent: the same service, card, outcome and time is stored once; a repeat returns the
+    stored row with ``duplicate: True`` (so the caller acknowledges only what is stored)."""
     user_id = None
     if actor is not None:
         require_role(session, actor)
         user_id = get_user(session, actor).id
+    key = sha256_json([service_id, card_id, outcome, outcome_timestamp])
+    found = session.scalar(select(CdsFeedback).where(CdsFeedback.feedback_key == key))
+    if found is not None:
+        return {**row_out(found), "duplicate": True}
     row = CdsFeedback(
+        feedback_key=key,
         service_id=service_id,
         card_id=required_text(card_id, "card_id", 120),
         outcome=_one_of(outcome, "outcome", CDS_OUTCOMES),
@@ -544,4 +552,4 @@ def record_cds_feedback(
         entity_id=row.id,
         payload=out,
     )
-    return out
+    return {**out, "duplicate": False}
