@@ -274,3 +274,33 @@ def test_truncation_past_the_checkpoint_is_reported(
         result = api.verify_audit(s, full=False)
     assert not result["ok"]
     assert "checkpoint" in result["problem"]
+
+
+def test_on_postgresql_the_application_role_cannot_touch_the_audit_table(
+    pg_engine: Engine, kb: KnowledgeBase
+) -> None:
+    """The migration hands audit_log to ivig_audit_owner; a login in ivig_app (as the docs
+    deploy it) works the registry but can neither change the log nor disable its triggers."""
+    from sqlalchemy import create_engine
+
+    with pg_engine.begin() as conn:
+        conn.execute(text("DROP ROLE IF EXISTS app_login"))
+        conn.execute(text("CREATE ROLE app_login LOGIN IN ROLE ivig_app"))
+    url = pg_engine.url.set(username="app_login")
+    app = create_engine(url)
+    try:
+        _fill(app, kb)  # the whole workflow runs as the application role
+        for statement in (
+            "ALTER TABLE audit_log DISABLE TRIGGER USER",
+            "UPDATE audit_log SET actor = 'mallory'",
+            "DELETE FROM audit_log",
+            "TRUNCATE audit_log",
+            "DROP TRIGGER audit_log_no_change ON audit_log",
+        ):
+            with pytest.raises(DBAPIError), app.begin() as conn:
+                conn.execute(text(statement))
+    finally:
+        app.dispose()
+        with pg_engine.begin() as conn:
+            conn.execute(text("DROP OWNED BY app_login"))
+            conn.execute(text("DROP ROLE app_login"))
