@@ -216,3 +216,25 @@ def test_self_authorisation_setting_is_off_by_default(monkeypatch: pytest.Monkey
     monkeypatch.delenv("IVIG_ALLOW_SELF_AUTHORISATION", raising=False)
     assert not self_authorisation_allowed()
     assert self_authorisation_allowed({"IVIG_ALLOW_SELF_AUTHORISATION": "1"})
+
+
+@pytest.mark.parametrize("value", [1e9, -1e9, 11, -1])
+def test_an_outcome_outside_the_score_range_is_refused(
+    engine: Engine, kb: KnowledgeBase, value: float
+) -> None:
+    """The report: INCAT stored as ±1e9 fed the response review. Adjusted INCAT runs 0 to 10
+    (adjusted-incat range; incat-table-reproduction, Table 2)."""
+    request_id, _ = _approved(engine, kb)
+    with session_scope(engine) as s:
+        course = api.start_course(s, request_id, start_date="2026-01-05", actor="nurse")
+    with session_scope(engine) as s, pytest.raises(InputError, match="0 to 10") as e:
+        api.record_outcome(
+            s,
+            course["id"],
+            score_id="adjusted-incat",
+            value=value,
+            date="2026-01-05",
+            actor="clinician",
+            knowledge=kb,
+        )
+    assert e.value.field == "value"

@@ -279,7 +279,19 @@ def _score_value(
     number = positive_or_zero(value, "value")
     if len(score["items"]) == 1:
         compute_score(knowledge, score["id"], {score["items"][0]["id"]: value})
+    _within_range(score, number)
     return score["id"], number
+
+
+def _within_range(score: Any, number: float) -> None:
+    """Refuse a total outside the score's range in the knowledge base (e.g. INCAT 0 to 10)."""
+    bounds = score.get("range")
+    if not bounds:
+        return
+    low, high = float(bounds["min"]), bounds.get("max")
+    if number < low or (high is not None and number > float(high)):
+        shown = f"{low:g} to {float(high):g}" if high is not None else f"at least {low:g}"
+        raise InputError("value", number, shown, score.get("unit"), f"the range of {score['id']}")
 
 
 def positive_or_zero(value: object, field: str) -> float:
