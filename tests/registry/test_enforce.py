@@ -13,8 +13,8 @@ from ivig.knowledge import KnowledgeBase
 from ivig.registry import api
 from ivig.registry.db import session_scope
 from ivig.registry.enforce import list_overrides
+from tests._helpers.registry import add_users
 
-from .conftest import add_users
 from .test_workflow import REQUEST
 
 

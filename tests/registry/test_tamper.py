@@ -19,8 +19,8 @@ from sqlalchemy.exc import DBAPIError
 from ivig.knowledge import KnowledgeBase
 from ivig.registry import api
 from ivig.registry.db import read_scope, session_scope
+from tests._helpers.registry import add_users
 
-from .conftest import add_users
 from .test_workflow import REQUEST
 
 _DROP = {

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from ivig.knowledge import KnowledgeBase
-from web.conftest import build_app
+from tests._helpers.web import build_app
 
 CHROMIUM = os.environ.get("IVIG_CHROMIUM", "/usr/bin/chromium")
 REQUIRE = os.environ.get("IVIG_REQUIRE_INTEGRATION") == "1"
@@ -128,13 +128,17 @@ def test_a_clinician_fills_the_gbs_form_and_sees_dose_and_rates(
 ) -> None:
     """The GBS example: 2 g/kg over 5 days [efns-2008] on the adjusted weight
     [au-lifeblood-abw-2026]; the page shows the core's figures for the nurse in mL/h."""
-    from ivig.cli.recommend import build_recommendation
+    from ivig.app.recommend import recommend
+    from ivig.knowledge import load_knowledge
 
-    rec = build_recommendation({
+    kb = load_knowledge()
+
+    rec = recommend(kb, {
         "patient": {"sex": "male", "age_years": 62, "height_cm": 178, "weight_kg": 85},
         "condition": "gbs", "phase": "induction", "jurisdiction": "au",
         "findings": {"able_to_walk_unaided": False, "days_since_onset": 5},
     })  # fmt: skip
+    assert rec["dose"] and rec["infusion"]
     page = _page(chromium, server, "clinician")
     _shot(page, "home")
     _fill_gbs(page, "85")

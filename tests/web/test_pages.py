@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ivig.knowledge import KnowledgeBase
-from web.conftest import GBS_FORM, TODAY
+from tests._helpers.web import GBS_FORM, TODAY
 
 Client = Callable[[str], TestClient]
 
@@ -125,7 +125,10 @@ def test_the_gbs_request_gives_the_dose_and_the_rate_table(client_for: Client) -
     """Worked example examples/gbs-non-ambulant.yaml: 2 g/kg over 5 days [efns-2008], adjusted
     weight under the Australian policy [au-lifeblood-abw-2026]: the page shows the core's own
     figures (the same object as ``ivig recommend``)."""
-    from ivig.cli.recommend import build_recommendation
+    from ivig.app.recommend import recommend
+    from ivig.knowledge import load_knowledge
+
+    kb = load_knowledge()
 
     data = {
         "patient": {"sex": "male", "age_years": 62, "height_cm": 178, "weight_kg": 85,
@@ -133,7 +136,8 @@ def test_the_gbs_request_gives_the_dose_and_the_rate_table(client_for: Client) -
         "condition": "gbs", "phase": "induction", "jurisdiction": "au",
         "findings": {"able_to_walk_unaided": False, "days_since_onset": 5},
     }  # fmt: skip
-    rec = build_recommendation(data)
+    rec = recommend(kb, data)
+    assert rec["dose"] and rec["dosing_weight"] and rec["infusion"]
     html = client_for("clinician").post("/app/request", data=GBS_FORM).text
     assert _text(html, "eligibility-status") == "supported"
     assert _text(html, "total-g") == f"{round(rec['dose']['total_g'], 2):g} g"
@@ -314,7 +318,7 @@ def test_static_files_are_served_and_nothing_else(app: Any) -> None:
 
 
 def test_the_pages_work_without_a_registry(kb: KnowledgeBase) -> None:
-    from web.conftest import build_app
+    from tests._helpers.web import build_app
 
     with TestClient(build_app(None, kb)) as client:
         client.post("/app/login", data={"token": "tok-clinician", "next": "/app"})
@@ -335,7 +339,8 @@ def _active_course(client: TestClient) -> tuple[str, int, str]:
 
 
 def _infusion(html: str, course_id: int, **changes: str) -> dict[str, str]:
-    product = re.search(rf'id="f-inf-{course_id}-product".*?<option value="([^"]+)" selected', html, re.S)
+    selected = rf'id="f-inf-{course_id}-product".*?<option value="([^"]+)" selected'
+    product = re.search(selected, html, re.S)
     assert product
     form = {"csrf": _csrf(html), "date": TODAY.isoformat(), "product": product.group(1),
             "lot_number": "LOT-WEB-4711", "grams": "30", "rate_ml_per_h": "120",

@@ -321,7 +321,7 @@ Command = Callable[[str, str], "argparse.ArgumentParser"]
 
 
 def _add_user_commands(cmd: Command) -> None:
-    from ivig.registry.users import ROLES
+    from ivig.permissions import ROLES
 
     cmd("users", "list the users")
     p = cmd("user-add", "add a user (the first one may be added without --as)")

@@ -39,7 +39,7 @@ from ivig.registry.models import (
     Patient,
     TrialOff,
 )
-from ivig.registry.users import get_user, require_role
+from ivig.registry.users import get_user, require_permission
 from ivig.registry.workflow import stop_course
 
 if TYPE_CHECKING:
@@ -162,7 +162,7 @@ def record_infusion(
     date may not be in the future; an infusion after the authorisation's expiry or past its
     grams is refused unless ``override_reason`` is given (see :mod:`ivig.registry.enforce`).
     """
-    require_role(session, actor, "nurse", "pharmacist", "clinician")
+    require_permission(session, actor, "record_infusion")
     user = get_user(session, actor)
     kb = knowledge_or_default(knowledge)
     course = _course(session, course_id, "active")
@@ -217,7 +217,7 @@ def record_adverse_event(
     description: str | None = None,
 ) -> dict[str, Any]:
     """An adverse event; product and lot default to those of ``infusion_id`` when given."""
-    require_role(session, actor, "nurse", "pharmacist", "clinician")
+    require_permission(session, actor, "record_adverse_event")
     user = get_user(session, actor)
     patient = session.scalar(select(Patient).where(Patient.local_ref == patient_ref))
     if patient is None:
@@ -320,7 +320,7 @@ def record_outcome(
     knowledge: KnowledgeBase | None = None,
 ) -> dict[str, Any]:
     """An outcome assessment (score id and value) on a course; baseline may precede its start."""
-    require_role(session, actor, "clinician", "nurse", "steward")
+    require_permission(session, actor, "record_outcome")
     user = get_user(session, actor)
     course = _course(session, course_id)
     day = as_date(date, "date")
@@ -400,7 +400,7 @@ def review_course(
     ``action`` continue or change sets the next review (given, else the one the review
     computes); trial_off starts a trial-off period; stop stops the course.
     """
-    require_role(session, actor, "clinician", "steward")
+    require_permission(session, actor, "review_course")
     user = get_user(session, actor)
     course = _course(session, course_id, "active")
     day = as_date(date, "date")
@@ -466,7 +466,7 @@ def start_trial_off(
     reason: str | None = None,
 ) -> dict[str, Any]:
     """Pause an active course to see whether the patient stays stable without treatment."""
-    require_role(session, actor, "clinician", "steward")
+    require_permission(session, actor, "trial_off")
     course = _course(session, course_id, "active")
     start = as_date(start_date, "start_date")
     _not_before(start, course, "start_date")
@@ -486,7 +486,7 @@ def end_trial_off(
     next_review_date: dt.date | str | None = None,
 ) -> dict[str, Any]:
     """End a trial off: ``stable`` stops the course, ``relapsed`` resumes it."""
-    require_role(session, actor, "clinician", "steward")
+    require_permission(session, actor, "trial_off")
     row: TrialOff = get_or_fail(session, TrialOff, trial_off_id, "trial_off_id")
     if row.end_date is not None:
         raise InputError("trial_off_id", trial_off_id, "a trial off that is still running")
@@ -537,7 +537,7 @@ def record_cds_feedback(
     stored row with ``duplicate: True`` (so the caller acknowledges only what is stored)."""
     user_id = None
     if actor is not None:
-        require_role(session, actor)
+        require_permission(session, actor, "cds_feedback")
         user_id = get_user(session, actor).id
     key = sha256_json([service_id, card_id, outcome, outcome_timestamp])
     found = session.scalar(select(CdsFeedback).where(CdsFeedback.feedback_key == key))

@@ -40,7 +40,7 @@ from ivig.registry.models import (
     Patient,
     RequestRecord,
 )
-from ivig.registry.users import get_user, require_role
+from ivig.registry.users import get_user, require_permission
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -81,15 +81,14 @@ def _patient(session: Session, patient_ref: str, sex: str | None) -> Patient:
 
 
 def _recommend(knowledge: KnowledgeBase | None, request: Any) -> dict[str, Any]:
+    """The core's recommendation (it checks the request against the knowledge base)."""
     from ivig.core.recommend import recommend
-    from ivig.core.request_check import check_request
 
     if knowledge is None:
         from ivig.knowledge import load_knowledge
 
         knowledge = load_knowledge()
-    check_request(knowledge, request)
-    return recommend(knowledge, request)
+    return dict(recommend(knowledge, request))
 
 
 def create_request(
@@ -109,7 +108,7 @@ def create_request(
     """
     from ivig.contract import validate_request
 
-    require_role(session, actor, "clinician", "pharmacist", "steward")
+    require_permission(session, actor, "create_request")
     user = get_user(session, actor)
     validated = validate_request(request)
     if recommendation is None:
@@ -296,7 +295,7 @@ def authorise(
     site setting ``IVIG_ALLOW_SELF_AUTHORISATION``). An active course's next review moves to
     ``review_date``.
     """
-    require_role(session, actor, "steward")
+    require_permission(session, actor, "authorise")
     user = get_user(session, actor)
     if outcome not in AUTHORISATION_OUTCOMES:
         raise InputError("outcome", outcome, ", ".join(AUTHORISATION_OUTCOMES))
@@ -373,7 +372,7 @@ def start_course(
     The product must be the authorised one unless ``substitution_reason`` is given (by a role
     that may substitute); any product must be in the knowledge base. The start may not be in
     the future or after the authorisation's expiry."""
-    require_role(session, actor, "clinician", "pharmacist", "nurse", "steward")
+    require_permission(session, actor, "start_course")
     user = get_user(session, actor)
     record: RequestRecord = get_or_fail(session, RequestRecord, request_id, "request_id")
     if record.status not in ("approved", "approved_with_changes"):
@@ -434,7 +433,7 @@ def stop_course(
     actor: str,
 ) -> dict[str, Any]:
     """Stop a course (the request is stopped when no other course of it is running)."""
-    require_role(session, actor, "clinician", "steward")
+    require_permission(session, actor, "stop_course")
     course: Course = get_or_fail(session, Course, course_id, "course_id")
     if course.status == "stopped":
         raise InputError("course_id", course_id, "a course that is not already stopped")

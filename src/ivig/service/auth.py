@@ -16,6 +16,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from ivig.permissions import ROLES, Action, roles_for
 from ivig.service.logs import security_event
 from ivig.service.security import JwtVerifier, ReplayCache, Unauthorized
 from ivig.service.state import get_state
@@ -30,11 +31,10 @@ __all__ = [
     "ReuseAllowed",
     "authenticate",
     "oauth_verifier",
+    "require_permission",
     "require_roles",
 ]
 
-#: the registry's roles (``ivig.registry.api.ROLES``)
-ROLES = ("clinician", "pharmacist", "nurse", "steward", "admin")
 ANY_USER = ROLES
 
 
@@ -130,3 +130,8 @@ def require_roles(*roles: str) -> Callable[..., Awaitable[Principal]]:
 
     dependency.__name__ = f"require_{'_or_'.join(sorted(allowed))}"
     return dependency
+
+
+def require_permission(action: Action) -> Callable[..., Awaitable[Principal]]:
+    """A dependency that lets through the roles ``ivig.permissions`` allows for ``action``."""
+    return require_roles(*roles_for(action))

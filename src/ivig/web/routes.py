@@ -5,6 +5,7 @@ Included by the service's app factory (``ROUTERS``) or by :func:`ivig.web.mount`
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 from pathlib import Path
 from typing import Any
@@ -13,12 +14,19 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from ivig.service.logs import security_event
 from ivig.web import pages_care, pages_knowledge, pages_registry, pages_request
 from ivig.web.deps import config_of, guard, page, state_of, user_of
 from ivig.web.session import COOKIE_NAME, SESSION_SECONDS, same_origin, sign_session
 
 __all__ = ["router"]
+
+_security = logging.getLogger("ivig.security")
+
+
+def security_event(event: str, **fields: Any) -> None:
+    """A sign-in or sign-out event on the ``ivig.security`` log (JSON lines in the service;
+    only named fields, never a token or a password)."""
+    _security.info(event, extra={"event": event, **fields})
 
 STATIC = Path(__file__).parent / "static"
 
