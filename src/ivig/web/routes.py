@@ -28,6 +28,7 @@ def security_event(event: str, **fields: Any) -> None:
     only named fields, never a token or a password)."""
     _security.info(event, extra={"event": event, **fields})
 
+
 STATIC = Path(__file__).parent / "static"
 
 router = APIRouter(include_in_schema=False)
