@@ -35,9 +35,8 @@ class _Server:
             cds_require_jwt=False,
             json_logs=False,
         )
-        config = uvicorn.Config(
-            create_app(settings), log_level="warning", lifespan="off", access_log=False
-        )
+        self.app = create_app(settings)
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
@@ -53,6 +52,7 @@ class _Server:
         self.server.should_exit = True
         self.thread.join(10)
         self.sock.close()
+        self.app.state.ivig.registry.engine.dispose()  # close its PostgreSQL connections
 
 
 @pytest.fixture
