@@ -54,7 +54,8 @@ class FhirAuthorization(BaseModel):
     model_config = ConfigDict(extra="allow")
     access_token: str
     token_type: Literal["Bearer"]
-    expires_in: int
+    #: seconds the token lives; optional here (a call whose prefetch suffices never uses it)
+    expires_in: int | None = None
     scope: str
     subject: str
     patient: str | None = None
