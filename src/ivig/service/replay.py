@@ -7,8 +7,8 @@ Two implementations with one method, ``check_and_add(iss, jti, exp) -> bool``:
   once, when its second has passed).
 - :class:`DatabaseReplayCache` in the registry database (table ``jwt_replay``, migration 0004),
   shared by every worker of ``ivig serve --workers N``: one atomic upsert per call
-  (``INSERT .. ON CONFLICT DO UPDATE .. WHERE expired``) on the primary key, and a ``DELETE`` of
-  expired rows (index on ``expires_at``) at most once every :data:`PRUNE_EVERY_S` seconds.
+  (``INSERT .. ON CONFLICT DO UPDATE .. WHERE expired RETURNING``) on the primary key, and a
+  ``DELETE`` of expired rows (index on ``expires_at``) at most every :data:`PRUNE_EVERY_S` s.
 
 The key stored is a SHA-256 digest of issuer and ``jti``, so arbitrary ``jti`` lengths fit.
 """
@@ -146,14 +146,14 @@ class DatabaseReplayCache:
             index_elements=[table.c.key],
             set_={"expires_at": statement.excluded.expires_at},
             where=table.c.expires_at <= self._bind("now"),
-        )
+        ).returning(table.c.key)
 
     def check_and_add(self, iss: str, jti: str, exp: float) -> bool:
         """True the first time ``(iss, jti)`` is seen by any worker; False on a replay."""
         now = self._clock()
         params = {"key": replay_key(iss, jti), "exp": float(exp), "now": now}
         with self._engine.begin() as conn:
-            added = conn.execute(self._upsert, params).rowcount == 1
+            added = conn.execute(self._upsert, params).first() is not None
         if now - self._last_prune >= PRUNE_EVERY_S:
             self.prune(now)
         return bool(added)
