@@ -294,8 +294,18 @@ class JwtVerifier:
             raise Unauthorized("token rejected (InvalidSignatureError)")
         exp = self._check_times(claims)
         _check_audience(claims, audiences)
-        self._check_jti(issuer.iss, claims, exp)
+        jti = self._jti(claims)
+        if jti is not None and not await self._first_use(issuer.iss, jti, exp + self.leeway_s):
+            raise Unauthorized("jti replayed")
         return claims
+
+    async def _first_use(self, iss: str, jti: str, until: float) -> bool:
+        """The replay check; a database cache runs in a worker thread, off the event loop."""
+        if isinstance(self.replay, DatabaseReplayCache):
+            import anyio.to_thread
+
+            return await anyio.to_thread.run_sync(self.replay.check_and_add, iss, jti, until)
+        return self.replay.check_and_add(iss, jti, until)
 
     def _check_times(self, claims: Mapping[str, Any]) -> float:
         """``exp`` (returned), ``iat`` and ``nbf`` against the clock and the lifetime bound."""
@@ -313,16 +323,15 @@ class JwtVerifier:
             raise Unauthorized("token lifetime longer than allowed")
         return exp
 
-    def _check_jti(self, iss: str, claims: Mapping[str, Any], exp: float) -> None:
+    def _jti(self, claims: Mapping[str, Any]) -> str | None:
         jti = claims.get("jti")
         if jti is None:
             if self.require_jti:
                 raise Unauthorized("jti missing")
-            return
+            return None
         if not isinstance(jti, str) or not jti:
             raise Unauthorized("jti is not a string")
-        if not self.replay.check_and_add(iss, jti, exp + self.leeway_s):
-            raise Unauthorized("jti replayed")
+        return jti
 
     async def _key(self, issuer: CdsIssuer, header: _Header) -> Any:
         jku = header.jku
