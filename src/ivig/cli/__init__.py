@@ -14,7 +14,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up
 if TYPE_CHECKING:
     import argparse
 
-__all__ = ["COMMANDS", "main"]
+__all__ = ["COMMANDS", "COMMAND_HELP", "main"]
 
 #: command name -> module that implements it
 COMMANDS: dict[str, str] = {
@@ -34,8 +34,28 @@ COMMANDS: dict[str, str] = {
     "serve": "ivig.cli.serve",
 }
 
+#: command name -> one-line help, for ``ivig --help`` without importing any command module
+#: (a test checks each line against the help its module registers)
+COMMAND_HELP: dict[str, str] = {
+    "kb": "browse the knowledge base",
+    "dose": "dosing weight, dose and daily split with the trace",
+    "products": "rank products for a patient, with reasons and sources",
+    "schedule": "infusion-rate step table of one dose",
+    "recommend": "one explainable recommendation for a request file",
+    "schema": "JSON Schema of the request or the recommendation",
+    "score": "compute a clinical score (or `ivig score list`)",
+    "review": "review a course history: is the Ig working?",
+    "pk": "IgG pharmacokinetics: simulate and optimise",
+    "db": "registry database: migrations and audit verification",
+    "registry": "requests, authorisations, courses, lots, reviews",
+    "report": "usage reports as tables, CSV and PNG/SVG charts",
+    "audit": "audit historical orders (CSV) against criteria and policy",
+    "serve": "run the REST API, CDS Hooks and FHIR service",
+}
+
 
 def _build_parser(only: str | None) -> argparse.ArgumentParser:
+    """The parser of command ``only`` (its module imported), or the overview of every command."""
     import argparse
     import importlib
 
@@ -47,16 +67,26 @@ def _build_parser(only: str | None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"ivig {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    modules = [COMMANDS[only]] if only else list(dict.fromkeys(COMMANDS.values()))
-    for name in modules:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue  # a command not built yet
-            raise
-        module.add_parsers(sub)
+    if only is None:  # the overview: names and help lines, no command module imported
+        for command, text in COMMAND_HELP.items():
+            sub.add_parser(command, help=text)
+        return parser
+    importlib.import_module(COMMANDS[only]).add_parsers(sub)
+    _add_pretty(sub)
     return parser
+
+
+def _add_pretty(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Give every (sub-)command that has ``--json`` a ``--pretty`` flag (indented JSON)."""
+    import argparse
+
+    for parser in sub.choices.values():
+        options = {o for action in parser._actions for o in action.option_strings}
+        if "--json" in options and "--pretty" not in options:
+            parser.add_argument("--pretty", action="store_true", help="indent the JSON output")
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _add_pretty(action)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     first = next((a for a in args_in if not a.startswith("-")), None)
     parser = _build_parser(first if first in COMMANDS else None)
     args = parser.parse_args(args_in)
+    if getattr(args, "pretty", False):
+        from ivig.cli._common import OUTPUT
+
+        OUTPUT["pretty"] = True
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()
