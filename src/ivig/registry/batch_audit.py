@@ -543,7 +543,7 @@ def audit_rows(
     options: AuditOptions | None = None,
     *,
     workers: int = 1,
-    chunk_size: int = 20_000,
+    chunk_size: int = 5_000,
     on_error: str = "skip",
     details: IO[str] | None = None,
     errors_out: IO[str] | None = None,
