@@ -181,6 +181,11 @@ class Result:
     latencies_s: list[float]
     errors: int
     elapsed_s: float
+    server_cpu_s: float = 0.0
+
+    @property
+    def cpu_ms_per_call(self) -> float:
+        return 1000 * self.server_cpu_s / max(1, len(self.latencies_s))
 
     @property
     def throughput(self) -> float:
@@ -217,11 +222,28 @@ async def _saturate(call: Call, count: int, clients: int) -> tuple[list[float], 
     return latencies, errors
 
 
-def run_saturation(name: str, call: Call, count: int, clients: int) -> Result:
+def _server_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and its child processes (Linux /proc)."""
+    total = 0.0
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children = (task / "children").read_text().split()
+        pids += [int(c) for c in children]
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def run_saturation(name: str, call: Call, count: int, clients: int, pid: int) -> Result:
     asyncio.run(_saturate(call, max(clients * 2, count // 10), clients))  # warm-up
-    started = time.perf_counter()
+    cpu0, started = _server_cpu_s(pid), time.perf_counter()
     latencies, errors = asyncio.run(_saturate(call, count, clients))
-    return Result(name, latencies, errors, time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    return Result(name, latencies, errors, elapsed, _server_cpu_s(pid) - cpu0)
 
 
 async def _paced(call: Call, rate: float, seconds: float) -> list[tuple[float, float, bool]]:
@@ -259,6 +281,7 @@ def _report(result: Result, floor: Result | None, single: Result | None, target_
         f"  p50 {result.cut_ms(50):6.1f}  p99 {result.cut_ms(99):6.1f} ms"
         f"  {result.throughput:7.0f}/s"
     )
+    line += f"  server CPU {result.cpu_ms_per_call:.2f} ms/call"
     if floor is not None and result is not floor:
         line += f"  = {result.throughput / floor.throughput:.2f} x floor"
     if single is not None and single is not result:
@@ -306,9 +329,7 @@ def _soak(call: Call, rate: float, seconds: float) -> None:
         return len(part) / span, statistics.quantiles(ms, n=100)[98], sum(not s[2] for s in part)
 
     (r0, p0, e0), (r1, p1, e1) = summary(first), summary(last)
-    print(
-        f"soak: {rate:.0f} calls/s offered for {seconds:.0f} s (5-min tokens): {len(samples)}"
-    )
+    print(f"soak: {rate:.0f} calls/s offered for {seconds:.0f} s (5-min tokens): {len(samples)}")
     print(f"  first 10 %: {r0:6.1f} calls/s  p99 {p0:6.1f} ms  {e0} errors")
     print(f"  last 10 %:  {r1:6.1f} calls/s  p99 {p1:6.1f} ms  {e1} errors")
     print(f"  last/first throughput {r1 / r0:.3f} (target within 10 %), p99 ratio {p1 / p0:.2f}")
@@ -340,11 +361,11 @@ def main(argv: list[str] | None = None) -> int:
         try:
             calls = _calls(base, ehr, api_token, base)
             print(f"{workers} worker(s):")
-            floor = run_saturation("floor", calls["floor"], args.calls, args.clients)
+            floor = run_saturation("floor", calls["floor"], args.calls, args.clients, proc.pid)
             _report(floor, None, singles.get("floor"), 0)
             names = ["cds"] if args.skip_rest else ["cds", "rest"]
             for name in names:
-                result = run_saturation(name, calls[name], args.calls, args.clients)
+                result = run_saturation(name, calls[name], args.calls, args.clients, proc.pid)
                 _report(result, floor, singles.get(name), 50 if name == "cds" else 100)
                 failed = failed or result.errors > 0
                 singles.setdefault(name, result)

@@ -122,3 +122,14 @@ def test_fhir_authorization_without_expires_in_is_accepted() -> None:
         {"access_token": "t", "token_type": "Bearer", "scope": "patient/*.read", "subject": "s"}
     )
     assert auth.expires_in is None
+
+
+def test_an_oauth_access_token_may_be_presented_again(es_signer: Any) -> None:
+    """OAuth2 bearer tokens are reused for their lifetime; only CDS Hooks JWTs are one-time."""
+    oauth = _verifier(es_signer, require_jti=False)
+    token = es_signer.token(AUD)
+    assert _verify(oauth, token) == _verify(oauth, token)
+    cds = _verifier(es_signer)
+    assert _verify(cds, token)
+    with pytest.raises(Unauthorized, match="replayed"):
+        _verify(cds, token)

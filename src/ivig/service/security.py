@@ -324,11 +324,16 @@ class JwtVerifier:
         return exp
 
     def _jti(self, claims: Mapping[str, Any]) -> str | None:
+        """The one-time ``jti`` to check for replay; ``None`` for reusable bearer tokens.
+
+        CDS Hooks JWTs (``require_jti``) are single-use; OAuth2 access tokens are presented on
+        every request of their lifetime, so their ``jti`` is not a one-time value.
+        """
+        if not self.require_jti:
+            return None
         jti = claims.get("jti")
         if jti is None:
-            if self.require_jti:
-                raise Unauthorized("jti missing")
-            return None
+            raise Unauthorized("jti missing")
         if not isinstance(jti, str) or not jti:
             raise Unauthorized("jti is not a string")
         return jti
