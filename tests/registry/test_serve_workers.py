@@ -233,9 +233,7 @@ def test_cds_rest_and_web_sign_in_work_across_servers(
     assert httpx.get(second.url + "/app", timeout=60).status_code in (303, 307)
 
 
-def test_two_workers_of_one_server_share_the_replay_cache(
-    pg_engine: Engine, ehr: EhrKey
-) -> None:
+def test_two_workers_of_one_server_share_the_replay_cache(pg_engine: Engine, ehr: EhrKey) -> None:
     """``ivig serve --workers 2``: every token is accepted once, whichever worker answers."""
     server = Serve(_pg_url(pg_engine), ehr, 2, uuid.uuid4().hex)
     try:
