@@ -15,6 +15,7 @@ The key stored is a SHA-256 digest of issuer and ``jti``, so arbitrary ``jti`` l
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import threading
@@ -130,6 +131,11 @@ class DatabaseReplayCache:
         self._delete = delete(self._table).where(self._table.c.expires_at <= self._bind("now"))
         self._last_prune = -math.inf
         self._lock = threading.Lock()
+        # SQLite has one writer at a time and its busy handler sleeps in steps of up to 100 ms:
+        # the threads of one process take turns here instead (other processes still wait)
+        self._serial: contextlib.AbstractContextManager[object] = (
+            threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        )
 
     @staticmethod
     def _bind(name: str) -> object:
@@ -152,7 +158,7 @@ class DatabaseReplayCache:
         """True the first time ``(iss, jti)`` is seen by any worker; False on a replay."""
         now = self._clock()
         params = {"key": replay_key(iss, jti), "exp": float(exp), "now": now}
-        with self._engine.begin() as conn:
+        with self._serial, self._engine.begin() as conn:
             added = conn.execute(self._upsert, params).first() is not None
         if now - self._last_prune >= PRUNE_EVERY_S:
             self.prune(now)
