@@ -38,6 +38,7 @@ WORKER_ENV = "IVIG_SERVE_WORKER"
 
 def demo_tokens(database_url: str, knowledge: Any) -> dict[str, StaticToken]:
     """Seed demonstration data into the registry and issue one API token per role."""
+    from ivig.permissions import ROLES
     from ivig.registry import api
     from ivig.registry.db import make_engine, session_scope, upgrade
     from ivig.service.settings import StaticToken
@@ -53,7 +54,7 @@ def demo_tokens(database_url: str, knowledge: Any) -> dict[str, StaticToken]:
         admins = [u for u in users if u["role"] == "admin"]
         if not admins:
             return tokens
-        for role in ("clinician", "pharmacist", "nurse", "steward", "admin"):
+        for role in ROLES:
             user = next((u for u in users if u["role"] == role), None)
             if user is None:
                 continue

@@ -22,7 +22,16 @@ if TYPE_CHECKING:
     from ivig.knowledge.base import KnowledgeBase
     from ivig.knowledge.schema import Criterion, Indication
 
-__all__ = ["STATUSES", "evaluate_criterion", "evaluate_eligibility", "evaluate_indication"]
+__all__ = [
+    "STATUSES",
+    "candidate_indications",
+    "criterion_finding_names",
+    "evaluate_criterion",
+    "evaluate_eligibility",
+    "evaluate_indication",
+    "implied_findings",
+    "missing_groups",
+]
 
 STATUSES = (
     "supported",
@@ -44,6 +53,11 @@ def evaluate_criterion(criterion: Criterion, findings: dict[str, object]) -> boo
     if all(r is False for r in results):
         return False
     return None
+
+
+def criterion_finding_names(criterion: Criterion) -> list[str]:
+    """The finding names a criterion tests."""
+    return _names(criterion)
 
 
 def _names(criterion: Criterion) -> list[str]:
@@ -86,11 +100,10 @@ def _ordered_evidence(kb: KnowledgeBase, indication: Indication, jurisdiction: s
     return out
 
 
-def evaluate_indication(
-    kb: KnowledgeBase, indication_id: str, findings: dict[str, object], jurisdiction: str
-) -> dict[str, Any]:
-    """Eligibility of one indication (see the module docstring for the statuses)."""
-    indication = kb.indication(indication_id)
+def _sort_criteria(
+    indication: Indication, findings: dict[str, object]
+) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
+    """The indication's criteria as (met, unmet, excluded, undecided)."""
     met: list[Any] = []
     unmet: list[Any] = []
     excluded: list[Any] = []
@@ -104,6 +117,13 @@ def evaluate_indication(
             excluded.append(crit)
         elif value is None:
             undecided.append(crit)
+    return met, unmet, excluded, undecided
+
+
+def _missing(
+    kb: KnowledgeBase, undecided: list[Any], findings: dict[str, object]
+) -> list[dict[str, Any]]:
+    """The findings the undecided criteria need, with their declaration (type, unit, range)."""
     missing_names: dict[str, list[str]] = {}
     for crit in undecided:
         for name in _names(crit):
@@ -122,36 +142,60 @@ def evaluate_indication(
             if key in decl:
                 entry[key] = decl[key]
         missing.append(entry)
-    conditions: list[str] = []
+    return missing
+
+
+def _status(
+    indication: Indication,
+    criteria: tuple[list[Any], list[Any], list[Any], list[Any]],
+    missing: list[dict[str, Any]],
+) -> tuple[str, str, list[str]]:
+    """(status, reason, conditions) of an indication from its sorted criteria."""
+    met, unmet, excluded, undecided = criteria
     role = indication["role"]
     if role == "not_recommended":
-        status = "not_supported"
-        reason = "the sources do not recommend immunoglobulin for this indication"
-    elif role == "insufficient_evidence" and not indication.get("regimens"):
-        status = "not_supported"
+        return (
+            "not_supported",
+            "the sources do not recommend immunoglobulin for this indication",
+            [],
+        )
+    if role == "insufficient_evidence" and not indication.get("regimens"):
         reason = "the evidence is insufficient and the sources give no regimen for this indication"
-    elif excluded or unmet:
-        status = "not_supported"
-        reason = "; ".join(c["text"] for c in excluded + unmet)
-    elif undecided:
-        status = "insufficient_information"
-        reason = "findings needed to decide: " + ", ".join(missing_names)
-    else:
-        unverified = [c for c in met if not c["verified"]]
-        if role not in _STRONG_ROLES:
-            conditions.append(
-                f"role in therapy is {role}: a time-limited trial with an objective measure at "
-                "baseline and at review"
-            )
-        conditions += [f"criterion {c['id']} is unverified: {c['text']}" for c in unverified]
-        status = "supported_with_conditions" if conditions else "supported"
-        reason = "every criterion holds" if not conditions else "; ".join(conditions)
+        return "not_supported", reason, []
+    if excluded or unmet:
+        return "not_supported", "; ".join(c["text"] for c in excluded + unmet), []
+    if undecided:
+        names = list(dict.fromkeys(m["name"] for m in missing))
+        return "insufficient_information", "findings needed to decide: " + ", ".join(names), []
+    conditions: list[str] = []
+    if role not in _STRONG_ROLES:
+        conditions.append(
+            f"role in therapy is {role}: a time-limited trial with an objective measure at "
+            "baseline and at review"
+        )
+    conditions += [
+        f"criterion {c['id']} is unverified: {c['text']}" for c in met if not c["verified"]
+    ]
+    if conditions:
+        return "supported_with_conditions", "; ".join(conditions), conditions
+    return "supported", "every criterion holds", conditions
+
+
+def evaluate_indication(
+    kb: KnowledgeBase, indication_id: str, findings: dict[str, object], jurisdiction: str
+) -> dict[str, Any]:
+    """Eligibility of one indication (see the module docstring for the statuses)."""
+    indication = kb.indication(indication_id)
+    criteria = _sort_criteria(indication, findings)
+    met, unmet, excluded, undecided = criteria
+    missing = _missing(kb, undecided, findings)
+    status, reason, conditions = _status(indication, criteria, missing)
     return {
         "status": status,
         "reason": reason,
         "indication": indication_id,
         "indication_name": indication["name"],
-        "role": role,
+        "role": indication["role"],
         "evidence": _ordered_evidence(kb, indication, jurisdiction),
         "met": [_crit_out(c) for c in met],
         "unmet": [_crit_out(c) for c in unmet],
@@ -172,6 +216,72 @@ def evaluate_indication(
     }
 
 
+def candidate_indications(kb: KnowledgeBase, condition_id: str, phase: str | None) -> list[Any]:
+    """The condition's indications with a regimen for ``phase`` (all of them when none has one,
+    so that the answer can say why not), those whose first regimen is for ``phase`` first."""
+    indications = list(kb.condition(condition_id)["indications"])
+    if phase is None:
+        return indications
+    with_regimen = [
+        ind for ind in indications if any(r["phase"] == phase for r in ind.get("regimens", []))
+    ]
+    # indications made for this phase (their first regimen is for it) before those that reach
+    # it later (an initial authorisation's first maintenance doses)
+    with_regimen.sort(key=lambda ind: ind["regimens"][0]["phase"] != phase)
+    return with_regimen or indications
+
+
+def implied_findings(kb: KnowledgeBase, indication_id: str) -> dict[str, object]:
+    """The findings that naming ``indication_id`` establishes (knowledge ``implies``)."""
+    return dict(kb.indication(indication_id).get("implies", {}))
+
+
+def missing_groups(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The missing findings grouped by candidate indication, each finding once (in the first
+    group that needs it), with the next step that would decide each candidate."""
+    placed: set[str] = set()
+    groups: list[dict[str, Any]] = []
+    for result in results:
+        own = [item for item in result["missing"] if item["name"] not in placed]
+        placed.update(item["name"] for item in own)
+        names = ", ".join(item["name"] for item in own)
+        count = "this finding" if len(own) == 1 else f"these {len(own)} findings"
+        step = f"add `indication: {result['indication']}`"
+        step += f" and {count}: {names}" if own else " (its findings are listed above)"
+        groups.append(
+            {
+                "indication": result["indication"],
+                "indication_name": result["indication_name"],
+                "findings": own,
+                "next_step": step,
+            }
+        )
+    return groups
+
+
+def _merged_missing(undecided: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    merged: dict[str, Any] = {}
+    for r in undecided:
+        for item in r["missing"]:
+            merged.setdefault(item["name"], dict(item, needed_by=[]))
+            merged[item["name"]]["needed_by"] += [
+                f"{r['indication']}:{c}" for c in item["needed_by"]
+            ]
+    return list(merged.values())
+
+
+def _named(
+    kb: KnowledgeBase, indication_id: str, findings: dict[str, object], jurisdiction: str
+) -> dict[str, Any]:
+    implied = implied_findings(kb, indication_id)
+    result = evaluate_indication(kb, indication_id, {**implied, **findings}, jurisdiction)
+    result["considered"] = [indication_id]
+    result["missing_groups"] = missing_groups([result]) if result["missing"] else []
+    if implied:
+        result["implied_findings"] = implied
+    return result
+
+
 def evaluate_eligibility(
     kb: KnowledgeBase,
     condition_id: str,
@@ -183,46 +293,31 @@ def evaluate_eligibility(
 ) -> dict[str, Any]:
     """Eligibility for the named indication, or the one of the condition the findings fit.
 
-    Without an indication, the condition's indications (those with a regimen for ``phase``, and
-    those without any regimen) are evaluated in the knowledge base's order: the first supported
-    one is chosen; else, if some are undecided, the result is ``insufficient_information`` with
-    the findings that would decide; else the first not-supported one is reported.
+    A named indication adds the findings it implies. Without one, the candidates are the
+    condition's indications with a regimen for ``phase`` (:func:`candidate_indications`),
+    evaluated in the knowledge base's order: the first supported one is chosen; else, if some
+    are undecided, the result is ``insufficient_information`` with the findings that would
+    decide, grouped by candidate; else the first not-supported one is reported.
     """
     if indication_id is not None:
-        result = evaluate_indication(kb, indication_id, findings, jurisdiction)
-        result["considered"] = [indication_id]
-        return result
-    condition = kb.condition(condition_id)
-    candidates = [
-        ind
-        for ind in condition["indications"]
-        if phase is None
-        or not ind.get("regimens")
-        or any(r["phase"] == phase for r in ind["regimens"])
-    ] or condition["indications"]
+        return _named(kb, indication_id, findings, jurisdiction)
+    candidates = candidate_indications(kb, condition_id, phase)
     results = [evaluate_indication(kb, ind["id"], findings, jurisdiction) for ind in candidates]
     considered = [r["indication"] for r in results]
     for result in results:
         if result["status"] in ("supported", "supported_with_conditions"):
-            result["considered"] = considered
-            return result
+            return {**result, "considered": considered, "missing_groups": []}
     undecided = [r for r in results if r["status"] == "insufficient_information"]
-    if undecided:
-        chosen = dict(undecided[0])
-        merged: dict[str, Any] = {}
-        for r in undecided:
-            for item in r["missing"]:
-                merged.setdefault(item["name"], dict(item, needed_by=[]))
-                merged[item["name"]]["needed_by"] += [
-                    f"{r['indication']}:{c}" for c in item["needed_by"]
-                ]
-        chosen["missing"] = list(merged.values())
+    if not undecided:
+        return {**results[0], "considered": considered, "missing_groups": []}
+    chosen = dict(undecided[0])
+    chosen["missing"] = _merged_missing(undecided)
+    chosen["missing_groups"] = missing_groups(undecided)
+    if len(undecided) > 1:
         chosen["reason"] = (
             "the indication is not given and the findings do not decide between "
             + ", ".join(r["indication"] for r in undecided)
         )
-        chosen["considered"] = considered
-        return chosen
-    result = results[0]
-    result["considered"] = considered
-    return result
+    chosen["considered"] = considered
+    chosen["undecided"] = [r["indication"] for r in undecided]
+    return chosen

@@ -30,6 +30,7 @@ from ivig.knowledge.schema_products import (
     Product,
     RankingRule,
     RiskFactor,
+    ScheduleRules,
 )
 from ivig.knowledge.schema_scores import ReviewRule, Score
 
@@ -108,6 +109,7 @@ UNITS = (
 )
 Unit = Literal[
     "kg",
+    "kg/m2",
     "g",
     "mg",
     "cm",
@@ -377,6 +379,8 @@ class Indication(TypedDict):
     exclusion: NotRequired[list[Criterion]]
     diagnosed_by: NotRequired[list[str]]
     regimens: NotRequired[list[Regimen]]
+    #: findings that naming this indication establishes (mg.crisis => myasthenic_crisis true)
+    implies: NotRequired[dict[str, bool | int | float | str]]
     review: NotRequired[Review]
     alternatives: NotRequired[list[Alternative]]
     #: UK DH demand-management colour for shortage triage, when known (with evidence).
@@ -570,6 +574,7 @@ class KnowledgeData(TypedDict):
     ranking_rules: list[RankingRule]
     adverse_effects: list[AdverseEffect]
     monitoring: list[MonitoringItem]
+    schedule_rules: ScheduleRules
     scores: list[Score]
     review_rules: list[ReviewRule]
     pk: PkModelSet

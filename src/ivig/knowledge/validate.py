@@ -53,6 +53,7 @@ COLLECTIONS: tuple[Collection, ...] = (
     Collection("ranking_rules", "ranking_rules.yaml", "list", schema_products.RankingRule),
     Collection("adverse_effects", "adverse_effects.yaml", "list", schema_products.AdverseEffect),
     Collection("monitoring", "monitoring.yaml", "list", schema_products.MonitoringItem),
+    Collection("schedule_rules", "schedule_rules.yaml", "one", schema_products.ScheduleRules),
     Collection("scores", "scores", "dir", schema_scores.Score),
     Collection("review_rules", "review_rules.yaml", "list", schema_scores.ReviewRule),
     Collection("pk", "pk.yaml", "one", schema_pk.PkModelSet),
@@ -422,3 +423,19 @@ def validate_directory(root: Path | None = None) -> tuple[dict[str, Any], list[s
     meta = data.get("meta") or {}
     data["version"] = f"{meta.get('date', 'undated')}+{content_hash(root)[:12]}"
     return data, reader.errors
+
+
+def _check_implied_findings(data: dict[str, Any], report: Report) -> None:
+    """An indication's ``implies`` names declared findings with values of their type."""
+    findings = {f["name"]: f for f in data.get("findings", [])}
+    for condition in data.get("conditions", []):
+        for ind in condition.get("indications", []):
+            for name, value in ind.get("implies", {}).items():
+                loc = f"{ind['id']}.implies.{name}"
+                if name not in findings:
+                    report("conditions", loc, f"undeclared finding {name!r}")
+                elif problem := _type_problem(findings[name], value):
+                    report("conditions", loc, problem)
+
+
+EXTRA_CHECKS.append(_check_implied_findings)

@@ -30,6 +30,11 @@ def print_recommendation(out: Console, rec: dict[str, Any]) -> None:
 
     el = rec["eligibility"]
     style = _STATUS_STYLE.get(el["status"], "bold")
+    if rec.get("plan_status") == "provisional":
+        out.print(
+            "[bold cyan]PROVISIONAL PLAN[/bold cyan] — before authorisation confirm: "
+            + e("; ".join(rec["to_confirm"]))
+        )
     out.print(
         f"[{style}]{el['status'].upper()}[/{style}]  {el.get('condition', '')} / "
         f"{el.get('indication')}  role: {el.get('role')}"
@@ -45,11 +50,14 @@ def print_recommendation(out: Console, rec: dict[str, Any]) -> None:
             )
             table.add_row(ev["system_name"], level, ", ".join(ev["sources"]))
         out.print(table)
-    for item in el["missing"]:
-        unit = f" [{item['unit']}]" if item.get("unit") else ""
-        out.print(
-            f"[cyan]missing[/cyan] {item['name']} ({item['type']}{unit}): {e(item['description'])}"
-        )
+    for group in el.get("missing_groups", []):
+        out.print(f"[cyan]To decide {e(group['indication_name'])}[/cyan]: {e(group['next_step'])}")
+        for item in group["findings"]:
+            unit = f" \\[{e(item['unit'])}]" if item.get("unit") else ""
+            out.print(
+                f"  [cyan]missing[/cyan] {item['name']} ({item['type']}{unit}): "
+                f"{e(item['description'])}"
+            )
     for crit in el.get("unmet", []) + el.get("exclusions", []):
         out.print(f"[red]not met[/red] {e(crit['text'])} [dim]({e(crit['test'])})[/dim]")
     weight, dose = rec.get("dosing_weight"), rec.get("dose")
@@ -85,17 +93,32 @@ def print_recommendation(out: Console, rec: dict[str, Any]) -> None:
     infusion = rec.get("infusion")
     if infusion:
         table = Table(title=f"Infusion rate schedule — {infusion['product']}")
-        for col in ("start min", "mg/kg/min", "mL/h"):
+        for col in ("start min", "mg/kg/min", "mL/h", "cum. mL", "cum. g"):
             table.add_column(col)
         for row in infusion["steps"]:
             table.add_row(
                 minutes(row["start_min"]),
                 _g(row["rate_mg_per_kg_per_min"]),
                 ml_per_h(row["rate_ml_per_h"]),
+                f"{row['cumulative_ml']:.0f}",
+                f"{row['cumulative_g']:.1f}",
             )
         out.print(table)
         out.print(f"duration {minutes(infusion['duration_min'])} min")
-    for item in rec.get("monitoring", [])[:10]:
+        for key in ("weight_basis", "first_infusion_reason"):
+            if infusion.get(key):
+                out.print(e(f"{key.replace('_', ' ')}: {infusion[key]}"))
+        for note in infusion.get("notes", []):
+            out.print(e(f"schedule: {note}"))
+        split = infusion.get("split_offer")
+        if split:
+            out.print(
+                e(
+                    f"split offered: {split['days']} days of {split['grams_per_day']:.1f} g, "
+                    f"{minutes(split['duration_min'])} min a day ({split['reason']})"
+                )
+            )
+    for item in [m for m in rec.get("monitoring", []) if m.get("phase") != "risks"][:12]:
         text = (
             item.get("text") or item.get("name") or item.get("id")
             if isinstance(item, dict)

@@ -4,52 +4,27 @@ scores, review, schemas. Each validates its body, calls the core and returns the
 
 from __future__ import annotations
 
-import argparse
-import functools
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from ivig.contract import Patient, Recommendation
+from ivig.contract import Patient
 from ivig.contract import Request as IvigRequest
-from ivig.service.auth import ANY_USER, Principal, require_roles
+from ivig.results import Comparison, Recommendation
+from ivig.service.auth import Principal, require_permission
 from ivig.service.errors import ERROR_RESPONSES, IvigJSONResponse
 from ivig.service.models import DoseQuery, ScoreChangeBody, ScoreItemsBody
 from ivig.service.state import ServiceState, get_state
+from ivig.vocabulary import Jurisdiction, Route
 
-__all__ = ["checked_request", "compute_recommendation", "router"]
+__all__ = ["router"]
 
 router = APIRouter(prefix="/api", tags=["compute"], responses=ERROR_RESPONSES)
 
-AnyUser = Annotated[Principal, Depends(require_roles(*ANY_USER))]
+AnyUser = Annotated[Principal, Depends(require_permission("compute"))]
 State = Annotated[ServiceState, Depends(get_state)]
 JSON_OBJECT: dict[int | str, dict[str, Any]] = {200: {"model": dict[str, Any]}}
-
-
-@functools.cache
-def _request_adapter() -> TypeAdapter[IvigRequest]:
-    return TypeAdapter(IvigRequest)
-
-
-def checked_request(data: object) -> IvigRequest:
-    """``data`` validated against the contract (a cached validator; on failure the contract's
-    own :func:`~ivig.contract.validate_request` names every bad field)."""
-    from ivig.contract import validate_request
-
-    try:
-        return _request_adapter().validate_python(data)
-    except ValidationError:
-        return validate_request(data)
-
-
-def compute_recommendation(state: ServiceState, request: IvigRequest) -> dict[str, Any]:
-    """Check ``request`` against the knowledge base and return the core's recommendation."""
-    from ivig.core.recommend import recommend
-    from ivig.core.request_check import check_request
-
-    check_request(state.kb, request)
-    return recommend(state.kb, request)
 
 
 @router.get("/health", tags=["meta"])
@@ -80,17 +55,30 @@ def schema(which: Literal["request", "recommendation"]) -> dict[str, Any]:
 )
 def post_recommend(request: IvigRequest, state: State, user: AnyUser) -> IvigJSONResponse:
     """One explainable recommendation for one request (as ``ivig recommend``)."""
-    return IvigJSONResponse(compute_recommendation(state, request))
+    from ivig.app.recommend import recommend_request
+
+    return IvigJSONResponse(recommend_request(state.kb, request))
+
+
+@router.post(
+    "/recommend/compare",
+    response_class=IvigJSONResponse,
+    responses={200: {"model": Comparison, "description": "One row per jurisdiction"}},
+)
+def post_compare(request: IvigRequest, state: State, user: AnyUser) -> IvigJSONResponse:
+    """The same patient under every jurisdiction's policy and evidence (as ``ivig recommend
+    --compare``)."""
+    from ivig.app.compare import compare
+
+    return IvigJSONResponse(compare(state.kb, request))
 
 
 @router.post("/dose", response_class=IvigJSONResponse, responses=JSON_OBJECT)
 def post_dose(query: DoseQuery, state: State, user: AnyUser) -> IvigJSONResponse:
     """Dosing weight, dose plan, daily split and rounding with the trace (as ``ivig dose``)."""
-    from ivig.cli.dose import build_dose_result
+    from ivig.app.dose import dose
 
-    values = query.model_dump()
-    args = argparse.Namespace(age=values.pop("age_years"), **values)
-    return IvigJSONResponse(build_dose_result(state.kb, args))
+    return IvigJSONResponse(dose(state.kb, query.model_dump()))
 
 
 class ProductsQuery(BaseModel):
@@ -99,8 +87,8 @@ class ProductsQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     patient: Patient
     formulary: list[str] | None = None
-    jurisdiction: Literal["international", "au", "ontario", "uk", "us", "br"] = "international"
-    route: Literal["iv", "sc"] | None = None
+    jurisdiction: Jurisdiction = "international"
+    route: Route | None = None
     condition: str | None = Field(None, description="condition id (labelled-indication rules)")
     include_discontinued: bool = False
 
@@ -108,30 +96,18 @@ class ProductsQuery(BaseModel):
 @router.post("/products", response_class=IvigJSONResponse, responses=JSON_OBJECT)
 def post_products(query: ProductsQuery, state: State, user: AnyUser) -> IvigJSONResponse:
     """The patient's risk profile and the products ranked for it (as ``ivig products``)."""
-    from ivig.core.ranking import rank_products
-    from ivig.core.risk import derive_risk_profile
+    from ivig.app.products import rank
 
-    kb = state.kb
-    for n, product in enumerate(query.formulary or []):
-        _known_product(state, f"formulary[{n}]", product)
-    condition = kb.condition(query.condition)["id"] if query.condition else None
-    risks = list(derive_risk_profile(kb, query.patient))
-    ranked = rank_products(
-        kb,
-        risks,
-        formulary=query.formulary,
-        region=kb.jurisdiction(query.jurisdiction).get("product_region"),
-        route=query.route,
-        indication=condition,
-        include_discontinued=query.include_discontinued,
-    )
     return IvigJSONResponse(
-        {
-            "risk_profile": risks,
-            "products": list(ranked),
-            "knowledge_version": kb.version,
-            "disclaimer": kb.disclaimer,
-        }
+        rank(
+            state.kb,
+            query.patient,
+            formulary=query.formulary,
+            jurisdiction=query.jurisdiction,
+            route=query.route,
+            condition=query.condition,
+            include_discontinued=query.include_discontinued,
+        )
     )
 
 
@@ -145,8 +121,8 @@ class ScheduleQuery(BaseModel):
     risk_factors: list[str] = Field(default_factory=list, description="risk-factor ids")
     first_infusion: bool = False
     condition: str | None = None
-    jurisdiction: Literal["international", "au", "ontario", "uk", "us", "br"] | None = None
-    route: Literal["iv", "sc"] | None = None
+    jurisdiction: Jurisdiction | None = None
+    route: Route | None = None
     at_risk_rate_mg_per_kg_per_min: float | None = None
     step_interval_min: float | None = None
     concentration_percent: float | None = None
@@ -157,42 +133,9 @@ class ScheduleQuery(BaseModel):
 @router.post("/schedule", response_class=IvigJSONResponse, responses=JSON_OBJECT)
 def post_schedule(query: ScheduleQuery, state: State, user: AnyUser) -> IvigJSONResponse:
     """The infusion schedule with its monitoring plan (as ``ivig schedule``)."""
-    from ivig.core.monitoring import build_monitoring_plan
-    from ivig.core.schedule import compute_infusion_schedule
+    from ivig.app.products import schedule
 
-    kb = state.kb
-    product = _known_product(state, "product", query.product)
-    for n, risk in enumerate(query.risk_factors):
-        _known_risk(state, f"risk_factors[{n}]", risk)
-    region = (
-        kb.jurisdiction(query.jurisdiction).get("product_region") if query.jurisdiction else None
-    )
-    condition = kb.condition(query.condition)["id"] if query.condition else None
-    schedule = compute_infusion_schedule(
-        kb,
-        product,
-        weight_kg=query.weight_kg,
-        dose_g=query.dose_g,
-        risks=query.risk_factors,
-        first_infusion=query.first_infusion,
-        indication=condition,
-        region=region,
-        route=query.route,
-        at_risk_rate_mg_per_kg_per_min=query.at_risk_rate_mg_per_kg_per_min,
-        step_interval_min=query.step_interval_min,
-        concentration_percent=query.concentration_percent,
-        age_years=query.age_years,
-        sites=query.sites,
-    )
-    monitoring = build_monitoring_plan(kb, query.risk_factors, product, route=query.route)
-    return IvigJSONResponse(
-        {
-            "schedule": schedule,
-            "monitoring": list(monitoring),
-            "knowledge_version": kb.version,
-            "disclaimer": kb.disclaimer,
-        }
-    )
+    return IvigJSONResponse(schedule(state.kb, query.model_dump()))
 
 
 @router.post("/scores/{score_id}", response_class=IvigJSONResponse, responses=JSON_OBJECT)
@@ -200,10 +143,9 @@ def post_score(
     score_id: str, body: ScoreItemsBody, state: State, user: AnyUser
 ) -> IvigJSONResponse:
     """A clinical score from its items, with bands, MCID and sources (as ``ivig score``)."""
-    from ivig.core.scores import compute_score
+    from ivig.app.scores import score
 
-    result = compute_score(state.kb, score_id, body.items)
-    return IvigJSONResponse({"knowledge_version": state.kb.version, **result})
+    return IvigJSONResponse(score(state.kb, score_id, body.items))
 
 
 @router.post("/scores/{score_id}/change", response_class=IvigJSONResponse, responses=JSON_OBJECT)
@@ -211,10 +153,9 @@ def post_score_change(
     score_id: str, body: ScoreChangeBody, state: State, user: AnyUser
 ) -> IvigJSONResponse:
     """The change of a score between two assessments, improvement positive."""
-    from ivig.core.scores import compute_change
+    from ivig.app.scores import score_change
 
-    result = compute_change(state.kb, score_id, body.baseline, body.follow_up)
-    return IvigJSONResponse({"knowledge_version": state.kb.version, **result})
+    return IvigJSONResponse(score_change(state.kb, score_id, body.baseline, body.follow_up))
 
 
 @router.post("/review", response_class=IvigJSONResponse, responses=JSON_OBJECT)
@@ -224,25 +165,6 @@ def post_review(
     user: AnyUser,
 ) -> IvigJSONResponse:
     """Is the immunoglobulin working? Verdict, reasons, next steps, next review."""
-    from ivig.core.review import review_course
+    from ivig.app.scores import review
 
-    review = review_course(state.kb, history)
-    return IvigJSONResponse({"knowledge_version": state.kb.version, **review})
-
-
-def _known_product(state: ServiceState, field: str, product_id: str) -> str:
-    from ivig.errors import InputError
-
-    try:
-        return state.kb.product(product_id)["id"]
-    except InputError as exc:
-        raise InputError(field, product_id, exc.allowed) from None
-
-
-def _known_risk(state: ServiceState, field: str, risk_id: str) -> None:
-    from ivig.errors import InputError
-
-    try:
-        state.kb.risk_factor(risk_id)
-    except InputError as exc:
-        raise InputError(field, risk_id, exc.allowed) from None
+    return IvigJSONResponse(review(state.kb, history))

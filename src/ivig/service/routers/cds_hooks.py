@@ -202,8 +202,8 @@ async def call_service(service_id: str, body: HookRequest, state: State) -> Ivig
 def _order_cards(
     state: ServiceState, resources: list[dict[str, Any]], order: dict[str, Any], patient_id: str
 ) -> list[dict[str, Any]]:
+    from ivig.app.recommend import recommend_request, validate
     from ivig.service.fhir.read import read_resources
-    from ivig.service.routers.api import checked_request, compute_recommendation
 
     settings, kb = state.settings, state.kb
     try:
@@ -216,8 +216,8 @@ def _order_cards(
             jurisdiction=settings.jurisdiction,
             ig_codes=settings.ig_medication_codes,
         )
-        request = checked_request(found["request"])
-        rec = compute_recommendation(state, request)
+        request = validate(found["request"])
+        rec = recommend_request(kb, request)
     except InvalidRequestError as exc:
         lines = [f"- {p['field']}: {p['message']}" for p in exc.problems]
         return [

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
 
-from ivig.service.auth import ANY_USER, Principal, require_roles
+from ivig.service.auth import Principal, require_permission
 from ivig.service.errors import ERROR_RESPONSES, IvigJSONResponse
 from ivig.service.state import ServiceState, get_state
+from ivig.vocabulary import Jurisdiction, Phase
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/fhir", tags=["fhir"], responses=ERROR_RESPONSES)
-AnyUser = Annotated[Principal, Depends(require_roles(*ANY_USER))]
+AnyUser = Annotated[Principal, Depends(require_permission("compute"))]
 State = Annotated[ServiceState, Depends(get_state)]
 BundleBody = Annotated[
     dict[str, Any],
@@ -21,16 +22,16 @@ BundleBody = Annotated[
         description="A FHIR R4 Bundle: Patient, Observations (UCUM), Conditions, MedicationRequests"
     ),
 ]
-PhaseQuery = Literal["induction", "maintenance", "one_off"] | None
-JurisdictionQuery = Literal["international", "au", "ontario", "uk", "us", "br"] | None
+PhaseQuery = Phase | None
+JurisdictionQuery = Jurisdiction | None
 
 
 def _read(
     state: ServiceState, bundle: dict[str, Any], phase: str | None, jurisdiction: str | None
 ) -> dict[str, Any]:
+    from ivig.app.recommend import validate
     from ivig.core.request_check import check_request
     from ivig.service.fhir.read import bundle_resources, read_resources
-    from ivig.service.routers.api import checked_request
 
     found = read_resources(
         state.kb,
@@ -40,7 +41,7 @@ def _read(
         jurisdiction=jurisdiction or state.settings.jurisdiction,
         ig_codes=state.settings.ig_medication_codes,
     )
-    found["request"] = checked_request(found["request"])
+    found["request"] = validate(found["request"])
     check_request(state.kb, found["request"])
     return found
 
@@ -80,12 +81,12 @@ def fhir_recommend(
     jurisdiction: JurisdictionQuery = None,
 ) -> IvigJSONResponse:
     """The recommendation for a Bundle as FHIR: MedicationRequest, CarePlan, notes."""
-    from ivig.core.recommend import recommend
+    from ivig.app.recommend import recommend_request
     from ivig.service.fhir.write import to_fhir_bundle
 
     found = _read(state, bundle, phase, jurisdiction)
-    rec = recommend(state.kb, found["request"])
-    product = rec["dose"]["product"] if rec.get("dose") else None
+    rec = recommend_request(state.kb, found["request"])
+    product = rec["dose"]["product"] if rec["dose"] is not None else None
     out = to_fhir_bundle(
         rec,
         patient_ref=found["references"]["patient"],
