@@ -90,23 +90,31 @@ def _regimen_indication(
     kb: KnowledgeBase, condition_id: str | None, indication: str, phase: str
 ) -> str | None:
     """The indication whose first IV regimen for ``phase`` doses the order, read straight from
-    the knowledge data: the named one, or the candidates when they agree on g/kg per course."""
+    the knowledge data: the named one, or the first candidate when all candidates' regimens
+    give the same plan (g/kg, days and interval as the dose engine picks them)."""
     if condition_id is None:
         return None
     condition = next(c for c in kb.data["conditions"] if c["id"] == condition_id)
     named = f"{condition_id}.{indication}" if indication else None
-    g_per_kg: dict[str, float] = {}
+    plans: dict[str, tuple[object, ...]] = {}
     for ind in condition["indications"]:
         if named and ind["id"] != named:
             continue
         for regimen in ind.get("regimens") or []:
             if regimen["phase"] == phase and regimen["route"] == "iv":
-                rng = regimen["dose_g_per_kg"]
-                g_per_kg[ind["id"]] = rng.get("default", rng["min"])
+                rng, days = regimen["dose_g_per_kg"], regimen["days"]
+                weeks = regimen.get("interval_weeks")
+                plans[ind["id"]] = (
+                    rng.get("default", rng["min"]),
+                    days.get("default", days["min"]),
+                    None if weeks is None else weeks.get("default", weeks["max"]),
+                )
                 break
-    if not g_per_kg or len(set(g_per_kg.values())) > 1:
+    if not plans or len(set(plans.values())) > 1:
         return None
-    return next(iter(g_per_kg))
+    # the candidates whose first regimen is for this phase come first (as recommend orders them)
+    first = sorted(plans, key=lambda i: kb.indication(i)["regimens"][0]["phase"] != phase)
+    return first[0]
 
 
 @pytest.fixture(scope="module")

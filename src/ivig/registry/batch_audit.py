@@ -10,10 +10,10 @@ Two questions are answered apart, as the national dose calculators do:
   patient data determine a regimen, whatever the criteria findings: the dosing weight of the
   policy (:func:`ivig.core.weight.compute_dosing_weight`), the regimen of the phase
   (:func:`ivig.core.dose.select_regimen`, IV route) and its dose plan
-  (:func:`ivig.core.dose.compute_dose_plan`). Without an indication, the candidates are the
-  condition's indications with an IV regimen for the phase; when they all give the same g/kg
-  per course the dose is that one (the note names the candidates), otherwise the row has no
-  policy dose and its note says to give the indication.
+  (:func:`ivig.core.dose.compute_dose_plan`). The indication is chosen as ``ivig dose`` and
+  ``ivig recommend`` choose it (:func:`ivig.app.dose.choose_indication`, without findings):
+  the named one, or the candidates for the phase when they share one regimen (the note names
+  them); otherwise the row has no policy dose and its note says why (name the indication).
 - **The criteria** (:func:`ivig.core.eligibility.evaluate_eligibility`), reported as
   ``met`` (supported, or supported with conditions), ``unmet`` (not supported),
   ``not_documented`` (the findings the criteria need are missing) or ``out_of_scope``.
@@ -265,12 +265,6 @@ def _findings(raw: str, order: _Order) -> dict[str, object]:
     return findings
 
 
-def _course_g_per_kg(regimen: dict[str, Any]) -> float:
-    """The g/kg per course the dose plan uses: the default, else the lowest of the range."""
-    rng = regimen["dose_g_per_kg"]
-    return float(rng.get("default", rng["min"]))
-
-
 class OrderAuditor:
     """Audits single orders; holds the knowledge base, the options and the memo caches."""
 
@@ -350,31 +344,24 @@ class OrderAuditor:
     def _find_regimen(
         self, condition_id: str | None, indication: str, phase: str
     ) -> tuple[str | None, str]:
+        """The indication as ``ivig dose`` and ``recommend`` choose it without findings
+        (:func:`ivig.app.dose.choose_indication`), if it has an IV regimen for ``phase``."""
+        from ivig.app.dose import choose_indication
         from ivig.core.dose import select_regimen
 
         if condition_id is None:
             return None, "no policy dose: not a neurological use (out of scope)"
-        named = self._indication_id(condition_id, indication)
-        candidates = (
-            [named] if named else [i["id"] for i in self.kb.condition(condition_id)["indications"]]
-        )
-        doses: dict[str, float] = {}
-        for indication_id in candidates:
-            try:
-                regimen = select_regimen(self.kb, indication_id, phase, route="iv")
-            except InputError:
-                continue
-            doses[indication_id] = _course_g_per_kg(regimen)
-        if not doses:
-            what = named or condition_id
-            return None, f"no policy dose: {what} has no IV regimen for the {phase} phase"
-        if len(set(doses.values())) > 1:
-            listed = ", ".join(f"{i} {g:g} g/kg" for i, g in doses.items())
-            return None, f"no policy dose: candidates differ ({listed}); give the indication"
-        first = next(iter(doses))
-        if len(doses) == 1:
-            return first, ""
-        return first, "same g/kg per course for the candidates " + ", ".join(doses)
+        try:
+            chosen, candidates = choose_indication(
+                self.kb, condition_id, phase, indication or None, None, self.jurisdiction
+            )
+            select_regimen(self.kb, chosen, phase, route="iv")
+        except InputError as exc:
+            return None, f"no policy dose: {exc}"
+        others = [c for c in candidates if c != chosen]
+        if not others:
+            return chosen, ""
+        return chosen, "the same regimen for the candidates " + ", ".join(candidates)
 
     def dosing_weight(self, order: _Order) -> tuple[float | None, str]:
         """(dosing weight by the policy, "") or (``None``, why the policy gives none)."""
