@@ -91,8 +91,6 @@ def _add_pretty(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ivig`` console script; returns the exit status."""
-    from ivig.errors import IvigError
-
     args_in = sys.argv[1:] if argv is None else argv
     first = next((a for a in args_in if not a.startswith("-")), None)
     parser = _build_parser(first if first in COMMANDS else None)
@@ -107,9 +105,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         status: int = func(args)
-    except IvigError as exc:
-        print(f"ivig: error: {exc}", file=sys.stderr)
-        return 2
     except BrokenPipeError:  # e.g. `ivig kb list | head`
         return 0
+    except Exception as exc:
+        from ivig.errors import IvigError  # imported here: `ivig --help` never needs it
+
+        if not isinstance(exc, IvigError):
+            raise
+        print(f"ivig: error: {exc}", file=sys.stderr)
+        return 2
     return status
