@@ -273,3 +273,38 @@ def test_database_replay_cache_accepts_once_until_expiry(
     now[0] = 5000
     assert one.prune() == 2
     assert one.check_and_add("iss", "a", 6000)
+
+
+def test_the_listening_socket_gives_connections_tcp_nodelay() -> None:
+    """Without TCP_NODELAY a kept-alive response waits for the client's delayed ACK (~40 ms)."""
+    from ivig.cli.serve import listen_socket
+
+    sock = listen_socket("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        with socket.create_connection(sock.getsockname()[:2]):
+            accepted, _ = sock.accept()
+            with accepted:
+                assert accepted.proto == socket.IPPROTO_TCP
+                assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    finally:
+        sock.close()
+
+
+def test_bad_worker_counts_and_busy_ports_name_the_option(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from ivig.cli import main
+    from ivig.cli.serve import listen_socket
+
+    assert main(["serve", "--workers", "0", "--no-registry"]) == 2
+    assert "--workers" in capsys.readouterr().err
+    from ivig.errors import InputError
+
+    busy = listen_socket("127.0.0.1", 0)
+    try:
+        with pytest.raises(InputError, match="--port"):
+            listen_socket("127.0.0.1", int(busy.getsockname()[1]))
+    finally:
+        busy.close()
