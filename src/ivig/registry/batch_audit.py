@@ -351,6 +351,16 @@ class OrderAuditor:
 
         if condition_id is None:
             return None, "no policy dose: not a neurological use (out of scope)"
+        named = self._indication_id(condition_id, indication)
+        pool = (
+            [named] if named else [i["id"] for i in self.kb.condition(condition_id)["indications"]]
+        )
+        if not any(
+            r["phase"] == phase and r["route"] == "iv"
+            for i in pool
+            for r in self.kb.indication(i).get("regimens") or []
+        ):
+            return None, f"no policy dose: {named or condition_id} has no IV regimen for {phase}"
         try:
             chosen, candidates = choose_indication(
                 self.kb, condition_id, phase, indication or None, None, self.jurisdiction
