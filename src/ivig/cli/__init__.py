@@ -89,24 +89,36 @@ def _add_pretty(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                 _add_pretty(action)
 
 
+def _missing_extra(exc: ModuleNotFoundError) -> Exception | None:
+    from ivig.extras import missing_extra
+
+    return missing_extra(exc)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ivig`` console script; returns the exit status."""
     args_in = sys.argv[1:] if argv is None else argv
     first = next((a for a in args_in if not a.startswith("-")), None)
-    parser = _build_parser(first if first in COMMANDS else None)
-    args = parser.parse_args(args_in)
-    if getattr(args, "pretty", False):
-        from ivig.cli._common import OUTPUT
-
-        OUTPUT["pretty"] = True
-    func = getattr(args, "func", None)
-    if func is None:
-        parser.print_help()
-        return 2
     try:
+        parser = _build_parser(first if first in COMMANDS else None)
+        args = parser.parse_args(args_in)
+        if getattr(args, "pretty", False):
+            from ivig.cli._common import OUTPUT
+
+            OUTPUT["pretty"] = True
+        func = getattr(args, "func", None)
+        if func is None:
+            parser.print_help()
+            return 2
         status: int = func(args)
     except BrokenPipeError:  # e.g. `ivig kb list | head`
         return 0
+    except ModuleNotFoundError as exc:  # an adapter's extra is not installed
+        missing = _missing_extra(exc)
+        if missing is None:
+            raise
+        print(f"ivig: error: {missing}", file=sys.stderr)
+        return 2
     except Exception as exc:
         from ivig.errors import IvigError  # imported here: `ivig --help` never needs it
 

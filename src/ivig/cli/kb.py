@@ -194,12 +194,22 @@ def _docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verification(args: argparse.Namespace) -> int:
+    from ivig.knowledge.verification import render_verification_markdown
+
+    print(render_verification_markdown(kb()), end="")
+    return 0
+
+
 def _validate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from ivig.knowledge.loader import check_schema_version
     from ivig.knowledge.validate import DATA_DIR, validate_directory
 
-    data, errors = validate_directory(Path(args.path) if args.path else DATA_DIR)
+    root = Path(args.path) if args.path else DATA_DIR
+    check_schema_version(str(root))  # data of another layout: one clear error, not a list
+    data, errors = validate_directory(root)
     for err in errors:
         print(err)
     print(f"{len(errors)} error(s); knowledge {data['version']}")
@@ -227,6 +237,10 @@ def add_parsers(sub: Any) -> None:
     p.set_defaults(func=_stats)
     p = kb_sub.add_parser("docs", help="print docs/knowledge.md generated from the data")
     p.set_defaults(func=_docs)
+    p = kb_sub.add_parser(
+        "verification", help="print docs/verification.md: unverified facts, why, what settles them"
+    )
+    p.set_defaults(func=_verification)
     p = kb_sub.add_parser("validate", help="validate the data files; list every error")
     p.add_argument("path", nargs="?", help="data folder (default: the bundled knowledge)")
     p.set_defaults(func=_validate)

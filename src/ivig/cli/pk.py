@@ -118,6 +118,16 @@ def _predictions_json(pred: Predictions) -> dict[str, Any]:
     }
 
 
+def _when_not_met(knowledge: KnowledgeBase, population_id: str) -> str:
+    """The knowledge base's caveat for a missed delta-IgG target (GBS: what SID-GBS found)."""
+    for ref in knowledge.data["pk"]["references"]:
+        caveat = ref.get("when_not_met")
+        if ref["population"] == population_id and ref["kind"] == "delta_igg_target" and caveat:
+            sources = ", ".join(s["id"] for s in caveat["sources"])
+            return f" -- {caveat['text']} ({sources})"
+    return ""
+
+
 def _plot(
     path: str,
     sim: PkSimulation,
@@ -251,6 +261,8 @@ def _simulate(args: argparse.Namespace) -> int:
             if "target_g_per_l" in ref:
                 met = "met" if ref["target_met"] else "NOT met"
                 line += f"; target > {ref['target_g_per_l']:g} g/L {met}"
+                if not ref["target_met"]:
+                    line += _when_not_met(knowledge, sim.population_id)
         out.print(line)
     if len(pred.troughs) > 1:
         shown = ", ".join(f"d{d:g}: {v:.1f}" for d, v in pred.troughs[1:][-6:])
