@@ -1,0 +1,1 @@
+"""Application layer: one function per use case (issue 13; built on main)."""
