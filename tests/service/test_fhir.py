@@ -94,7 +94,8 @@ def test_snomed_codes_map_too(kb: KnowledgeBase) -> None:
 def test_an_earlier_ig_order_means_maintenance_unless_the_order_says(kb: KnowledgeBase) -> None:
     bundle = gbs_bundle()
     old = copy.deepcopy(resources_of(bundle, "MedicationRequest")[0])
-    old.update(id="mr0", status="completed")
+    # an earlier normal-Ig order for the same condition (reasonReference c1), 60 days ago
+    old.update(id="mr0", status="completed", authoredOn="2026-09-23")
     bundle["entry"].append({"resource": old})
     assert _read(kb, bundle)["request"]["phase"] == "maintenance"
     draft = resources_of(bundle, "MedicationRequest")[0]

@@ -20,6 +20,7 @@ __all__ = [
     "CHECKS",
     "CodeSystem",
     "FhirReading",
+    "FindingCode",
     "MedicationClass",
     "MedicationCode",
     "MedicationCodes",
@@ -108,12 +109,31 @@ class FhirReading(TypedDict):
 
 
 @with_config(FORBID)
+class FindingCode(TypedDict):
+    """A standard code whose presence in the record sets a criteria finding.
+
+    ``resources`` are the FHIR resource types it counts in (an active Condition or Observation,
+    a Procedure in progress or completed); the finding takes ``value`` when it is present.
+    """
+
+    system: Id
+    code: Id
+    display: str
+    resources: Annotated[list[Literal["Condition", "Observation", "Procedure"]], MinLen(1)]
+    finding: Id
+    value: bool | int
+    sources: Sources
+    verified: bool
+
+
+@with_config(FORBID)
 class MedicationCodes(TypedDict):
     """The whole ``medication_codes.yaml``."""
 
     systems: list[CodeSystem]
     classes: list[MedicationClass]
     product_codes: list[ProductCode]
+    finding_codes: list[FindingCode]
     readings: list[FhirReading]
 
 
@@ -140,6 +160,12 @@ def _check_codes(data: dict[str, Any], report: Callable[[str, str, str], None]) 
             report(file, f"product_codes[{i}].system", f"unknown system {code['system']!r}")
         if code["product"] not in products:
             report(file, f"product_codes[{i}].product", f"unknown product {code['product']!r}")
+    findings = {f["name"] for f in data.get("findings", [])}
+    for i, code in enumerate(codes["finding_codes"]):
+        if code["system"] not in systems:
+            report(file, f"finding_codes[{i}].system", f"unknown system {code['system']!r}")
+        if code["finding"] not in findings:
+            report(file, f"finding_codes[{i}].finding", f"unknown finding {code['finding']!r}")
     ids = [r["id"] for r in codes["readings"]]
     for rid in {r for r in ids if ids.count(r) > 1}:
         report(file, "readings", f"duplicate reading id {rid!r}")

@@ -15,6 +15,7 @@ __all__ = [
     "LAB_CODES",
     "LOINC",
     "OBSERVATION_FIELDS",
+    "ROUTE_IM",
     "ROUTE_IV",
     "ROUTE_SC",
     "SYSTEM_ALIASES",
@@ -83,6 +84,7 @@ ATC_IG_PREFIX = "J06BA"
 ATC_IV = ("J06BA02", "immunoglobulins, normal human, for intravascular adm.")
 ROUTE_IV = (SNOMED, "47625008", "Intravenous route")
 ROUTE_SC = (SNOMED, "34206005", "Subcutaneous route")
+ROUTE_IM = (SNOMED, "78421000", "Intramuscular route")
 
 #: words in a medication's text that mark an immunoglobulin order (besides product names)
 IG_TEXT_TERMS = (
