@@ -13,6 +13,7 @@ __all__ = [
     "ATC_IV",
     "IG_TEXT_TERMS",
     "LAB_CODES",
+    "NORMAL_IG_CODES",
     "LOINC",
     "OBSERVATION_FIELDS",
     "ROUTE_IM",
@@ -82,6 +83,8 @@ UCUM_EGFR = ("mL/min/{1.73_m2}", "mL/min/1.73.m2", "mL/min/1.73m2")
 #: ATC group of immunoglobulins; J06BA02 is the intravascular one (notes §2.2)
 ATC_IG_PREFIX = "J06BA"
 ATC_IV = ("J06BA02", "immunoglobulins, normal human, for intravascular adm.")
+#: search tokens of normal immunoglobulin for the bounded order-history query
+NORMAL_IG_CODES = (f"{ATC}|J06BA01", f"{ATC}|J06BA02")
 ROUTE_IV = (SNOMED, "47625008", "Intravenous route")
 ROUTE_SC = (SNOMED, "34206005", "Subcutaneous route")
 ROUTE_IM = (SNOMED, "78421000", "Intramuscular route")
