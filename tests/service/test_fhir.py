@@ -153,12 +153,24 @@ def test_fhir_request_endpoint_gives_the_request(client: Any) -> None:
     assert response.json()["request"]["condition"] == "gbs"
 
 
-def test_a_resource_that_is_not_a_bundle_is_422(client: Any) -> None:
+def test_a_resource_that_is_not_a_bundle_is_422_as_an_operation_outcome(client: Any) -> None:
+    """FHIR endpoint errors are OperationOutcomes in application/fhir+json (issue 16)."""
     response = client.post(
         "/api/fhir/request", json={"resourceType": "Patient"}, headers=auth("clinician")
     )
     assert response.status_code == 422
-    assert response.json()["problems"][0]["field"] == "Bundle"
+    assert response.headers["content-type"].startswith("application/fhir+json")
+    outcome = response.json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert outcome["issue"][0]["expression"] == ["Bundle"]
+    assert outcome["issue"][0]["severity"] == "error"
+    not_json = client.post(
+        "/api/fhir/recommend",
+        content=b"[1, 2",
+        headers={**auth("clinician"), "content-type": "application/json"},
+    )
+    assert not_json.status_code == 422
+    assert not_json.json()["resourceType"] == "OperationOutcome"
 
 
 @settings(max_examples=25, deadline=None)

@@ -327,7 +327,7 @@ def recommendation_cards(
     dose = rec["dose"]
     product_id = dose.get("product")
     product_name = kb.product(product_id)["name"] if product_id else None
-    suggestions = _suggestions(kb, rec, order, patient_ref, references, product_name)
+    suggestions = _suggestions(kb, rec, order, patient_ref, references, product_name, web_base)
     detail = [
         *_check_lines(check),
         *_dose_lines(rec, product_name),
@@ -359,6 +359,7 @@ def _suggestions(
     patient_ref: str,
     references: Mapping[str, str],
     product_name: str | None,
+    canonical_base: str | None = None,
 ) -> list[dict[str, Any]]:
     """An ``update`` of the draft (dose, rate, timing changed; everything else kept).
 
@@ -372,7 +373,11 @@ def _suggestions(
     days = len(dose["days"])
     out = []
     resource = updated_order(
-        rec, order, patient_ref=patient_ref, references=references, product_name=None
+        rec,
+        order,
+        patient_ref=patient_ref,
+        references=references,
+        canonical_base=canonical_base,
     )
     out.append(
         {
@@ -394,7 +399,12 @@ def _suggestions(
     ordered_product = rec["request"].get("product")
     if product_name and dose.get("product") != ordered_product:
         with_product = updated_order(
-            rec, order, patient_ref=patient_ref, references=references, product_name=product_name
+            rec,
+            order,
+            patient_ref=patient_ref,
+            references=references,
+            product_name=product_name,
+            canonical_base=canonical_base,
         )
         out.append(
             {

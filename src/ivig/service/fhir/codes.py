@@ -12,6 +12,8 @@ __all__ = [
     "ATC_IG_PREFIX",
     "ATC_IV",
     "IG_TEXT_TERMS",
+    "IVIG_KNOWLEDGE_VERSION",
+    "KNOWLEDGE_EXTENSION_PATH",
     "LAB_CODES",
     "NORMAL_IG_CODES",
     "LOINC",
@@ -26,6 +28,7 @@ __all__ = [
     "UCUM_LENGTH",
     "UCUM_MASS",
     "UCUM_SUBSTANCE_UMOL_PER_L",
+    "knowledge_extension_url",
 ]
 
 LOINC = "http://loinc.org"
@@ -35,8 +38,17 @@ ATC = "http://www.whocc.no/atc"
 DOSE_RATE_TYPE = "http://terminology.hl7.org/CodeSystem/dose-rate-type"
 #: the ivig code system for findings (Observation.code) that the knowledge base declares
 IVIG_FINDING = "urn:ivig:finding"
-#: extension carrying the knowledge version on every emitted resource
+#: extension carrying the knowledge version (the name used before it had a canonical URL)
 IVIG_KNOWLEDGE_VERSION = "urn:ivig:extension:knowledge-version"
+#: where this service publishes the extension's StructureDefinition
+KNOWLEDGE_EXTENSION_PATH = "/api/fhir/StructureDefinition/ivig-knowledge-version"
+
+
+def knowledge_extension_url(base: str | None) -> str:
+    """The extension's canonical URL on the service at ``base`` (its public URL)."""
+    if not base:
+        return IVIG_KNOWLEDGE_VERSION
+    return base.rstrip("/") + KNOWLEDGE_EXTENSION_PATH
 
 #: FHIR code-system URLs -> the system names the knowledge base uses in ``codes``
 SYSTEM_ALIASES: dict[str, str] = {

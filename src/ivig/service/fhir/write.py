@@ -29,8 +29,9 @@ def _g(value: float) -> str:
     return f"{value:g}"
 
 
-def _knowledge_ext(rec: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return [{"url": C.IVIG_KNOWLEDGE_VERSION, "valueString": str(rec["knowledge_version"])}]
+def _knowledge_ext(rec: Mapping[str, Any], base: str | None) -> list[dict[str, Any]]:
+    url = C.knowledge_extension_url(base)
+    return [{"url": url, "valueString": str(rec["knowledge_version"])}]
 
 
 def _medication(rec: Mapping[str, Any], product_name: str | None) -> dict[str, Any]:
@@ -120,6 +121,7 @@ def to_fhir_medication_request(
     draft: Mapping[str, Any] | None = None,
     product_name: str | None = None,
     status: str = "draft",
+    canonical_base: str | None = None,
 ) -> dict[str, Any]:
     """The recommendation's dose as a MedicationRequest (``None`` dose: raise ``ValueError``).
 
@@ -137,7 +139,7 @@ def to_fhir_medication_request(
     phase = rec["dose"]["phase"]
     resource.update(
         {
-            "extension": _knowledge_ext(rec),
+            "extension": _knowledge_ext(rec, canonical_base),
             "status": status,
             "intent": str(draft.get("intent", "order")) if draft else "proposal",
             "courseOfTherapyType": {
@@ -169,7 +171,9 @@ def to_fhir_medication_request(
     return resource
 
 
-def to_fhir_careplan(rec: Mapping[str, Any], *, patient_ref: str) -> dict[str, Any]:
+def to_fhir_careplan(
+    rec: Mapping[str, Any], *, patient_ref: str, canonical_base: str | None = None
+) -> dict[str, Any]:
     """The monitoring plan and the review plan as a CarePlan (activities in plain text)."""
     activities: list[dict[str, Any]] = []
     for item in rec.get("monitoring", []):
@@ -197,7 +201,7 @@ def to_fhir_careplan(rec: Mapping[str, Any], *, patient_ref: str) -> dict[str, A
         activities.append({"detail": {"status": "not-started", "description": text.strip()}})
     plan: dict[str, Any] = {
         "resourceType": "CarePlan",
-        "extension": _knowledge_ext(rec),
+        "extension": _knowledge_ext(rec, canonical_base),
         "status": "draft",
         "intent": "proposal",
         "title": "Immunoglobulin monitoring and review plan",
@@ -216,10 +220,11 @@ def to_fhir_bundle(
     references: Mapping[str, str] | None = None,
     draft: Mapping[str, Any] | None = None,
     product_name: str | None = None,
+    canonical_base: str | None = None,
 ) -> dict[str, Any]:
     """A collection Bundle: the MedicationRequest (when there is a dose) and the CarePlan."""
     entries = []
-    plan = to_fhir_careplan(rec, patient_ref=patient_ref)
+    plan = to_fhir_careplan(rec, patient_ref=patient_ref, canonical_base=canonical_base)
     if rec.get("dose") is not None:
         order = to_fhir_medication_request(
             rec,
@@ -227,6 +232,7 @@ def to_fhir_bundle(
             references=references,
             draft=draft,
             product_name=product_name,
+            canonical_base=canonical_base,
         )
         order_url = _full_url(order)
         entries.append({"fullUrl": order_url, "resource": order})
@@ -262,6 +268,7 @@ def updated_order(
     patient_ref: str,
     references: Mapping[str, str] | None = None,
     product_name: str | None = None,
+    canonical_base: str | None = None,
 ) -> dict[str, Any]:
     """The draft with only its dose, rate and timing changed (and product, if one is named).
 
@@ -272,7 +279,12 @@ def updated_order(
     import copy
 
     computed = to_fhir_medication_request(
-        rec, patient_ref=patient_ref, references=references, draft=draft, product_name=product_name
+        rec,
+        patient_ref=patient_ref,
+        references=references,
+        draft=draft,
+        product_name=product_name,
+        canonical_base=canonical_base,
     )
     out = copy.deepcopy(dict(draft))
     old = [d for d in draft.get("dosageInstruction", []) or [] if isinstance(d, dict)]
@@ -296,9 +308,12 @@ def updated_order(
             product_name,
         )
         out.pop("medicationReference", None)
+    ours = _knowledge_ext(rec, canonical_base)
     out["extension"] = [
-        e for e in out.get("extension", []) or [] if e.get("url") != C.IVIG_KNOWLEDGE_VERSION
-    ] + _knowledge_ext(rec)
+        e
+        for e in out.get("extension", []) or []
+        if e.get("url") not in (ours[0]["url"], C.IVIG_KNOWLEDGE_VERSION)
+    ] + ours
     support = list(out.get("supportingInformation", []) or [])
     for ref in computed.get("supportingInformation", []):
         if ref not in support:
