@@ -79,11 +79,12 @@ def convert(
                 where, code, "a rate per 1.73 m2, such as mL/min/{1.73_m2}", detail="eGFR"
             )
         code = match.group("rate")
-    registry = _registry()
     quantity = value * _unit(code, where)
     try:
         if field == "creatinine_umol_per_l" and quantity.check("[mass]/[length]**3"):
-            molar_mass = registry.Quantity(reading_value(kb, "creatinine_molar_mass_g_per_mol"), "g/mol")
+            molar_mass = reading_value(kb, "creatinine_molar_mass_g_per_mol") * _unit(
+                "g/mol", where
+            )
             quantity = quantity / molar_mass
         return float(quantity.to(_unit(target, where)).magnitude)
     except pint.DimensionalityError:
