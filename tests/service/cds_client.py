@@ -200,9 +200,7 @@ class CdsClient:
             "draftOrders": {
                 "resourceType": "Bundle",
                 "type": "collection",
-                "entry": [
-                    {"fullUrl": u, "resource": d} for u, d in zip(urls, drafts, strict=True)
-                ],
+                "entry": [{"fullUrl": u, "resource": d} for u, d in zip(urls, drafts, strict=True)],
             },
         }
         if hook == "order-select":
@@ -266,9 +264,7 @@ def ivig_draft(**changes: Any) -> dict[str, Any]:
             {
                 "text": "as directed",
                 "patientInstruction": "Tell the nurse about any headache",
-                "route": {
-                    "coding": [{"system": "http://snomed.info/sct", "code": "47625008"}]
-                },
+                "route": {"coding": [{"system": "http://snomed.info/sct", "code": "47625008"}]},
             }
         ],
         "dispenseRequest": {"numberOfRepeatsAllowed": 0, "quantity": {"value": 5}},

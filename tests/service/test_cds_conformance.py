@@ -11,19 +11,20 @@ international one (SNOMED CT, ATC, SI units, g/l, urn:uuid references, a partial
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
 from cds_client import CdsClient, EhrFhirServer, corpus, dosed, ivig_draft, resources
+
 from ivig.contract import validate_request
 from ivig.core.recommend import recommend
 from ivig.knowledge import KnowledgeBase
 from ivig.service.fhir.read import bundle_resources, read_resources
 
 EHR_ISS = "https://ehr.example.org"  # the issuer the `live` service trusts (tests/service)
-TODAY_TEXT = "2026-11-22"
+TODAY = dt.date(2026, 11, 22)  # the service's fixed date (tests/service conftest)
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +58,7 @@ def _us_request(kb: KnowledgeBase) -> dict[str, Any]:
     found = read_resources(
         kb,
         bundle_resources(corpus("us_patient"), full_urls=full_urls),
-        today=__import__("datetime").date(2026, 11, 22),
+        today=TODAY,
         full_urls=full_urls,
         jurisdiction="au",
     )
@@ -154,9 +155,7 @@ def test_an_undecided_comparator_is_said_and_the_value_left_out(kb: KnowledgeBas
     bundle = corpus("us_patient")
     iga = next(r for r in resources(bundle) if r.get("id") == "us-iga")
     iga["valueQuantity"]["value"] = 10  # "<10 mg/dL" = "<0.1 g/L": may or may not be < 0.05
-    found = read_resources(
-        kb, bundle_resources(bundle), today=__import__("datetime").date(2026, 11, 22)
-    )
+    found = read_resources(kb, bundle_resources(bundle), today=TODAY)
     assert "iga_deficiency" not in found["request"]["patient"].get("risk_factors", [])
     assert any("leaves undecided: iga_deficiency" in n for n in found["notes"])
 
@@ -285,7 +284,7 @@ def test_iga_in_g_per_l_lowercase_is_read(kb: KnowledgeBase) -> None:
     found = read_resources(
         kb,
         bundle_resources(corpus("intl_patient"), full_urls=full_urls),
-        today=__import__("datetime").date(2026, 11, 22),
+        today=TODAY,
         full_urls=full_urls,
     )
     assert found["request"]["patient"]["labs"]["iga_g_per_l"] == pytest.approx(1.9)
@@ -331,7 +330,9 @@ def test_discovery_ids_are_unique(cds: CdsClient) -> None:
 def test_prefetch_misses_are_fetched_from_the_ehr(cds: CdsClient, ehr: EhrFhirServer) -> None:
     before = len(ehr.calls)
     patient = next(r for r in ehr.records["us1"] if r["resourceType"] == "Patient")
-    _dose_card(_cards(cds.call("order-select", "us1", [ivig_draft()], prefetch={"patient": patient})))
+    _dose_card(
+        _cards(cds.call("order-select", "us1", [ivig_draft()], prefetch={"patient": patient}))
+    )
     fetched = ehr.calls[before:]
     assert any("Observation" in c and "29463-7" in c for c in fetched)
     assert not any("/Patient/" in c for c in fetched)  # given in the prefetch
@@ -343,9 +344,7 @@ def test_fhir_output_resolves_urn_uuid_and_structures_the_cycle(client: Any) -> 
     for res in resources(bundle):
         res.pop("id", None) if res["resourceType"] == "Patient" else None
     condition = next(r for r in resources(bundle) if r["resourceType"] == "Condition")
-    condition["code"]["coding"].append(
-        {"system": "http://snomed.info/sct", "code": "128209004"}
-    )
+    condition["code"]["coding"].append({"system": "http://snomed.info/sct", "code": "128209004"})
     for name, value in (
         ("previous_ig_response", True),
         ("baseline_measure_recorded", True),
@@ -373,7 +372,11 @@ def test_fhir_output_resolves_urn_uuid_and_structures_the_cycle(client: Any) -> 
     out = response.json()
     assert all(e["fullUrl"].startswith("urn:uuid:") for e in out["entry"][:-1] if "fullUrl" in e)
     order = next(
-        (e["resource"] for e in out["entry"] if e["resource"]["resourceType"] == "MedicationRequest"),
+        (
+            e["resource"]
+            for e in out["entry"]
+            if e["resource"]["resourceType"] == "MedicationRequest"
+        ),
         None,
     )
     assert order is not None, out
@@ -389,8 +392,3 @@ def test_the_extension_url_resolves_to_its_definition(client: Any) -> None:
     definition = response.json()
     assert definition["resourceType"] == "StructureDefinition"
     assert definition["url"].endswith("/api/fhir/StructureDefinition/ivig-knowledge-version")
-
-
-def test_the_date_today_is_the_service_date() -> None:
-    """The corpus dates are relative to the service's fixed date (tests/service conftest)."""
-    assert TODAY_TEXT == "2026-11-22"

@@ -146,9 +146,7 @@ def _links(knowledge_url: str, condition_id: str, form: str | None) -> list[dict
         }
     ]
     if form:
-        links.insert(
-            0, {"label": "Complete the findings in ivig", "url": form, "type": "absolute"}
-        )
+        links.insert(0, {"label": "Complete the findings in ivig", "url": form, "type": "absolute"})
     return links
 
 
@@ -321,7 +319,11 @@ def recommendation_cards(
     missing = [m["name"] for m in elig.get("missing", [])]
     form = form_url(web_base, rec["request"], missing) if web_base and missing else None
     links = _links(knowledge_url, condition_id, form)
-    cards = [stale_card(kb, knowledge_url, reading["stale"])] if reading and reading.get("stale") else []
+    cards = (
+        [stale_card(kb, knowledge_url, reading["stale"])]
+        if reading and reading.get("stale")
+        else []
+    )
     if rec.get("dose") is None:
         return [_no_dose_card(kb, rec, knowledge_url, links, notes, reading), *cards]
     dose = rec["dose"]
@@ -337,8 +339,11 @@ def recommendation_cards(
         *_reading_lines(reading),
     ]
     if order is not None and "id" not in order:
-        detail += ["", "_The draft order has no id: change it by hand (no suggestion, so that "
-                   "accepting cannot order immunoglobulin twice)._"]
+        detail += [
+            "",
+            "_The draft order has no id: change it by hand (no suggestion, so that "
+            "accepting cannot order immunoglobulin twice)._",
+        ]
     card = _card(
         kb,
         knowledge_url,
@@ -428,12 +433,14 @@ def stale_card(kb: KnowledgeBase, knowledge_url: str, stale: Sequence[str]) -> d
     first = stale[0]
     text = "Outdated data used for the immunoglobulin dose: " + first.split(";")[0]
     detail = "\n".join(
-        ["**Outdated or undated data**", *[f"- {s}" for s in stale], "",
-         f"_Knowledge {kb.version}. {kb.disclaimer}_"]
+        [
+            "**Outdated or undated data**",
+            *[f"- {s}" for s in stale],
+            "",
+            f"_Knowledge {kb.version}. {kb.disclaimer}_",
+        ]
     )
-    return _card(
-        kb, knowledge_url, topic="data-age", text=text, indicator="warning", detail=detail
-    )
+    return _card(kb, knowledge_url, topic="data-age", text=text, indicator="warning", detail=detail)
 
 
 def out_of_scope_card(

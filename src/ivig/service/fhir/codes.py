@@ -15,8 +15,8 @@ __all__ = [
     "IVIG_KNOWLEDGE_VERSION",
     "KNOWLEDGE_EXTENSION_PATH",
     "LAB_CODES",
-    "NORMAL_IG_CODES",
     "LOINC",
+    "NORMAL_IG_CODES",
     "OBSERVATION_FIELDS",
     "ROUTE_IM",
     "ROUTE_IV",
@@ -49,6 +49,7 @@ def knowledge_extension_url(base: str | None) -> str:
     if not base:
         return IVIG_KNOWLEDGE_VERSION
     return base.rstrip("/") + KNOWLEDGE_EXTENSION_PATH
+
 
 #: FHIR code-system URLs -> the system names the knowledge base uses in ``codes``
 SYSTEM_ALIASES: dict[str, str] = {

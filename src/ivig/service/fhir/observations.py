@@ -10,6 +10,7 @@ ivig's own code system or from the standard codes mapped in ``medication_codes.y
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ivig.errors import InputError, MissingFieldError, UnknownIdError
@@ -42,7 +43,7 @@ def _field_of(coding: dict[str, Any]) -> str | None:
     if coding.get("system") == C.LOINC:
         return C.OBSERVATION_FIELDS.get(str(coding.get("code")))
     if coding.get("system") == C.IVIG_FINDING and isinstance(coding.get("code"), str):
-        return "finding:" + coding["code"]
+        return "finding:" + str(coding["code"])
     return None
 
 
@@ -93,13 +94,14 @@ def _finding_value(kb: KnowledgeBase, record: Record, obs: Resource, name: str) 
 
 def _rules_on(kb: KnowledgeBase, name: str) -> list[tuple[str, str, float]]:
     """(risk factor, op, threshold) of every numeric derivation from ``labs.<name>``."""
-    rules = []
+    rules: list[tuple[str, str, float]] = []
     for factor in kb.data["risk_factors"]:
         for rule in factor.get("derive", []):
             value = rule["value"]
-            if rule["input"] == f"labs.{name}" and isinstance(value, int | float):
-                if not isinstance(value, bool):
-                    rules.append((factor["id"], rule["op"], float(value)))
+            if rule["input"] != f"labs.{name}" or isinstance(value, bool):
+                continue
+            if isinstance(value, int | float):
+                rules.append((factor["id"], str(rule["op"]), float(value)))
     return rules
 
 
@@ -140,9 +142,9 @@ def _measure(
     """The converted value of one measure (``None``: not usable) and risk factors it settles."""
     value, unit, comparator = _quantity(record, obs, name)
     converted = U.convert(kb, value, unit, name, f"{record.ref(obs)}.valueQuantity.code")
-    if name == "creatinine_umol_per_l" and unit.strip() not in ("umol/L", "mmol/L"):
-        if not _reading_verified(kb, "creatinine_molar_mass_g_per_mol"):
-            record.unverified.append("creatinine molar mass (mass to substance conversion)")
+    by_mass = name == "creatinine_umol_per_l" and unit.strip() not in ("umol/L", "mmol/L")
+    if by_mass and not _reading_verified(kb, "creatinine_molar_mass_g_per_mol"):
+        record.unverified.append("creatinine molar mass (mass to substance conversion)")
     if comparator is None:
         return converted, []
     if name in _BODY:
@@ -210,7 +212,7 @@ def standard_findings(kb: KnowledgeBase, record: Record, findings: dict[str, obj
             break
 
 
-def _coded(kb: KnowledgeBase, res: Resource, entry: dict[str, Any]) -> bool:
+def _coded(kb: KnowledgeBase, res: Resource, entry: Mapping[str, Any]) -> bool:
     from ivig.service.fhir.medication import code_system
 
     return any(

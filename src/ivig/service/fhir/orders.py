@@ -30,7 +30,10 @@ _DAYS_PER_UNIT = {"d": 1.0, "wk": 7.0, "mo": 30.4375, "h": 1 / 24, "a": 365.25}
 
 
 def classify_order(
-    kb: KnowledgeBase, record: Record, order: Resource, local_codes: Iterable[str] = ()
+    kb: KnowledgeBase,
+    record: Record,
+    order: Mapping[str, Any],
+    local_codes: Iterable[str] = (),
 ) -> MedicationMatch | None:
     """What the order's medication is (``None``: not an immunoglobulin)."""
     concept = resolve_medication(order, record.resources, record.full_urls)
@@ -59,9 +62,7 @@ def _route_of(order: Mapping[str, Any]) -> str | None:
     return None
 
 
-def ig_orders(
-    kb: KnowledgeBase, record: Record, local_codes: Iterable[str] = ()
-) -> list[Resource]:
+def ig_orders(kb: KnowledgeBase, record: Record, local_codes: Iterable[str] = ()) -> list[Resource]:
     """The normal-immunoglobulin MedicationRequests of the record (not cancelled)."""
     found = []
     for res in record.of_type("MedicationRequest"):

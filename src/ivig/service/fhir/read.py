@@ -322,7 +322,8 @@ def read_resources(
     earlier = [
         r
         for r in orders
-        if r.get("status") != "draft" and (order is None or r is not order)
+        if r.get("status") != "draft"
+        and (order is None or r is not order)
         and (order is None or "id" not in order or r.get("id") != order.get("id"))
     ]
     condition_id, condition = _choose_condition(kb, record, order)
@@ -331,9 +332,7 @@ def read_resources(
         where = f"{record.ref(condition)}.onsetDateTime" if condition else "Condition.onset"
         _days_since_onset(record, onset, today, where, findings)
         if condition is not None:
-            record.inputs.append(
-                _input("days_since_onset", "onset", record, condition, onset)
-            )
+            record.inputs.append(_input("days_since_onset", "onset", record, condition, onset))
     phase_from = None
     if phase is None:
         phase, phase_from = infer_phase(

@@ -50,7 +50,7 @@ class Reading:
 
 @functools.lru_cache(maxsize=1)
 def _registry() -> Any:
-    import ucumvert
+    import ucumvert  # type: ignore[import-untyped]
 
     return ucumvert.PintUcumRegistry()
 
@@ -64,9 +64,7 @@ def _unit(code: str, where: str) -> Any:
         raise InputError(where, code, "a UCUM unit code", detail=str(exc).splitlines()[0]) from None
 
 
-def convert(
-    kb: KnowledgeBase, value: float, code: str, field: str, where: str
-) -> float:
+def convert(kb: KnowledgeBase, value: float, code: str, field: str, where: str) -> float:
     """``value`` in UCUM ``code`` as the unit of ``field`` (``InputError`` names ``where``)."""
     import pint
 
@@ -88,9 +86,7 @@ def convert(
             quantity = quantity / molar_mass
         return float(quantity.to(_unit(target, where)).magnitude)
     except pint.DimensionalityError:
-        raise InputError(
-            where, code, f"a unit convertible to {target}", detail=field
-        ) from None
+        raise InputError(where, code, f"a unit convertible to {target}", detail=field) from None
 
 
 def reading_value(kb: KnowledgeBase, reading_id: str) -> float:
@@ -126,13 +122,9 @@ def decide(comparator: str, bound: float, op: str, threshold: float) -> bool | N
     if below == rule_below:
         # values run towards the rule's side: all pass when the bound is inside the rule
         if below:
-            inside = bound < threshold or (
-                bound == threshold and (not closed or rule_closed)
-            )
+            inside = bound < threshold or (bound == threshold and (not closed or rule_closed))
         else:
-            inside = bound > threshold or (
-                bound == threshold and (not closed or rule_closed)
-            )
+            inside = bound > threshold or (bound == threshold and (not closed or rule_closed))
         return True if inside else None
     # values run away from the rule's side: none pass when the bound is outside the rule
     if below:

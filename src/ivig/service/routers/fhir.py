@@ -74,8 +74,15 @@ class FhirRoute(APIRoute):
         return fhir_handler
 
 
+_OUTCOME = {"content": {FHIR_JSON: {"schema": {"type": "object"}}}}
 router = APIRouter(
-    prefix="/api/fhir", tags=["fhir"], responses=ERROR_RESPONSES, route_class=FhirRoute
+    prefix="/api/fhir",
+    tags=["fhir"],
+    responses={
+        **ERROR_RESPONSES,
+        422: {"description": "Bad input: an OperationOutcome naming each field", **_OUTCOME},
+    },
+    route_class=FhirRoute,
 )
 AnyUser = Annotated[Principal, Depends(require_roles(*ANY_USER))]
 State = Annotated[ServiceState, Depends(get_state)]
@@ -167,16 +174,20 @@ def fhir_recommend(
         canonical_base=state.settings.public_base_url,
     )
     elig = rec["eligibility"]
-    issues = [
-        {"severity": "information", "code": "informational", "diagnostics": n}
-        for n in found["notes"]
-    ] + [
-        {"severity": "warning", "code": "informational", "diagnostics": w}
-        for w in found["stale"]
-    ] + [
-        {"severity": "warning", "code": "informational", "diagnostics": w}
-        for w in rec.get("warnings", [])
-    ]
+    issues = (
+        [
+            {"severity": "information", "code": "informational", "diagnostics": n}
+            for n in found["notes"]
+        ]
+        + [
+            {"severity": "warning", "code": "informational", "diagnostics": w}
+            for w in found["stale"]
+        ]
+        + [
+            {"severity": "warning", "code": "informational", "diagnostics": w}
+            for w in rec.get("warnings", [])
+        ]
+    )
     issues.append(
         {
             "severity": "information",
