@@ -114,6 +114,15 @@ def test_an_earlier_ig_order_means_maintenance_unless_the_order_says(kb: Knowled
             {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "1"}]},
             False,
         ),
+        # specific immunoglobulins are never normal immunoglobulin (ATC J06BB; issue 16)
+        ({"text": "WinRho SDF Rho(D) immune globulin intravenous"}, False),
+        ({"coding": [{"system": "urn:oid:2.16.840.1.113883.6.73", "code": "J06BB09"}]}, False),
+        ({"text": "Atgam (lymphocyte immune globulin, anti-thymocyte globulin)"}, False),
+        ({"text": "HyperRAB rabies immune globulin"}, False),
+        ({"coding": [{"system": "http://hl7.org/fhir/sid/ndc", "code": "13533063504"}]}, False),
+        ({"text": "subcutaneous immune globulin 20 %"}, True),
+        ({"text": "Hizentra 20%"}, True),
+        ({"coding": [{"system": "http://hl7.org/fhir/sid/ndc", "code": "44206-0439-10"}]}, True),
     ],
 )
 def test_immunoglobulin_orders_are_recognised(

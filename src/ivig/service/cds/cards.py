@@ -278,7 +278,8 @@ def _check_lines(check: Mapping[str, Any] | None) -> list[str]:
     if check.get("ordered_total_g") is not None and check.get("policy_total_g") is not None:
         lines.append(
             f"- ordered {_g(check['ordered_total_g'])} g "
-            f"({_g(check['ordered_g_per_kg'])} g/kg); policy {_g(check['policy_total_g'])} g "
+            f"({_g(round(check['ordered_g_per_kg'], 2))} g/kg); "
+            f"policy {_g(check['policy_total_g'])} g "
             f"({_g(check['policy_g_per_kg'])} g/kg); difference {_g(check['difference_g'])} g "
             f"({_g(check['difference_pct'])} %)"
         )

@@ -28,6 +28,7 @@ __all__ = [
     "MedicationMatch",
     "classify_medication",
     "code_system",
+    "match_product",
     "resolve_medication",
 ]
 
@@ -123,15 +124,16 @@ def _words(text: str) -> str:
 
 
 def _by_text(kb: KnowledgeBase, concept: object) -> list[tuple[dict[str, Any], str]]:
+    """Classes named in the texts, the class with the longest matching term first."""
     texts = [_words(t) for t in _texts(concept)]
-    found: list[tuple[dict[str, Any], str]] = []
+    found: list[tuple[int, dict[str, Any], str]] = []
     for cls in kb.data["medication_codes"]["classes"]:
-        for term in cls.get("terms", []):
-            needle = _words(term)
-            if any(needle in text for text in texts):
-                found.append((dict(cls), f"text '{term}'"))
-                break
-    return found
+        hits = [t for t in cls.get("terms", []) if any(_words(t) in text for text in texts)]
+        if hits:
+            term = max(hits, key=len)
+            found.append((len(term), dict(cls), f"text '{term}'"))
+    found.sort(key=lambda f: -f[0])
+    return [(cls, via) for _, cls, via in found]
 
 
 def _local(concept: object, local_codes: Iterable[str]) -> str | None:
@@ -165,9 +167,57 @@ def classify_medication(
     else:
         hits = words
     if not hits:
-        return None
-    cls, via = min(hits, key=lambda h: _KIND_ORDER[h[0]["kind"]])
+        return _by_product(kb, concept)
+    cls, via = min(hits, key=lambda h: _KIND_ORDER[h[0]["kind"]])  # stable: longest term first
     return MedicationMatch(cls["kind"], cls["id"], cls["name"], cls.get("route"), via)
+
+
+def _by_product(kb: KnowledgeBase, concept: object) -> MedicationMatch | None:
+    """A knowledge-base product named or coded: normal immunoglobulin of the product's route."""
+    if not isinstance(concept, dict):
+        return None
+    product_id = match_product(kb, concept)
+    if product_id is None:
+        return None
+    product = kb.product(product_id)
+    routes = product["routes"]
+    route = routes[0] if len(routes) == 1 and routes[0] in ("iv", "sc") else None
+    return MedicationMatch(NORMAL, "product", str(product["name"]), route, f"product {product_id}")
+
+
+def _norm(text: str) -> str:
+    from ivig.knowledge.base import normalise_term
+
+    return normalise_term(text)
+
+
+@functools.lru_cache(maxsize=8)
+def _product_terms(kb: KnowledgeBase) -> list[tuple[str, str]]:
+    terms = []
+    for product in kb.data["products"]:
+        for word in [product["id"], product["name"], *product.get("synonyms", [])]:
+            norm = _norm(str(word))
+            if norm:
+                terms.append((norm, product["id"]))
+    return sorted(terms, key=lambda t: -len(t[0]))
+
+
+def match_product(kb: KnowledgeBase, concept: Mapping[str, Any]) -> str | None:
+    """The knowledge-base product the concept codes (product codes) or names (longest name)."""
+    for coding in _codings(concept):
+        system, code = code_system(kb, coding.get("system")), coding.get("code")
+        if system is None or not isinstance(code, str):
+            continue
+        for entry in kb.data["medication_codes"]["product_codes"]:
+            if entry["system"] == system and _normal_code(system, code) == _normal_code(
+                system, entry["code"]
+            ):
+                return str(entry["product"])
+    names = [f"_{_norm(t)}_" for t in _texts(concept)]
+    for term, product_id in _product_terms(kb):
+        if any(f"_{term}_" in text for text in names):
+            return product_id
+    return None
 
 
 def _entry_urls(bundle_urls: Mapping[int, str], res: Mapping[str, Any]) -> set[str]:

@@ -118,6 +118,10 @@ def _bounded_lab(
         elif outcome:
             settled.append(factor)
     shown = f"{comparator}{value:g} {U.FIELD_UNITS[name]}"
+    label = name.split("_")[0]
+    record.add_input(
+        name, f"{label} {shown}" + (f" ({', '.join(settled)})" if settled else ""), obs
+    )
     if open_rules:
         record.notes.append(
             f"{name} {shown} from {record.ref(obs)} leaves undecided: "
@@ -187,7 +191,7 @@ def read_observations(
         target = body if name in _BODY else labs
         target[name] = round(value, _PRECISION.get(name, 4))
         shown = "mL/min/1.73 m2" if name.startswith("egfr") else U.FIELD_UNITS[name]
-        record.add_input(name, f"{name.split('_')[0]} {target[name]:g} {shown}", obs)
+        record.add_input(name, f"{name.split('_')[0]} {target[name]:.4g} {shown}", obs)
     return body, labs, findings, risks
 
 

@@ -20,7 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from ivig.errors import InputError, MissingFieldError
 from ivig.service.fhir import codes as C
-from ivig.service.fhir.medication import classify_medication, code_system, resolve_medication
+from ivig.service.fhir.medication import (
+    classify_medication,
+    code_system,
+    match_product,
+    resolve_medication,
+)
 from ivig.service.fhir.observations import (
     active,
     check_data_age,
@@ -84,45 +89,12 @@ def medication_concept(order: Mapping[str, Any], resources: Sequence[Resource]) 
     return resolve_medication(order, resources)
 
 
-@functools.lru_cache(maxsize=8)
-def _product_terms(kb: KnowledgeBase) -> list[tuple[str, str]]:
-    terms = []
-    for product in kb.data["products"]:
-        for word in [product["id"], product["name"], *product.get("synonyms", [])]:
-            norm = _norm(str(word))
-            if norm:
-                terms.append((norm, product["id"]))
-    return sorted(terms, key=lambda t: -len(t[0]))
-
-
-def match_product(kb: KnowledgeBase, concept: Mapping[str, Any]) -> str | None:
-    """The knowledge-base product the concept codes (product codes) or names (longest name)."""
-    from ivig.service.fhir.medication import _ndc_key
-
-    for coding in codings(concept):
-        system, code = code_system(kb, coding.get("system")), coding.get("code")
-        if system is None or not isinstance(code, str):
-            continue
-        for entry in kb.data["medication_codes"]["product_codes"]:
-            key = _ndc_key(code) if system == "ndc" else code
-            wanted = _ndc_key(entry["code"]) if system == "ndc" else entry["code"]
-            if entry["system"] == system and key == wanted:
-                return str(entry["product"])
-    names = [f"_{_norm(t)}_" for t in texts(concept)]
-    for term, product_id in _product_terms(kb):
-        if any(f"_{term}_" in text for text in names):
-            return product_id
-    return None
-
-
 def is_ig_medication(
     kb: KnowledgeBase, concept: Mapping[str, Any], extra_codes: Iterable[str] = ()
 ) -> bool:
     """True for normal immunoglobulin (never for a specific one such as anti-D)."""
     match = classify_medication(kb, concept, extra_codes)
-    if match is not None:
-        return match.is_normal
-    return match_product(kb, concept) is not None
+    return match is not None and match.is_normal
 
 
 @functools.lru_cache(maxsize=8)
@@ -332,7 +304,9 @@ def read_resources(
         where = f"{record.ref(condition)}.onsetDateTime" if condition else "Condition.onset"
         _days_since_onset(record, onset, today, where, findings)
         if condition is not None:
-            record.inputs.append(_input("days_since_onset", "onset", record, condition, onset))
+            days = findings["days_since_onset"]
+            text = f"onset {onset} ({days} days ago)"
+            record.inputs.append(_input("days_since_onset", text, record, condition, onset))
     phase_from = None
     if phase is None:
         phase, phase_from = infer_phase(
