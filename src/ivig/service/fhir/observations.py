@@ -118,7 +118,7 @@ def _bounded_lab(
         elif outcome:
             settled.append(factor)
     shown = f"{comparator}{value:g} {U.FIELD_UNITS[name]}"
-    label = name.split("_")[0]
+    label = name.split("_", maxsplit=1)[0]
     record.add_input(
         name, f"{label} {shown}" + (f" ({', '.join(settled)})" if settled else ""), obs
     )
