@@ -9,19 +9,19 @@ The names are public and stable; add fields freely, never rename.
 from __future__ import annotations
 
 from functools import cache
-from typing import Annotated, Any, Literal, NotRequired, Required
+from typing import Annotated, Any, Literal, NotRequired
 
 from annotated_types import Ge, Gt
 from pydantic import ConfigDict, TypeAdapter, with_config
 from typing_extensions import TypedDict
 
+from ivig.vocabulary import Jurisdiction, Phase, Rounding, Route, Sex
+
 __all__ = [
-    "Eligibility",
     "Jurisdiction",
     "Labs",
     "Patient",
     "Phase",
-    "Recommendation",
     "Request",
     "Rounding",
     "Sex",
@@ -31,11 +31,6 @@ __all__ = [
 ]
 
 FORBID = ConfigDict(extra="forbid")
-
-Sex = Literal["female", "male"]
-Phase = Literal["induction", "maintenance", "one_off"]
-Jurisdiction = Literal["international", "au", "ontario", "uk", "us", "br"]
-Rounding = Literal["none", "nearest-5g", "vials"]
 
 
 @with_config(FORBID)
@@ -86,169 +81,14 @@ class Request(TypedDict):
     dosing_weight_policy: NotRequired[str]
     rounding: NotRequired[Rounding]
     regimen: NotRequired[str]
-    route: NotRequired[Literal["iv", "sc"]]
+    route: NotRequired[Route]
     formulary: NotRequired[list[str]]
     product: NotRequired[str]
     #: written justification when the prescriber opts out of the policy's weight rule
     policy_opt_out_justification: NotRequired[str]
-
-
-# -- the recommendation (output) -------------------------------------------------------------
-
-
-class EvidenceOut(TypedDict):
-    system: str
-    system_name: str
-    level: str
-    label: str
-    note: str | None
-    source: str
-    sources: list[str]
-    verified: bool
-    jurisdiction_system: bool
-
-
-class CriterionOut(TypedDict):
-    id: str
-    text: str
-    test: str
-    sources: list[str]
-    verified: bool
-
-
-class MissingFinding(TypedDict):
-    name: str
-    type: str
-    description: str
-    needed_by: list[str]
-    unit: NotRequired[str]
-    allowed: NotRequired[list[str]]
-    min: NotRequired[float]
-    max: NotRequired[float]
-
-
-class Eligibility(TypedDict):
-    status: Literal[
-        "supported",
-        "supported_with_conditions",
-        "not_supported",
-        "insufficient_information",
-        "out_of_scope",
-    ]
-    reason: str
-    indication: str | None
-    role: str | None
-    evidence: list[EvidenceOut]
-    unmet: list[CriterionOut]
-    missing: list[MissingFinding]
-    condition: NotRequired[str]
-    indication_name: NotRequired[str]
-    met: NotRequired[list[CriterionOut]]
-    exclusions: NotRequired[list[CriterionOut]]
-    conditions: NotRequired[list[str]]
-    diagnosed_by: NotRequired[list[str]]
-    alternatives: NotRequired[list[dict[str, Any]]]
-    sources: NotRequired[list[str]]
-    considered: NotRequired[list[str]]
-
-
-class DosingWeightOut(TypedDict):
-    kg: float
-    method: Literal["actual", "ideal", "adjusted", "pre_pregnancy"]
-    actual_kg: float
-    ideal_kg: float | None
-    adjusted_kg: float | None
-    bmi_kg_per_m2: float | None
-    policy: str
-    rule: dict[str, Any]
-    opt_out_justification: str | None
-    steps: list[dict[str, Any]]
-    verified: bool
-
-
-class DoseDay(TypedDict):
-    day: int
-    grams: float
-    volume_ml: NotRequired[float]
-    vials: NotRequired[list[dict[str, float]]]
-
-
-class DoseOut(TypedDict):
-    indication: str
-    phase: Phase
-    route: Literal["iv", "sc"]
-    regimen: dict[str, Any]
-    g_per_kg: float
-    g_per_kg_per_day: float
-    dosing_weight_kg: float
-    target_total_g: float
-    total_g: float
-    max_total_g: float
-    days: list[DoseDay]
-    interval_weeks: float | None
-    rounding: dict[str, Any]
-    product: str | None
-    concentration_g_per_ml: float | None
-    steps: list[dict[str, Any]]
-    unverified: list[str]
-    sc_equivalent: NotRequired[dict[str, Any]]
-
-
-class ProductOut(TypedDict, total=False):
-    id: Required[str]
-    name: Required[str]
-    status: Required[Literal["preferred", "acceptable", "caution", "excluded"]]
-    reasons: Required[list[dict[str, Any]]]
-
-
-class InfusionStep(TypedDict, total=False):
-    start_min: Required[float]
-    rate_mg_per_kg_per_min: Required[float]
-    rate_ml_per_h: Required[float]
-
-
-class InfusionOut(TypedDict, total=False):
-    product: Required[str]
-    steps: Required[list[InfusionStep]]
-    max_rate_mg_per_kg_per_min: Required[float]
-    duration_min: Required[float]
-
-
-class ReviewPlan(TypedDict):
-    first_review_weeks: dict[str, float] | None
-    interval_weeks: dict[str, float] | None
-    measures: list[dict[str, str]]
-    baseline_required: list[str]
-    response_definition: str
-    trial_off: str | None
-    stop_rule: str | None
-    sources: list[str]
-    verified: bool
-
-
-class SourceOut(TypedDict):
-    id: str
-    citation: str
-
-
-class Recommendation(TypedDict):
-    """What ``ivig recommend`` returns (``ivig schema recommendation``)."""
-
-    request: Request
-    eligibility: Eligibility
-    dosing_weight: DosingWeightOut | None
-    dose: DoseOut | None
-    products: list[ProductOut]
-    infusion: InfusionOut | None
-    monitoring: list[Any]
-    review: ReviewPlan | None
-    warnings: list[str]
-    unverified: list[str]
-    sources: list[SourceOut]
-    knowledge_version: str
-    engine_version: str
-    disclaimer: str
-    risk_profile: NotRequired[list[dict[str, Any]]]
+    #: patient values the requester confirms although they are unusual together (a BMI outside
+    #: the plausible range); the plan records the confirmation
+    confirm_unusual: NotRequired[list[Literal["weight_kg", "height_cm"]]]
 
 
 @cache
@@ -282,6 +122,7 @@ def request_json_schema() -> dict[str, Any]:
 
 
 def recommendation_json_schema() -> dict[str, Any]:
-    from pydantic import TypeAdapter
+    """The JSON Schema of the recommendation, generated from :mod:`ivig.results`."""
+    from ivig.results import Recommendation
 
     return TypeAdapter(Recommendation).json_schema()

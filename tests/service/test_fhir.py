@@ -201,6 +201,8 @@ def test_every_emitted_order_validates(
             "phase": "induction",
             "findings": {"able_to_walk_unaided": False, "days_since_onset": 3},
             "jurisdiction": "au",
+            # the extreme pairs of the range (30 kg at 2 m) are confirmed as a prescriber would
+            "confirm_unusual": ["weight_kg"],
         }
     )
     rec = recommend(kb, request)

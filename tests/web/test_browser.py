@@ -128,9 +128,12 @@ def test_a_clinician_fills_the_gbs_form_and_sees_dose_and_rates(
 ) -> None:
     """The GBS example: 2 g/kg over 5 days [efns-2008] on the adjusted weight
     [au-lifeblood-abw-2026]; the page shows the core's figures for the nurse in mL/h."""
-    from ivig.cli.recommend import build_recommendation
+    from ivig.app.recommend import recommend
+    from ivig.knowledge import load_knowledge
 
-    rec = build_recommendation({
+    kb = load_knowledge()
+
+    rec = recommend(kb, {
         "patient": {"sex": "male", "age_years": 62, "height_cm": 178, "weight_kg": 85},
         "condition": "gbs", "phase": "induction", "jurisdiction": "au",
         "findings": {"able_to_walk_unaided": False, "days_since_onset": 5},

@@ -125,7 +125,10 @@ def test_the_gbs_request_gives_the_dose_and_the_rate_table(client_for: Client) -
     """Worked example examples/gbs-non-ambulant.yaml: 2 g/kg over 5 days [efns-2008], adjusted
     weight under the Australian policy [au-lifeblood-abw-2026]: the page shows the core's own
     figures (the same object as ``ivig recommend``)."""
-    from ivig.cli.recommend import build_recommendation
+    from ivig.app.recommend import recommend
+    from ivig.knowledge import load_knowledge
+
+    kb = load_knowledge()
 
     data = {
         "patient": {"sex": "male", "age_years": 62, "height_cm": 178, "weight_kg": 85,
@@ -133,7 +136,7 @@ def test_the_gbs_request_gives_the_dose_and_the_rate_table(client_for: Client) -
         "condition": "gbs", "phase": "induction", "jurisdiction": "au",
         "findings": {"able_to_walk_unaided": False, "days_since_onset": 5},
     }  # fmt: skip
-    rec = build_recommendation(data)
+    rec = recommend(kb, data)
     html = client_for("clinician").post("/app/request", data=GBS_FORM).text
     assert _text(html, "eligibility-status") == "supported"
     assert _text(html, "total-g") == f"{round(rec['dose']['total_g'], 2):g} g"

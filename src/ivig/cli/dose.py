@@ -15,98 +15,27 @@ if TYPE_CHECKING:
 
     from ivig.knowledge.base import KnowledgeBase
 
-__all__ = ["add_parsers", "build_dose_result", "pick_indication"]
+__all__ = ["add_parsers"]
 
 
-def pick_indication(knowledge: KnowledgeBase, condition_id: str, phase: str) -> str:
-    """The first indication of the condition that has a regimen for ``phase``."""
-    from ivig.errors import InputError
-
-    condition = knowledge.condition(condition_id)
-    for ind in condition["indications"]:
-        if any(r["phase"] == phase for r in ind.get("regimens", [])):
-            return ind["id"]
-    offered = [
-        f"{i['id']} ({', '.join(sorted({r['phase'] for r in i.get('regimens', [])})) or 'none'})"
-        for i in condition["indications"]
-    ]
-    raise InputError("phase", phase, "; ".join(offered), detail=f"indications of {condition['id']}")
-
-
-def build_dose_result(knowledge: KnowledgeBase, args: argparse.Namespace) -> dict[str, Any]:
-    """Dosing weight and dose plan for the parsed command-line arguments."""
-    from ivig import ENGINE_VERSION
-    from ivig.core.dose import compute_dose_plan
-    from ivig.core.units import to_cm, to_kg
-    from ivig.core.weight import compute_dosing_weight
-
-    weight_kg = args.weight_kg if args.weight_kg is not None else to_kg(args.weight_lb, "lb")
-    height_cm = args.height_cm
-    if height_cm is None and args.height_in is not None:
-        height_cm = round(to_cm(args.height_in, "in"), 2)
-    condition = knowledge.condition(args.condition)
-    indication_id = args.indication or pick_indication(knowledge, condition["id"], args.phase)
-    if not indication_id.startswith(condition["id"] + "."):
-        indication_id = f"{condition['id']}.{indication_id}"
-    knowledge.indication(indication_id)
-    jurisdiction = knowledge.jurisdiction(args.jurisdiction)
-    policy = args.policy or jurisdiction["default_dosing_weight_policy"]
-    rounding = args.rounding or knowledge.dosing_policy(policy).get(
-        "rounding", jurisdiction["default_rounding"]
-    )
-    if rounding == "vials" and args.product is None:
-        rounding = "none"
-    weight = compute_dosing_weight(
-        knowledge,
-        policy_id=policy,
-        sex=args.sex,
-        age_years=args.age,
-        weight_kg=weight_kg,
-        height_cm=height_cm,
-        pregnant=args.pregnant,
-        pre_pregnancy_weight_kg=args.pre_pregnancy_weight_kg,
-        opt_out_justification=args.opt_out_justification,
-    )
-    plan = compute_dose_plan(
-        knowledge,
-        indication_id=indication_id,
-        phase=args.phase,
-        dosing_weight_kg=weight["kg"],
-        regimen_id=args.regimen,
-        route=args.route,
-        dose_g_per_kg=args.dose_g_per_kg,
-        days=args.days,
-        interval_weeks=args.interval_weeks,
-        rounding=rounding,
-        product_id=args.product,
-    )
-    cited = list(
-        dict.fromkeys(
-            [*weight["rule"]["sources"], *plan["regimen"]["sources"]]
-            + [s["source"] for s in weight["steps"] + plan["steps"] if "source" in s]
-            + (plan["sc_equivalent"]["sources"] if "sc_equivalent" in plan else [])
-        )
-    )
-    unverified = list(plan["unverified"])
-    if not weight["verified"]:
-        unverified.append(f"dosing-weight rule {policy}/{weight['rule']['id']}")
-    return {
-        "condition": condition["id"],
-        "indication": indication_id,
-        "jurisdiction": jurisdiction["id"],
-        "dosing_weight": weight,
-        "dose": plan,
-        "unverified": unverified,
-        "sources": [{"id": s, "citation": knowledge.citation(s)} for s in cited],
-        "knowledge_version": knowledge.version,
-        "engine_version": ENGINE_VERSION,
-        "disclaimer": knowledge.disclaimer,
-    }
+def _query(args: argparse.Namespace) -> dict[str, Any]:
+    """The dose query (:func:`ivig.app.dose.dose`) from the parsed arguments."""
+    names = (
+        "sex", "weight_kg", "weight_lb", "height_cm", "height_in", "pregnant",
+        "pre_pregnancy_weight_kg", "condition", "indication", "phase", "regimen", "route",
+        "dose_g_per_kg", "days", "interval_weeks", "jurisdiction", "policy", "rounding",
+        "product", "opt_out_justification",
+    )  # fmt: skip
+    query = {name: getattr(args, name) for name in names}
+    query["age_years"] = args.age
+    return query
 
 
 def _run(args: argparse.Namespace) -> int:
+    from ivig.app.dose import dose
+
     knowledge = kb()
-    result = build_dose_result(knowledge, args)
+    result: dict[str, Any] = dict(dose(knowledge, _query(args)))
     if args.json:
         emit_json(result)
         return 0
@@ -165,8 +94,10 @@ def _print_report(knowledge: KnowledgeBase, result: dict[str, Any]) -> None:
 
 
 def add_parsers(sub: Any) -> None:
+    from ivig.vocabulary import JURISDICTIONS, PHASES, ROUNDINGS, ROUTES, SEXES
+
     p = sub.add_parser("dose", help="dosing weight, dose and daily split with the trace")
-    p.add_argument("--sex", required=True, choices=["female", "male"])
+    p.add_argument("--sex", required=True, choices=SEXES)
     p.add_argument("--age", required=True, type=float, help="age in years")
     height = p.add_mutually_exclusive_group()
     height.add_argument("--height-cm", type=float)
@@ -180,19 +111,15 @@ def add_parsers(sub: Any) -> None:
     p.add_argument(
         "--indication", help="indication id (default: first with a regimen for the phase)"
     )
-    p.add_argument("--phase", required=True, choices=["induction", "maintenance", "one_off"])
+    p.add_argument("--phase", required=True, choices=PHASES)
     p.add_argument("--regimen", help="regimen id (default: the indication's first for the phase)")
-    p.add_argument("--route", choices=["iv", "sc"])
+    p.add_argument("--route", choices=ROUTES)
     p.add_argument("--dose-g-per-kg", type=float, help="within the regimen's range")
     p.add_argument("--days", type=int, help="days to split the dose over (within the regimen)")
     p.add_argument("--interval-weeks", type=float, help="maintenance interval (within the regimen)")
-    p.add_argument(
-        "--jurisdiction",
-        default="international",
-        choices=["international", "au", "ontario", "uk", "us", "br"],
-    )
+    p.add_argument("--jurisdiction", default="international", choices=JURISDICTIONS)
     p.add_argument("--policy", help="dosing-weight policy: au-2026, ontario, us-120, actual")
-    p.add_argument("--rounding", choices=["none", "nearest-5g", "vials"])
+    p.add_argument("--rounding", choices=ROUNDINGS)
     p.add_argument("--product", help="product id (volumes; vial rounding)")
     p.add_argument("--opt-out-justification", help="written reason to opt out of adjusted weight")
     p.add_argument("--json", action="store_true")

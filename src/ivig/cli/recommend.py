@@ -51,19 +51,59 @@ def load_request_file(path: str) -> object:
         ) from None
 
 
-def build_recommendation(data: object) -> dict[str, Any]:
-    from ivig.contract import validate_request
-    from ivig.core.recommend import recommend
-    from ivig.core.request_check import check_request
+def _compare(args: argparse.Namespace) -> int:
+    from ivig.app.compare import compare
 
-    knowledge = kb()
-    request = validate_request(data)
-    check_request(knowledge, request)
-    return recommend(knowledge, request)
+    result = compare(kb(), load_request_file(args.request))
+    if args.json:
+        emit_json(result)
+        return 0
+    from rich.markup import escape
+    from rich.table import Table
+
+    out = console()
+    table = Table(title="The same patient in every jurisdiction", show_lines=True)
+    for col in (
+        "jurisdiction",
+        "policy",
+        "dosing weight",
+        "dose",
+        "rounding",
+        "status",
+        "evidence",
+    ):
+        table.add_column(col, overflow="fold")
+    for row in result["rows"]:
+        if row["error"]:
+            table.add_row(row["jurisdiction"], row["policy"] or "", escape(row["error"]))
+            continue
+        weight = "" if row["dosing_weight_kg"] is None else f"{row['dosing_weight_kg']:g} kg"
+        weight += (
+            f" ({row['weight_method']}, rule {row['weight_rule_id']})"
+            if row["weight_rule_id"]
+            else ""
+        )
+        dose = "" if row["total_g"] is None else f"{row['total_g']:g} g ({row['g_per_kg']:g} g/kg)"
+        table.add_row(
+            row["jurisdiction"], row["policy"] or "", escape(weight), dose,
+            row["rounding"] or "", f"{row['status']} / {row['plan_status']}",
+            escape("; ".join(row["evidence"])),
+        )  # fmt: skip
+    out.print(table)
+    for row in result["rows"]:
+        if row["cliff"]:
+            out.print(f"[yellow]threshold[/yellow] {escape(row['cliff'])}")
+    out.print(f"[dim]{escape(result['disclaimer'])}[/dim]")
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
-    rec = build_recommendation(load_request_file(args.request))
+    from ivig.app.recommend import recommend
+
+    if args.compare:
+        return _compare(args)
+
+    rec: dict[str, Any] = dict(recommend(kb(), load_request_file(args.request)))
     if args.html:
         from ivig.render.html import render_order_sheet
 
@@ -90,6 +130,11 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("request", help="request as JSON or YAML (- for standard input)")
     p.add_argument("--json", action="store_true", help="print the recommendation object as JSON")
     p.add_argument("--html", metavar="FILE", help="also write a printable order sheet")
+    p.add_argument(
+        "--compare",
+        action="store_true",
+        help="the same patient under every jurisdiction's policy and evidence, side by side",
+    )
     p.set_defaults(func=_run)
     p = sub.add_parser("schema", help="JSON Schema of the request or the recommendation")
     p.add_argument("which", choices=["request", "recommendation"])

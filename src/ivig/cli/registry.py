@@ -271,9 +271,9 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def add_parsers(sub: Any) -> None:
+    from ivig.permissions import ROLES
     from ivig.registry.care import AE_OUTCOMES, AE_SEVERITIES, REVIEW_ACTIONS, TIMINGS
     from ivig.registry.reports import USAGE_GROUPS
-    from ivig.registry.users import ROLES
     from ivig.registry.workflow import AUTHORISATION_OUTCOMES, REQUEST_STATUSES
 
     db = sub.add_parser("db", help="registry database: migrations and audit verification")

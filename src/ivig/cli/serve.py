@@ -21,6 +21,7 @@ __all__ = ["add_parsers", "build_settings", "demo_tokens"]
 
 def demo_tokens(database_url: str, knowledge: Any) -> dict[str, StaticToken]:
     """Seed demonstration data into the registry and issue one API token per role."""
+    from ivig.permissions import ROLES
     from ivig.registry import api
     from ivig.registry.db import make_engine, session_scope, upgrade
     from ivig.service.settings import StaticToken
@@ -36,7 +37,7 @@ def demo_tokens(database_url: str, knowledge: Any) -> dict[str, StaticToken]:
         admins = [u for u in users if u["role"] == "admin"]
         if not admins:
             return tokens
-        for role in ("clinician", "pharmacist", "nurse", "steward", "admin"):
+        for role in ROLES:
             user = next((u for u in users if u["role"] == role), None)
             if user is None:
                 continue

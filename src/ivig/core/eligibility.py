@@ -22,7 +22,15 @@ if TYPE_CHECKING:
     from ivig.knowledge.base import KnowledgeBase
     from ivig.knowledge.schema import Criterion, Indication
 
-__all__ = ["STATUSES", "evaluate_criterion", "evaluate_eligibility", "evaluate_indication"]
+__all__ = [
+    "STATUSES",
+    "candidate_indications",
+    "evaluate_criterion",
+    "evaluate_eligibility",
+    "evaluate_indication",
+    "implied_findings",
+    "missing_groups",
+]
 
 STATUSES = (
     "supported",
@@ -172,6 +180,72 @@ def evaluate_indication(
     }
 
 
+def candidate_indications(kb: KnowledgeBase, condition_id: str, phase: str | None) -> list[Any]:
+    """The condition's indications with a regimen for ``phase`` (all of them when none has one,
+    so that the answer can say why not), those whose first regimen is for ``phase`` first."""
+    indications = list(kb.condition(condition_id)["indications"])
+    if phase is None:
+        return indications
+    with_regimen = [
+        ind for ind in indications if any(r["phase"] == phase for r in ind.get("regimens", []))
+    ]
+    # indications made for this phase (their first regimen is for it) before those that reach
+    # it later (an initial authorisation's first maintenance doses)
+    with_regimen.sort(key=lambda ind: ind["regimens"][0]["phase"] != phase)
+    return with_regimen or indications
+
+
+def implied_findings(kb: KnowledgeBase, indication_id: str) -> dict[str, object]:
+    """The findings that naming ``indication_id`` establishes (knowledge ``implies``)."""
+    return dict(kb.indication(indication_id).get("implies", {}))
+
+
+def missing_groups(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The missing findings grouped by candidate indication, each finding once (in the first
+    group that needs it), with the next step that would decide each candidate."""
+    placed: set[str] = set()
+    groups: list[dict[str, Any]] = []
+    for result in results:
+        own = [item for item in result["missing"] if item["name"] not in placed]
+        placed.update(item["name"] for item in own)
+        names = ", ".join(item["name"] for item in own)
+        count = "this finding" if len(own) == 1 else f"these {len(own)} findings"
+        step = f"add `indication: {result['indication']}`"
+        step += f" and {count}: {names}" if own else " (its findings are listed above)"
+        groups.append(
+            {
+                "indication": result["indication"],
+                "indication_name": result["indication_name"],
+                "findings": own,
+                "next_step": step,
+            }
+        )
+    return groups
+
+
+def _merged_missing(undecided: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    merged: dict[str, Any] = {}
+    for r in undecided:
+        for item in r["missing"]:
+            merged.setdefault(item["name"], dict(item, needed_by=[]))
+            merged[item["name"]]["needed_by"] += [
+                f"{r['indication']}:{c}" for c in item["needed_by"]
+            ]
+    return list(merged.values())
+
+
+def _named(
+    kb: KnowledgeBase, indication_id: str, findings: dict[str, object], jurisdiction: str
+) -> dict[str, Any]:
+    implied = implied_findings(kb, indication_id)
+    result = evaluate_indication(kb, indication_id, {**implied, **findings}, jurisdiction)
+    result["considered"] = [indication_id]
+    result["missing_groups"] = missing_groups([result]) if result["missing"] else []
+    if implied:
+        result["implied_findings"] = implied
+    return result
+
+
 def evaluate_eligibility(
     kb: KnowledgeBase,
     condition_id: str,
@@ -183,46 +257,31 @@ def evaluate_eligibility(
 ) -> dict[str, Any]:
     """Eligibility for the named indication, or the one of the condition the findings fit.
 
-    Without an indication, the condition's indications (those with a regimen for ``phase``, and
-    those without any regimen) are evaluated in the knowledge base's order: the first supported
-    one is chosen; else, if some are undecided, the result is ``insufficient_information`` with
-    the findings that would decide; else the first not-supported one is reported.
+    A named indication adds the findings it implies. Without one, the candidates are the
+    condition's indications with a regimen for ``phase`` (:func:`candidate_indications`),
+    evaluated in the knowledge base's order: the first supported one is chosen; else, if some
+    are undecided, the result is ``insufficient_information`` with the findings that would
+    decide, grouped by candidate; else the first not-supported one is reported.
     """
     if indication_id is not None:
-        result = evaluate_indication(kb, indication_id, findings, jurisdiction)
-        result["considered"] = [indication_id]
-        return result
-    condition = kb.condition(condition_id)
-    candidates = [
-        ind
-        for ind in condition["indications"]
-        if phase is None
-        or not ind.get("regimens")
-        or any(r["phase"] == phase for r in ind["regimens"])
-    ] or condition["indications"]
+        return _named(kb, indication_id, findings, jurisdiction)
+    candidates = candidate_indications(kb, condition_id, phase)
     results = [evaluate_indication(kb, ind["id"], findings, jurisdiction) for ind in candidates]
     considered = [r["indication"] for r in results]
     for result in results:
         if result["status"] in ("supported", "supported_with_conditions"):
-            result["considered"] = considered
-            return result
+            return {**result, "considered": considered, "missing_groups": []}
     undecided = [r for r in results if r["status"] == "insufficient_information"]
-    if undecided:
-        chosen = dict(undecided[0])
-        merged: dict[str, Any] = {}
-        for r in undecided:
-            for item in r["missing"]:
-                merged.setdefault(item["name"], dict(item, needed_by=[]))
-                merged[item["name"]]["needed_by"] += [
-                    f"{r['indication']}:{c}" for c in item["needed_by"]
-                ]
-        chosen["missing"] = list(merged.values())
+    if not undecided:
+        return {**results[0], "considered": considered, "missing_groups": []}
+    chosen = dict(undecided[0])
+    chosen["missing"] = _merged_missing(undecided)
+    chosen["missing_groups"] = missing_groups(undecided)
+    if len(undecided) > 1:
         chosen["reason"] = (
             "the indication is not given and the findings do not decide between "
             + ", ".join(r["indication"] for r in undecided)
         )
-        chosen["considered"] = considered
-        return chosen
-    result = results[0]
-    result["considered"] = considered
-    return result
+    chosen["considered"] = considered
+    chosen["undecided"] = [r["indication"] for r in undecided]
+    return chosen

@@ -1,8 +1,13 @@
 """``recommend``: one explainable recommendation from one request.
 
-Composes eligibility, dosing weight, dose plan, product ranking, the infusion schedule of the
-chosen product, the monitoring plan and the review plan into one plain-data object (the contract
-of :mod:`ivig.contract`). Every adapter renders this object; none recomputes it.
+Checks the request against the knowledge base, then composes eligibility, dosing weight, dose
+plan, product ranking, the infusion schedule of the chosen product, the monitoring plan and the
+review plan into one plain-data object (the contract of :mod:`ivig.results`). Every adapter
+reaches this through :mod:`ivig.app`; none recomputes it.
+
+The plan and the authorisation are separate questions: whenever the condition, the phase and the
+patient determine a regimen, the plan is computed, also when criteria findings are missing; it is
+then ``provisional`` and ``to_confirm`` says what must be confirmed before authorisation.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 from ivig import ENGINE_VERSION
 from ivig.core.dose import compute_dose_plan, select_regimen
 from ivig.core.eligibility import evaluate_eligibility
+from ivig.core.request_check import check_request, unusual_body_size
 from ivig.core.weight import dosing_weight_for_patient
 from ivig.errors import InputError
 
@@ -20,10 +26,20 @@ if TYPE_CHECKING:
     from ivig.contract import Request
     from ivig.knowledge.base import KnowledgeBase
     from ivig.knowledge.schema import Indication
+    from ivig.results import Recommendation
 
-__all__ = ["patient_findings", "recommend"]
+__all__ = ["patient_findings", "plan_indication", "recommend"]
 
 _DOSE_STATUSES = ("supported", "supported_with_conditions")
+
+
+class _Notes:
+    """What a recommendation collects on the way: warnings, unverified facts, cited sources."""
+
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
+        self.unverified: list[str] = []
+        self.cited: list[str] = []
 
 
 def patient_findings(request: Request) -> dict[str, object]:
@@ -87,88 +103,159 @@ def _products_section(
     return risks, ranked
 
 
-def recommend(kb: KnowledgeBase, request: Request) -> dict[str, Any]:
-    """The recommendation for ``request`` (already validated against the contract)."""
+def _regimen_key(regimen: dict[str, Any]) -> tuple[object, ...]:
+    """What the plan would give with this regimen: route, g/kg, days and interval as the dose
+    engine chooses them (the default, else the lowest dose and the longest interval)."""
+    dose, days = regimen["dose_g_per_kg"], regimen["days"]
+    interval = regimen.get("interval_weeks")
+    return (
+        regimen["route"],
+        dose.get("default", dose["min"]),
+        days.get("default", days["min"]),
+        None if interval is None else interval.get("default", interval["max"]),
+    )
+
+
+def plan_indication(
+    kb: KnowledgeBase, eligibility: dict[str, Any], phase: str
+) -> tuple[str | None, str | None]:
+    """The indication whose regimen the plan uses, or ``None`` with the reason there is none.
+
+    Supported: the chosen indication. Undecided: the named one, or, without a name, the first
+    candidate when every undecided candidate has the same regimen for ``phase``.
+    """
+    status = eligibility["status"]
+    if status in _DOSE_STATUSES:
+        return eligibility["indication"], None
+    if status != "insufficient_information":
+        return None, None
+    undecided = eligibility.get("undecided") or [eligibility["indication"]]
+    keys = set()
+    for indication_id in undecided:
+        try:
+            keys.add(_regimen_key(select_regimen(kb, indication_id, phase)))
+        except InputError:
+            keys.add(("no regimen", indication_id))
+    if len(keys) > 1:
+        return None, (
+            "no dose yet: the candidate indications ("
+            + ", ".join(undecided)
+            + f") have different {phase} regimens; name the indication"
+        )
+    return undecided[0], None
+
+
+def _cite_eligibility(notes: _Notes, eligibility: dict[str, Any], chosen_id: str) -> None:
+    notes.cited += eligibility["sources"]
+    for ev in eligibility["evidence"]:
+        notes.cited += ev["sources"]
+        if not ev["verified"]:
+            notes.unverified.append(f"evidence {ev['system']} {ev['level']} for {chosen_id}")
+    for group in ("met", "unmet", "exclusions"):
+        for crit in eligibility[group]:
+            notes.cited += crit["sources"]
+            if not crit["verified"]:
+                notes.unverified.append(f"criterion {crit['id']}: {crit['text']}")
+    for alt in eligibility["alternatives"]:
+        notes.cited += alt["sources"]
+
+
+def _out_of_scope(kb: KnowledgeBase, base: dict[str, Any], use: dict[str, Any]) -> Any:
+    return {
+        **base,
+        "plan_status": "none",
+        "to_confirm": [],
+        "eligibility": {
+            "status": "out_of_scope",
+            "reason": f"{use['name']} is a recognised non-neurological use "
+            f"({use['group']}); it is outside ivig's neurology scope",
+            "indication": None,
+            "role": None,
+            "evidence": [],
+            "unmet": [],
+            "missing": [],
+            "missing_groups": [],
+        },
+        "dosing_weight": None,
+        "dose": None,
+        "risk_profile": [],
+        "products": [],
+        "infusion": None,
+        "monitoring": [],
+        "review": None,
+        "warnings": [],
+        "unverified": [],
+        "sources": _cite(kb, [r["id"] for r in use["sources"]]),
+    }
+
+
+def _eligibility(kb: KnowledgeBase, request: Request, condition_id: str) -> dict[str, Any]:
+    indication_id = request.get("indication")
+    if indication_id is not None and not indication_id.startswith(condition_id + "."):
+        indication_id = f"{condition_id}.{indication_id}"
+    eligibility = evaluate_eligibility(
+        kb,
+        condition_id,
+        patient_findings(request),
+        jurisdiction=request.get("jurisdiction", "international"),
+        indication_id=indication_id,
+        phase=request["phase"],
+    )
+    eligibility["condition"] = condition_id
+    return eligibility
+
+
+def _to_confirm(eligibility: dict[str, Any]) -> list[str]:
+    """What must be confirmed before a provisional plan can be authorised."""
+    groups = eligibility["missing_groups"]
+    items = []
+    if len(groups) > 1:
+        items.append("which indication: " + ", ".join(g["indication"] for g in groups))
+    for group in groups:
+        if group["findings"]:
+            names = ", ".join(f["name"] for f in group["findings"])
+            items.append(f"the criteria of {group['indication']}: {names}")
+    return items
+
+
+def recommend(kb: KnowledgeBase, request: Request) -> Recommendation:
+    """The recommendation for ``request`` (validated against the contract; checked here)."""
+    check_request(kb, request)
     jurisdiction = request.get("jurisdiction", "international")
     kb.jurisdiction(jurisdiction)
-    phase = request["phase"]
-    warnings: list[str] = []
-    unverified: list[str] = []
-    cited: list[str] = []
-
-    out_of_scope = None
-    condition_id = kb.resolve_condition(request["condition"])
-    if condition_id is None:
-        use = kb.non_neuro_use(request["condition"])
-        if use is None:
-            kb.condition(request["condition"])  # raises with the nearest ids
-        else:
-            out_of_scope = use
     base: dict[str, Any] = {
         "request": request,
         "knowledge_version": kb.version,
         "engine_version": ENGINE_VERSION,
         "disclaimer": kb.disclaimer,
     }
-    if out_of_scope is not None:
-        return {
-            **base,
-            "eligibility": {
-                "status": "out_of_scope",
-                "reason": f"{out_of_scope['name']} is a recognised non-neurological use "
-                f"({out_of_scope['group']}); it is outside ivig's neurology scope",
-                "indication": None,
-                "role": None,
-                "evidence": [],
-                "unmet": [],
-                "missing": [],
-            },
-            "dosing_weight": None,
-            "dose": None,
-            "products": [],
-            "infusion": None,
-            "monitoring": [],
-            "review": None,
-            "warnings": [],
-            "unverified": [],
-            "sources": _cite(kb, [r["id"] for r in out_of_scope["sources"]]),
-        }
-    assert condition_id is not None
-    indication_id = request.get("indication")
-    if indication_id is not None and not indication_id.startswith(condition_id + "."):
-        indication_id = f"{condition_id}.{indication_id}"
-    findings = patient_findings(request)
-    eligibility = evaluate_eligibility(
-        kb,
-        condition_id,
-        findings,
-        jurisdiction=jurisdiction,
-        indication_id=indication_id,
-        phase=phase,
-    )
-    eligibility["condition"] = condition_id
-    chosen = kb.indication(eligibility["indication"])
-    cited += eligibility["sources"]
-    for ev in eligibility["evidence"]:
-        cited += ev["sources"]
-        if not ev["verified"]:
-            unverified.append(f"evidence {ev['system']} {ev['level']} for {chosen['id']}")
-    for group in ("met", "unmet", "exclusions"):
-        for crit in eligibility[group]:
-            cited += crit["sources"]
-            if not crit["verified"]:
-                unverified.append(f"criterion {crit['id']}: {crit['text']}")
-    for alt in eligibility["alternatives"]:
-        cited += alt["sources"]
-
-    review = _review_plan(kb, chosen)
+    condition_id = kb.resolve_condition(request["condition"])
+    if condition_id is None:
+        use = kb.non_neuro_use(request["condition"])
+        if use is None:
+            kb.condition(request["condition"])  # raises with the nearest ids
+        assert use is not None
+        return _out_of_scope(kb, base, dict(use))  # type: ignore[no-any-return]
+    notes = _Notes()
+    unusual = unusual_body_size(kb, request["patient"])
+    if unusual is not None:  # check_request let it through: the requester confirmed it
+        notes.warnings.append(
+            f"unusual value confirmed by the requester (confirm_unusual): {unusual.field} "
+            f"{unusual.value:g} {unusual.unit}; plausible: {unusual.allowed}"
+        )
+    eligibility = _eligibility(kb, request, condition_id)
+    plan_id, no_plan_reason = plan_indication(kb, eligibility, request["phase"])
+    shown = kb.indication(plan_id or eligibility["indication"])
+    _cite_eligibility(notes, eligibility, shown["id"])
+    review = _review_plan(kb, shown)
     if review:
-        cited += review["sources"]
+        notes.cited += review["sources"]
         if not review["verified"]:
-            unverified.append(f"review plan of {chosen['id']}")
-
-    result: dict[str, Any] = {
+            notes.unverified.append(f"review plan of {shown['id']}")
+    out: dict[str, Any] = {
         **base,
+        "plan_status": "none",
+        "to_confirm": [],
         "eligibility": eligibility,
         "dosing_weight": None,
         "dose": None,
@@ -178,70 +265,133 @@ def recommend(kb: KnowledgeBase, request: Request) -> dict[str, Any]:
         "monitoring": [],
         "review": review,
     }
-    if eligibility["status"] not in _DOSE_STATUSES:
-        if eligibility["status"] == "insufficient_information":
-            warnings.append("no dose until the missing findings are given")
-        else:
-            warnings.append(
-                "immunoglobulin is not supported for this request; see the alternatives"
-            )
-        result.update(warnings=warnings, unverified=unverified, sources=_cite(kb, cited))
-        return result
+    if plan_id is None:
+        notes.warnings.append(no_plan_reason or _no_dose_warning(eligibility["status"]))
+    else:
+        _plan(kb, request, plan_id, out, notes)
+    if out["dose"] is not None and eligibility["status"] == "insufficient_information":
+        out["plan_status"] = "provisional"
+        out["to_confirm"] = _to_confirm(eligibility)
+        notes.warnings.insert(
+            0, "provisional plan: before authorisation confirm " + "; ".join(out["to_confirm"])
+        )
+    elif out["dose"] is not None:
+        out["plan_status"] = "ready"
+    if eligibility["status"] == "supported_with_conditions":
+        notes.warnings += eligibility["conditions"]
+    out.update(
+        warnings=notes.warnings,
+        unverified=list(dict.fromkeys(notes.unverified)),
+        sources=_cite(kb, notes.cited),
+    )
+    return out  # type: ignore[return-value]
 
-    patient = request["patient"]
+
+def _no_dose_warning(status: str) -> str:
+    if status == "insufficient_information":
+        return "no dose until the missing findings are given"
+    if status in _DOSE_STATUSES:
+        return "no dose: the knowledge base gives no regimen for this indication and phase"
+    return "immunoglobulin is not supported for this request; see the alternatives"
+
+
+def _plan(
+    kb: KnowledgeBase, request: Request, plan_id: str, out: dict[str, Any], notes: _Notes
+) -> None:
+    """Dosing weight, dose, products, schedule and monitoring for indication ``plan_id``."""
+    jurisdiction = request.get("jurisdiction", "international")
+    phase = request["phase"]
     policy = (
         request.get("dosing_weight_policy")
         or kb.jurisdiction(jurisdiction)["default_dosing_weight_policy"]
     )
     weight = dosing_weight_for_patient(
-        kb, patient, policy, request.get("policy_opt_out_justification")
+        kb, request["patient"], policy, request.get("policy_opt_out_justification")
     )
-    cited += weight["rule"]["sources"] + [s["source"] for s in weight["steps"] if "source" in s]
+    notes.cited += weight["rule"]["sources"] + [
+        s["source"] for s in weight["steps"] if "source" in s
+    ]
     if not weight["verified"]:
-        unverified.append(f"dosing-weight rule {policy}/{weight['rule']['id']}")
-
+        notes.unverified.append(f"dosing-weight rule {policy}/{weight['rule']['id']}")
+    out["dosing_weight"] = weight
     try:
-        regimen = select_regimen(
-            kb, chosen["id"], phase, request.get("regimen"), request.get("route")
-        )
+        regimen = select_regimen(kb, plan_id, phase, request.get("regimen"), request.get("route"))
     except InputError as exc:
         if request.get("regimen") is not None or request.get("route") is not None:
             raise
-        warnings.append(f"no dose: {exc}")
-        result.update(
-            dosing_weight=weight, warnings=warnings, unverified=unverified, sources=_cite(kb, cited)
-        )
-        return result
+        notes.warnings.append(f"no dose: {exc}")
+        return
     region = kb.jurisdiction(jurisdiction).get("product_region")
     risks, ranked = _products_section(kb, request, regimen["route"], region)
     rounding = request.get("rounding") or kb.dosing_policy(policy).get(
         "rounding", kb.jurisdiction(jurisdiction)["default_rounding"]
     )
     if not ranked:
-        warnings.append(f"no {regimen['route'].upper()} product in the catalogue for this region")
+        notes.warnings.append(
+            f"no {regimen['route'].upper()} product in the catalogue for this region"
+        )
+    candidates = _product_candidates(request, ranked, notes)
+    dose, infusion, product_id = _dose_and_schedule(
+        kb, request, plan_id, regimen["id"], weight["kg"], rounding, candidates, risks, notes
+    )
+    notes.cited += dose["regimen"]["sources"] + [
+        s["source"] for s in dose["steps"] if "source" in s
+    ]
+    notes.unverified += dose["unverified"]
+    if "sc_equivalent" in dose:
+        notes.cited += dose["sc_equivalent"]["sources"]
+    monitoring: list[Any] = []
+    if product_id is not None:
+        from ivig.core.monitoring import build_monitoring_plan
+
+        monitoring = list(build_monitoring_plan(kb, risks, product_id))
+    for product in ranked:
+        notes.cited += [r["source"] for r in product.get("reasons", []) if r.get("source")]
+    for risk in risks:
+        notes.cited += [r["id"] if isinstance(r, dict) else r for r in risk.get("sources", [])]
+    out.update(
+        dose=dose, risk_profile=risks, products=ranked, infusion=infusion, monitoring=monitoring
+    )
+
+
+def _product_candidates(request: Request, ranked: list[Any], notes: _Notes) -> list[str | None]:
     requested = request.get("product")
     if requested is not None:
-        candidates: list[str | None] = [requested]
         if any(p["id"] == requested and p["status"] == "excluded" for p in ranked):
-            warnings.append(f"the requested product {requested} is excluded for this patient")
-    else:
-        candidates = [p["id"] for p in ranked if p["status"] != "excluded"]
-        if ranked and not candidates:
-            warnings.append("every product in the formulary is excluded for this patient")
+            notes.warnings.append(f"the requested product {requested} is excluded for this patient")
+        return [requested]
+    candidates: list[str | None] = [p["id"] for p in ranked if p["status"] != "excluded"]
+    if ranked and not candidates:
+        notes.warnings.append("every product in the formulary is excluded for this patient")
+    return candidates
+
+
+def _dose_and_schedule(
+    kb: KnowledgeBase,
+    request: Request,
+    plan_id: str,
+    regimen_id: str,
+    weight_kg: float,
+    rounding: str,
+    candidates: list[str | None],
+    risks: list[Any],
+    notes: _Notes,
+) -> tuple[dict[str, Any], dict[str, Any] | None, str | None]:
+    """The dose plan with the first candidate product the knowledge base can plan and schedule
+    (better-ranked products it cannot are named in a warning); no product if none can."""
+    patient = request["patient"]
+    requested = request.get("product")
     first_infusion = bool(patient.get("first_infusion") or patient.get("product_switch"))
-    dose: dict[str, Any] | None = None
-    infusion: dict[str, Any] | None = None
-    product_id: str | None = None
     skipped: list[str] = []
     for candidate in [*candidates, None]:
         plan_rounding = rounding if candidate is not None or rounding != "vials" else "none"
         try:
             plan = compute_dose_plan(
                 kb,
-                indication_id=chosen["id"],
-                phase=phase,
-                dosing_weight_kg=weight["kg"],
-                regimen_id=regimen["id"],
+                indication_id=plan_id,
+                phase=request["phase"],
+                dosing_weight_kg=weight_kg,
+                regimen_id=regimen_id,
                 rounding=plan_rounding,
                 product_id=candidate,
             )
@@ -251,54 +401,29 @@ def recommend(kb: KnowledgeBase, request: Request) -> dict[str, Any]:
             skipped.append(f"{candidate} ({exc.allowed})")
             continue
         if candidate is None:
-            dose = plan
             if rounding == "vials":
-                warnings.append("vial rounding needs a product; dose not rounded")
-            break
+                notes.warnings.append("vial rounding needs a product; dose not rounded")
+            _warn_skipped(notes, skipped)
+            return plan, None, None
         try:
-            infusion = _schedule(kb, candidate, weight["kg"], plan, risks, first_infusion)
+            infusion = _schedule(kb, candidate, weight_kg, plan, risks, first_infusion)
         except InputError as exc:
             if candidate != requested:
                 skipped.append(f"{candidate} ({exc.allowed})")
                 continue
-            warnings.append(f"no infusion schedule for {candidate}: {exc}")
-        dose, product_id = plan, candidate
-        break
-    assert dose is not None
+            notes.warnings.append(f"no infusion schedule for {candidate}: {exc}")
+            infusion = None
+        _warn_skipped(notes, skipped)
+        return plan, infusion, candidate
+    raise AssertionError("unreachable: the product-free plan either returns or raises")
+
+
+def _warn_skipped(notes: _Notes, skipped: list[str]) -> None:
     if skipped:
-        warnings.append(
+        notes.warnings.append(
             "better-ranked products skipped because the knowledge base lacks what the plan "
             "needs: " + "; ".join(skipped[:5]) + (" ..." if len(skipped) > 5 else "")
         )
-    cited += dose["regimen"]["sources"] + [s["source"] for s in dose["steps"] if "source" in s]
-    unverified += dose["unverified"]
-    if "sc_equivalent" in dose:
-        cited += dose["sc_equivalent"]["sources"]
-    monitoring: list[Any] = []
-    if product_id is not None:
-        from ivig.core.monitoring import build_monitoring_plan
-
-        monitoring = list(build_monitoring_plan(kb, risks, product_id))
-    for product in ranked:
-        for reason in product.get("reasons", []):
-            if reason.get("source"):
-                cited.append(reason["source"])
-    for risk in risks:
-        cited += [r["id"] if isinstance(r, dict) else r for r in risk.get("sources", [])]
-    if eligibility["status"] == "supported_with_conditions":
-        warnings += eligibility["conditions"]
-    result.update(
-        dosing_weight=weight,
-        dose=dose,
-        risk_profile=risks,
-        products=ranked,
-        infusion=infusion,
-        monitoring=monitoring,
-        warnings=warnings,
-        unverified=list(dict.fromkeys(unverified)),
-        sources=_cite(kb, cited),
-    )
-    return result
 
 
 def _schedule(

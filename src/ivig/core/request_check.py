@@ -10,10 +10,10 @@ from ivig.errors import InputError, InvalidRequestError, UnknownIdError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
-    from ivig.contract import Request
+    from ivig.contract import Patient, Request
     from ivig.knowledge.base import KnowledgeBase
 
-__all__ = ["check_finding_value", "check_request"]
+__all__ = ["check_finding_value", "check_request", "unusual_body_size"]
 
 
 def check_finding_value(kb: KnowledgeBase, name: str, value: object) -> None:
@@ -99,5 +99,40 @@ def check_request(kb: KnowledgeBase, request: Request) -> None:
                     limit["reason"],
                 )
             )
+    unusual = unusual_body_size(kb, request["patient"])
+    if unusual is not None and not set(request.get("confirm_unusual", [])) & {
+        "weight_kg",
+        "height_cm",
+    }:
+        add(unusual)
     if problems:
         raise InvalidRequestError(problems)
+
+
+def unusual_body_size(kb: KnowledgeBase, patient: Patient) -> InputError | None:
+    """An adult's weight, or weight with height, outside the plausible range (knowledge limits
+    ``weight_kg_adult`` and ``bmi_kg_per_m2_adult``), as the error that names both fields."""
+    if patient["age_years"] < 18:
+        return None  # children: needs a growth reference the knowledge base does not hold
+    weight, height = patient["weight_kg"], patient.get("height_cm")
+    confirm = "if the values are right, add confirm_unusual: [weight_kg]"
+    adult = kb.limit("weight_kg_adult")
+    if adult and not adult["min"] <= weight <= adult["max"]:
+        detail = f"{adult['reason']}; age_years {patient['age_years']:g}; {confirm}"
+        return InputError(
+            "patient.weight_kg", weight, f"{adult['min']:g} to {adult['max']:g} for an adult",
+            "kg", detail,
+        )  # fmt: skip
+    bmi_limit = kb.limit("bmi_kg_per_m2_adult")
+    if height is None or not bmi_limit:
+        return None
+    bmi = weight / (height / 100) ** 2
+    if bmi_limit["min"] <= bmi <= bmi_limit["max"]:
+        return None
+    allowed = (
+        f"with patient.height_cm {height:g} cm, a weight giving a BMI of {bmi_limit['min']:g} "
+        f"to {bmi_limit['max']:g} kg/m2 (this pair gives BMI {bmi:.1f})"
+    )
+    return InputError(
+        "patient.weight_kg", weight, allowed, "kg", f"{bmi_limit['reason']}; {confirm}"
+    )

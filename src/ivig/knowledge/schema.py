@@ -109,6 +109,7 @@ UNITS = (
 )
 Unit = Literal[
     "kg",
+    "kg/m2",
     "g",
     "mg",
     "cm",
@@ -378,6 +379,8 @@ class Indication(TypedDict):
     exclusion: NotRequired[list[Criterion]]
     diagnosed_by: NotRequired[list[str]]
     regimens: NotRequired[list[Regimen]]
+    #: findings that naming this indication establishes (mg.crisis => myasthenic_crisis true)
+    implies: NotRequired[dict[str, bool | int | float | str]]
     review: NotRequired[Review]
     alternatives: NotRequired[list[Alternative]]
     #: UK DH demand-management colour for shortage triage, when known (with evidence).

@@ -424,3 +424,19 @@ def validate_directory(root: Path | None = None) -> tuple[dict[str, Any], list[s
     meta = data.get("meta") or {}
     data["version"] = f"{meta.get('date', 'undated')}+{content_hash(root)[:12]}"
     return data, reader.errors
+
+
+def _check_implied_findings(data: dict[str, Any], report: Report) -> None:
+    """An indication's ``implies`` names declared findings with values of their type."""
+    findings = {f["name"]: f for f in data.get("findings", [])}
+    for condition in data.get("conditions", []):
+        for ind in condition.get("indications", []):
+            for name, value in ind.get("implies", {}).items():
+                loc = f"{ind['id']}.implies.{name}"
+                if name not in findings:
+                    report("conditions", loc, f"undeclared finding {name!r}")
+                elif problem := _type_problem(findings[name], value):
+                    report("conditions", loc, problem)
+
+
+EXTRA_CHECKS.append(_check_implied_findings)

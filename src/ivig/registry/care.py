@@ -33,7 +33,7 @@ from ivig.registry.models import (
     Patient,
     TrialOff,
 )
-from ivig.registry.users import get_user, require_role
+from ivig.registry.users import get_user, require_permission
 from ivig.registry.workflow import stop_course
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ def record_infusion(
     reactions: str | None = None,
 ) -> dict[str, Any]:
     """One infusion given on an active course, with its lot (batch) number."""
-    require_role(session, actor, "nurse", "pharmacist", "clinician")
+    require_permission(session, actor, "record_infusion")
     user = get_user(session, actor)
     course = _course(session, course_id, "active")
     day = as_date(date, "date")
@@ -142,7 +142,7 @@ def record_adverse_event(
     description: str | None = None,
 ) -> dict[str, Any]:
     """An adverse event; product and lot default to those of ``infusion_id`` when given."""
-    require_role(session, actor, "nurse", "pharmacist", "clinician")
+    require_permission(session, actor, "record_adverse_event")
     user = get_user(session, actor)
     patient = session.scalar(select(Patient).where(Patient.local_ref == patient_ref))
     if patient is None:
@@ -233,7 +233,7 @@ def record_outcome(
     knowledge: KnowledgeBase | None = None,
 ) -> dict[str, Any]:
     """An outcome assessment (score id and value) on a course; baseline may precede its start."""
-    require_role(session, actor, "clinician", "nurse", "steward")
+    require_permission(session, actor, "record_outcome")
     user = get_user(session, actor)
     course = _course(session, course_id)
     day = as_date(date, "date")
@@ -313,7 +313,7 @@ def review_course(
     ``action`` continue or change sets the next review (given, else the one the review
     computes); trial_off starts a trial-off period; stop stops the course.
     """
-    require_role(session, actor, "clinician", "steward")
+    require_permission(session, actor, "review_course")
     user = get_user(session, actor)
     course = _course(session, course_id, "active")
     day = as_date(date, "date")
@@ -379,7 +379,7 @@ def start_trial_off(
     reason: str | None = None,
 ) -> dict[str, Any]:
     """Pause an active course to see whether the patient stays stable without treatment."""
-    require_role(session, actor, "clinician", "steward")
+    require_permission(session, actor, "trial_off")
     course = _course(session, course_id, "active")
     start = as_date(start_date, "start_date")
     _not_before(start, course, "start_date")
@@ -399,7 +399,7 @@ def end_trial_off(
     next_review_date: dt.date | str | None = None,
 ) -> dict[str, Any]:
     """End a trial off: ``stable`` stops the course, ``relapsed`` resumes it."""
-    require_role(session, actor, "clinician", "steward")
+    require_permission(session, actor, "trial_off")
     row: TrialOff = get_or_fail(session, TrialOff, trial_off_id, "trial_off_id")
     if row.end_date is not None:
         raise InputError("trial_off_id", trial_off_id, "a trial off that is still running")
@@ -447,7 +447,7 @@ def record_cds_feedback(
     """Feedback a CDS Hooks client sends on a card (accepted or overridden, with reasons)."""
     user_id = None
     if actor is not None:
-        require_role(session, actor)
+        require_permission(session, actor, "cds_feedback")
         user_id = get_user(session, actor).id
     row = CdsFeedback(
         service_id=service_id,

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivig.errors import InputError, IvigError
+from ivig.permissions import ROLES, Action, roles_for
 from ivig.registry.audit import append_audit
 from ivig.registry.models import ApiToken, User, utc_now
 
@@ -22,6 +23,7 @@ __all__ = [
     "hash_token",
     "issue_token",
     "list_users",
+    "require_permission",
     "require_role",
     "revoke_token",
     "set_user_active",
@@ -29,7 +31,6 @@ __all__ = [
     "verify_token",
 ]
 
-ROLES = ("clinician", "pharmacist", "nurse", "steward", "admin")
 #: the actor recorded for set-up steps run from the command line before any user exists
 SYSTEM_ACTOR = "system"
 
@@ -82,6 +83,11 @@ def require_role(session: Session, username: str, *roles: str) -> dict[str, Any]
     return user_out(user)
 
 
+def require_permission(session: Session, username: str, action: Action) -> dict[str, Any]:
+    """The active user ``username`` if their role may do ``action`` (``ivig.permissions``)."""
+    return require_role(session, username, *roles_for(action))
+
+
 def _check_role(role: str) -> None:
     if role not in ROLES:
         raise InputError("role", role, ", ".join(ROLES))
@@ -102,7 +108,7 @@ def create_user(
         raise InputError("username", username, f"1 to 80 characters, not {SYSTEM_ACTOR!r}")
     has_users = session.scalar(select(User.id).limit(1)) is not None
     if has_users or actor != SYSTEM_ACTOR:
-        require_role(session, actor, "admin")
+        require_permission(session, actor, "manage_users")
     if session.scalar(select(User.id).where(User.username == name)) is not None:
         raise InputError("username", name, "a username not already taken")
     user = User(username=name, role=role, display_name=display_name, active=True)
@@ -122,7 +128,7 @@ def list_users(session: Session) -> list[dict[str, Any]]:
 
 def set_user_active(session: Session, username: str, active: bool, *, actor: str) -> dict[str, Any]:
     """Activate or deactivate a user (admin only); a deactivated user's tokens stop working."""
-    require_role(session, actor, "admin")
+    require_permission(session, actor, "manage_users")
     user = get_user(session, username)
     user.active = active
     session.flush()
@@ -146,7 +152,7 @@ def issue_token(
     Users may issue tokens for themselves; an admin may issue them for anyone.
     """
     if actor != username:
-        require_role(session, actor, "admin")
+        require_permission(session, actor, "manage_users")
     else:
         require_role(session, actor)
     user = get_user(session, username)
@@ -171,7 +177,7 @@ def revoke_token(session: Session, token_id: int, *, actor: str) -> dict[str, An
     if row is None:
         raise InputError("token_id", token_id, "the id of an issued token")
     if row.user.username != actor:
-        require_role(session, actor, "admin")
+        require_permission(session, actor, "manage_users")
     if row.revoked_at is None:
         row.revoked_at = utc_now()
         session.flush()

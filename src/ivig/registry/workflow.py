@@ -32,7 +32,7 @@ from ivig.registry.models import (
     Patient,
     RequestRecord,
 )
-from ivig.registry.users import get_user, require_role
+from ivig.registry.users import get_user, require_permission
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -73,15 +73,14 @@ def _patient(session: Session, patient_ref: str, sex: str | None) -> Patient:
 
 
 def _recommend(knowledge: KnowledgeBase | None, request: Any) -> dict[str, Any]:
+    """The core's recommendation (it checks the request against the knowledge base)."""
     from ivig.core.recommend import recommend
-    from ivig.core.request_check import check_request
 
     if knowledge is None:
         from ivig.knowledge import load_knowledge
 
         knowledge = load_knowledge()
-    check_request(knowledge, request)
-    return recommend(knowledge, request)
+    return dict(recommend(knowledge, request))
 
 
 def create_request(
@@ -101,7 +100,7 @@ def create_request(
     """
     from ivig.contract import validate_request
 
-    require_role(session, actor, "clinician", "pharmacist", "steward")
+    require_permission(session, actor, "create_request")
     user = get_user(session, actor)
     validated = validate_request(request)
     if recommendation is None:
@@ -250,7 +249,7 @@ def authorise(
     ``changes`` (required for ``approve_with_changes``) may hold total_g, interval_weeks,
     product, regimen and note. An active course's next review moves to ``review_date``.
     """
-    require_role(session, actor, "steward")
+    require_permission(session, actor, "authorise")
     user = get_user(session, actor)
     if outcome not in AUTHORISATION_OUTCOMES:
         raise InputError("outcome", outcome, ", ".join(AUTHORISATION_OUTCOMES))
@@ -334,7 +333,7 @@ def start_course(
 ) -> dict[str, Any]:
     """Start a course on an approved request; its first review date comes from the
     authorisation's review date or else the stored review plan (first review, earliest week)."""
-    require_role(session, actor, "clinician", "pharmacist", "nurse", "steward")
+    require_permission(session, actor, "start_course")
     user = get_user(session, actor)
     record: RequestRecord = get_or_fail(session, RequestRecord, request_id, "request_id")
     if record.status not in ("approved", "approved_with_changes"):
@@ -379,7 +378,7 @@ def stop_course(
     actor: str,
 ) -> dict[str, Any]:
     """Stop a course (the request is stopped when no other course of it is running)."""
-    require_role(session, actor, "clinician", "steward")
+    require_permission(session, actor, "stop_course")
     course: Course = get_or_fail(session, Course, course_id, "course_id")
     if course.status == "stopped":
         raise InputError("course_id", course_id, "a course that is not already stopped")

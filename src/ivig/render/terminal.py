@@ -30,6 +30,11 @@ def print_recommendation(out: Console, rec: dict[str, Any]) -> None:
 
     el = rec["eligibility"]
     style = _STATUS_STYLE.get(el["status"], "bold")
+    if rec.get("plan_status") == "provisional":
+        out.print(
+            "[bold cyan]PROVISIONAL PLAN[/bold cyan] — before authorisation confirm: "
+            + e("; ".join(rec["to_confirm"]))
+        )
     out.print(
         f"[{style}]{el['status'].upper()}[/{style}]  {el.get('condition', '')} / "
         f"{el.get('indication')}  role: {el.get('role')}"
@@ -45,11 +50,14 @@ def print_recommendation(out: Console, rec: dict[str, Any]) -> None:
             )
             table.add_row(ev["system_name"], level, ", ".join(ev["sources"]))
         out.print(table)
-    for item in el["missing"]:
-        unit = f" [{item['unit']}]" if item.get("unit") else ""
-        out.print(
-            f"[cyan]missing[/cyan] {item['name']} ({item['type']}{unit}): {e(item['description'])}"
-        )
+    for group in el.get("missing_groups", []):
+        out.print(f"[cyan]To decide {e(group['indication_name'])}[/cyan]: {e(group['next_step'])}")
+        for item in group["findings"]:
+            unit = f" \\[{e(item['unit'])}]" if item.get("unit") else ""
+            out.print(
+                f"  [cyan]missing[/cyan] {item['name']} ({item['type']}{unit}): "
+                f"{e(item['description'])}"
+            )
     for crit in el.get("unmet", []) + el.get("exclusions", []):
         out.print(f"[red]not met[/red] {e(crit['text'])} [dim]({e(crit['test'])})[/dim]")
     weight, dose = rec.get("dosing_weight"), rec.get("dose")

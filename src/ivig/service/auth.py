@@ -16,6 +16,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from ivig.permissions import ROLES, Action, roles_for
 from ivig.service.security import Unauthorized
 from ivig.service.state import get_state
 
@@ -24,11 +25,10 @@ __all__ = [
     "ROLES",
     "Principal",
     "authenticate",
+    "require_permission",
     "require_roles",
 ]
 
-#: the registry's roles (``ivig.registry.api.ROLES``)
-ROLES = ("clinician", "pharmacist", "nurse", "steward", "admin")
 ANY_USER = ROLES
 
 bearer_scheme = HTTPBearer(auto_error=False, description="API token or OAuth2 access token")
@@ -98,3 +98,8 @@ def require_roles(*roles: str) -> Callable[..., Awaitable[Principal]]:
 
     dependency.__name__ = f"require_{'_or_'.join(sorted(allowed))}"
     return dependency
+
+
+def require_permission(action: Action) -> Callable[..., Awaitable[Principal]]:
+    """A dependency that lets through the roles ``ivig.permissions`` allows for ``action``."""
+    return require_roles(*roles_for(action))

@@ -1,17 +1,19 @@
 """Request bodies of the REST API that the core contract does not already define.
 
 The recommendation uses the contract itself (:class:`ivig.contract.Request` in,
-:class:`ivig.contract.Recommendation` out). The bodies here mirror the command-line options of
+:class:`ivig.results.Recommendation` out). The bodies here mirror the command-line options of
 the same capability, with the same names and units; ranges are checked by the core, which
 answers with the field, the allowed range and the unit.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from annotated_types import Gt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ivig.vocabulary import Jurisdiction, Phase, Rounding, Route, Sex
 
 __all__ = ["DoseQuery", "ScoreChangeBody", "ScoreItemsBody"]
 
@@ -23,7 +25,7 @@ class DoseQuery(BaseModel):
     """``ivig dose`` as a request body: give the weight in kg or in lb (not both)."""
 
     model_config = STRICT
-    sex: Literal["female", "male"]
+    sex: Sex
     age_years: Number
     weight_kg: Annotated[float, Gt(0)] | None = None
     weight_lb: Annotated[float, Gt(0)] | None = None
@@ -33,15 +35,15 @@ class DoseQuery(BaseModel):
     pre_pregnancy_weight_kg: Annotated[float, Gt(0)] | None = None
     condition: str = Field(min_length=1, description="condition id, name, synonym or code")
     indication: str | None = None
-    phase: Literal["induction", "maintenance", "one_off"]
+    phase: Phase
     regimen: str | None = None
-    route: Literal["iv", "sc"] | None = None
+    route: Route | None = None
     dose_g_per_kg: Annotated[float, Gt(0)] | None = None
     days: Annotated[int, Gt(0)] | None = None
     interval_weeks: Annotated[float, Gt(0)] | None = None
-    jurisdiction: Literal["international", "au", "ontario", "uk", "us", "br"] = "international"
+    jurisdiction: Jurisdiction = "international"
     policy: str | None = Field(None, description="dosing-weight policy id")
-    rounding: Literal["none", "nearest-5g", "vials"] | None = None
+    rounding: Rounding | None = None
     product: str | None = None
     opt_out_justification: str | None = None
 

@@ -1,36 +1,33 @@
 """Who may see which page and do which action in the web application.
 
-The roles are the registry's; the permissions mirror the REST service's
-(``ivig.service.routers``): clinicians and stewards submit requests, stewards authorise,
-pharmacists and stewards read the stewardship reports;
-nurses, pharmacists and clinicians record infusions and adverse events, and clinicians, nurses
-and stewards outcome assessments, as the registry enforces; ``admin`` may do everything.
+Pages and actions map onto the one permission table, :mod:`ivig.permissions`, which the
+registry enforces and the REST service checks: the web application only decides what to show.
 """
 
 from __future__ import annotations
 
+from ivig.permissions import Action
+from ivig.permissions import allowed as role_may
+
 __all__ = ["ACTIONS", "NAV", "PAGES", "allowed"]
 
-ALL_ROLES = ("clinician", "pharmacist", "nurse", "steward", "admin")
-
-#: page -> roles that may open it
-PAGES: dict[str, tuple[str, ...]] = {
-    "home": ALL_ROLES,
-    "request": ("clinician", "pharmacist", "steward"),
-    "patients": ALL_ROLES,
-    "dashboard": ("pharmacist", "steward"),
-    "knowledge": ALL_ROLES,
+#: page -> the action of the permission table that opening it needs
+PAGES: dict[str, Action] = {
+    "home": "read_registry",
+    "request": "create_request",
+    "patients": "read_registry",
+    "dashboard": "read_reports",
+    "knowledge": "compute",
 }
 
-#: action -> roles that may do it
-ACTIONS: dict[str, tuple[str, ...]] = {
-    "submit_request": ("clinician", "steward"),
-    "authorise": ("steward",),
-    "shortage": ("steward",),
-    # the care records: the roles ``ivig.registry.care`` enforces
-    "record_infusion": ("nurse", "pharmacist", "clinician"),
-    "record_outcome": ("clinician", "nurse", "steward"),
-    "record_adverse_event": ("nurse", "pharmacist", "clinician"),
+#: web action -> the action of the permission table
+ACTIONS: dict[str, Action] = {
+    "submit_request": "create_request",
+    "authorise": "authorise",
+    "shortage": "shortage",
+    "record_infusion": "record_infusion",
+    "record_outcome": "record_outcome",
+    "record_adverse_event": "record_adverse_event",
 }
 
 #: navigation entries: (page, path, label)
@@ -43,8 +40,6 @@ NAV: tuple[tuple[str, str, str], ...] = (
 
 
 def allowed(role: str, what: str) -> bool:
-    """True when ``role`` may open page ``what`` or do action ``what``."""
-    if role == "admin":
-        return True
-    roles = PAGES.get(what) or ACTIONS.get(what) or ()
-    return role in roles
+    """True when ``role`` may open page ``what`` or do action ``what`` (unknown: no)."""
+    action = PAGES.get(what) or ACTIONS.get(what)
+    return action is not None and role_may(role, action)

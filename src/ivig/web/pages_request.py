@@ -82,15 +82,11 @@ def form_context(kb: KnowledgeBase, values: FormValues, errors: dict[str, str]) 
 
 def compute(kb: KnowledgeBase, values: FormValues) -> tuple[dict[str, Any] | None, dict[str, str]]:
     """The recommendation for the form, or the problems by field."""
-    from ivig.contract import validate_request
-    from ivig.core.recommend import recommend
-    from ivig.core.request_check import check_request
+    from ivig.app.recommend import recommend
 
     data, parse_errors = forms.parse_form(kb, values)
     try:
-        request = validate_request(data)
-        check_request(kb, request)
-        rec = recommend(kb, request)
+        rec: dict[str, Any] = dict(recommend(kb, data))
     except InvalidRequestError as exc:
         return None, {**forms.errors_by_field(exc.problems), **parse_errors}
     except InputError as exc:

@@ -4,52 +4,27 @@ scores, review, schemas. Each validates its body, calls the core and returns the
 
 from __future__ import annotations
 
-import argparse
-import functools
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from ivig.contract import Patient, Recommendation
+from ivig.contract import Patient
 from ivig.contract import Request as IvigRequest
-from ivig.service.auth import ANY_USER, Principal, require_roles
+from ivig.results import Comparison, Recommendation
+from ivig.service.auth import Principal, require_permission
 from ivig.service.errors import ERROR_RESPONSES, IvigJSONResponse
 from ivig.service.models import DoseQuery, ScoreChangeBody, ScoreItemsBody
 from ivig.service.state import ServiceState, get_state
+from ivig.vocabulary import Jurisdiction, Route
 
-__all__ = ["checked_request", "compute_recommendation", "router"]
+__all__ = ["router"]
 
 router = APIRouter(prefix="/api", tags=["compute"], responses=ERROR_RESPONSES)
 
-AnyUser = Annotated[Principal, Depends(require_roles(*ANY_USER))]
+AnyUser = Annotated[Principal, Depends(require_permission("compute"))]
 State = Annotated[ServiceState, Depends(get_state)]
 JSON_OBJECT: dict[int | str, dict[str, Any]] = {200: {"model": dict[str, Any]}}
-
-
-@functools.cache
-def _request_adapter() -> TypeAdapter[IvigRequest]:
-    return TypeAdapter(IvigRequest)
-
-
-def checked_request(data: object) -> IvigRequest:
-    """``data`` validated against the contract (a cached validator; on failure the contract's
-    own :func:`~ivig.contract.validate_request` names every bad field)."""
-    from ivig.contract import validate_request
-
-    try:
-        return _request_adapter().validate_python(data)
-    except ValidationError:
-        return validate_request(data)
-
-
-def compute_recommendation(state: ServiceState, request: IvigRequest) -> dict[str, Any]:
-    """Check ``request`` against the knowledge base and return the core's recommendation."""
-    from ivig.core.recommend import recommend
-    from ivig.core.request_check import check_request
-
-    check_request(state.kb, request)
-    return recommend(state.kb, request)
 
 
 @router.get("/health", tags=["meta"])
@@ -80,17 +55,30 @@ def schema(which: Literal["request", "recommendation"]) -> dict[str, Any]:
 )
 def post_recommend(request: IvigRequest, state: State, user: AnyUser) -> IvigJSONResponse:
     """One explainable recommendation for one request (as ``ivig recommend``)."""
-    return IvigJSONResponse(compute_recommendation(state, request))
+    from ivig.app.recommend import recommend_request
+
+    return IvigJSONResponse(recommend_request(state.kb, request))
+
+
+@router.post(
+    "/recommend/compare",
+    response_class=IvigJSONResponse,
+    responses={200: {"model": Comparison, "description": "One row per jurisdiction"}},
+)
+def post_compare(request: IvigRequest, state: State, user: AnyUser) -> IvigJSONResponse:
+    """The same patient under every jurisdiction's policy and evidence (as ``ivig recommend
+    --compare``)."""
+    from ivig.app.compare import compare
+
+    return IvigJSONResponse(compare(state.kb, request))
 
 
 @router.post("/dose", response_class=IvigJSONResponse, responses=JSON_OBJECT)
 def post_dose(query: DoseQuery, state: State, user: AnyUser) -> IvigJSONResponse:
     """Dosing weight, dose plan, daily split and rounding with the trace (as ``ivig dose``)."""
-    from ivig.cli.dose import build_dose_result
+    from ivig.app.dose import dose
 
-    values = query.model_dump()
-    args = argparse.Namespace(age=values.pop("age_years"), **values)
-    return IvigJSONResponse(build_dose_result(state.kb, args))
+    return IvigJSONResponse(dose(state.kb, query.model_dump()))
 
 
 class ProductsQuery(BaseModel):
@@ -99,8 +87,8 @@ class ProductsQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     patient: Patient
     formulary: list[str] | None = None
-    jurisdiction: Literal["international", "au", "ontario", "uk", "us", "br"] = "international"
-    route: Literal["iv", "sc"] | None = None
+    jurisdiction: Jurisdiction = "international"
+    route: Route | None = None
     condition: str | None = Field(None, description="condition id (labelled-indication rules)")
     include_discontinued: bool = False
 
@@ -145,8 +133,8 @@ class ScheduleQuery(BaseModel):
     risk_factors: list[str] = Field(default_factory=list, description="risk-factor ids")
     first_infusion: bool = False
     condition: str | None = None
-    jurisdiction: Literal["international", "au", "ontario", "uk", "us", "br"] | None = None
-    route: Literal["iv", "sc"] | None = None
+    jurisdiction: Jurisdiction | None = None
+    route: Route | None = None
     at_risk_rate_mg_per_kg_per_min: float | None = None
     step_interval_min: float | None = None
     concentration_percent: float | None = None

@@ -238,8 +238,8 @@ def _order_cards(
     full_urls: dict[int, str],
 ) -> list[dict[str, Any]]:
     from ivig.app.order_check import check_order
+    from ivig.app.recommend import recommend_request, validate
     from ivig.service.fhir.read import read_resources
-    from ivig.service.routers.api import checked_request, compute_recommendation
 
     settings, kb = state.settings, state.kb
     try:
@@ -253,8 +253,8 @@ def _order_cards(
             ig_codes=settings.ig_medication_codes,
             full_urls=full_urls,
         )
-        request = checked_request(found["request"])
-        rec = compute_recommendation(state, request)
+        request = validate(found["request"])
+        rec = recommend_request(kb, request)
         check = check_order(kb, request, found["ordered"] or {}) if rec.get("dose") else None
     except InvalidRequestError as exc:
         lines = [f"- {p['field']}: {p['message']}" for p in exc.problems]

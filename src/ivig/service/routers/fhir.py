@@ -7,17 +7,18 @@ one issue per problem (the field in ``expression``), whatever the status.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
 from ivig.errors import InputError, InvalidRequestError, IvigError
-from ivig.service.auth import ANY_USER, Principal, require_roles
+from ivig.service.auth import Principal, require_permission
 from ivig.service.errors import ERROR_RESPONSES, IvigJSONResponse
 from ivig.service.fhir import codes as C
 from ivig.service.state import ServiceState, get_state
+from ivig.vocabulary import Jurisdiction, Phase
 
 __all__ = ["operation_outcome", "router"]
 
@@ -84,7 +85,7 @@ router = APIRouter(
     },
     route_class=FhirRoute,
 )
-AnyUser = Annotated[Principal, Depends(require_roles(*ANY_USER))]
+AnyUser = Annotated[Principal, Depends(require_permission("compute"))]
 State = Annotated[ServiceState, Depends(get_state)]
 BundleBody = Annotated[
     dict[str, Any],
@@ -92,16 +93,16 @@ BundleBody = Annotated[
         description="A FHIR R4 Bundle: Patient, Observations (UCUM), Conditions, MedicationRequests"
     ),
 ]
-PhaseQuery = Literal["induction", "maintenance", "one_off"] | None
-JurisdictionQuery = Literal["international", "au", "ontario", "uk", "us", "br"] | None
+PhaseQuery = Phase | None
+JurisdictionQuery = Jurisdiction | None
 
 
 def _read(
     state: ServiceState, bundle: dict[str, Any], phase: str | None, jurisdiction: str | None
 ) -> dict[str, Any]:
+    from ivig.app.recommend import validate
     from ivig.core.request_check import check_request
     from ivig.service.fhir.read import bundle_resources, read_resources
-    from ivig.service.routers.api import checked_request
 
     full_urls: dict[int, str] = {}
     found = read_resources(
@@ -113,7 +114,7 @@ def _read(
         jurisdiction=jurisdiction or state.settings.jurisdiction,
         ig_codes=state.settings.ig_medication_codes,
     )
-    found["request"] = checked_request(found["request"])
+    found["request"] = validate(found["request"])
     check_request(state.kb, found["request"])
     return found
 
@@ -159,12 +160,12 @@ def fhir_recommend(
     jurisdiction: JurisdictionQuery = None,
 ) -> IvigJSONResponse:
     """The recommendation for a Bundle as FHIR: MedicationRequest, CarePlan, notes."""
-    from ivig.core.recommend import recommend
+    from ivig.app.recommend import recommend_request
     from ivig.service.fhir.write import to_fhir_bundle
 
     found = _read(state, bundle, phase, jurisdiction)
-    rec = recommend(state.kb, found["request"])
-    product = rec["dose"]["product"] if rec.get("dose") else None
+    rec = recommend_request(state.kb, found["request"])
+    product = rec["dose"]["product"] if rec["dose"] is not None else None
     out = to_fhir_bundle(
         rec,
         patient_ref=found["references"]["patient"],

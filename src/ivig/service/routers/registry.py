@@ -11,11 +11,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Path, Query, UploadFile
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
 from ivig.contract import Request as IvigRequest
-from ivig.service.auth import ANY_USER, Principal, require_roles
+from ivig.permissions import Action, Role, allowed, roles_for
+from ivig.service.auth import Principal, require_permission
 from ivig.service.errors import ERROR_RESPONSES, IvigJSONResponse
 from ivig.service.state import ServiceState, get_state
 
@@ -30,13 +31,24 @@ State = Annotated[ServiceState, Depends(get_state)]
 OK: dict[int | str, dict[str, Any]] = {200: {"model": Any}}
 
 
-AnyUser = Annotated[Principal, Depends(require_roles(*ANY_USER))]
-Clinician = Annotated[Principal, Depends(require_roles("clinician", "steward"))]
-Steward = Annotated[Principal, Depends(require_roles("steward"))]
-Giver = Annotated[Principal, Depends(require_roles("pharmacist", "nurse", "clinician"))]
-Assessor = Annotated[Principal, Depends(require_roles("clinician", "nurse", "steward"))]
-Reporter = Annotated[Principal, Depends(require_roles("pharmacist", "steward"))]
-Admin = Annotated[Principal, Depends(require_roles("admin"))]
+# one dependency per action of the permission table (``ivig.permissions``)
+AnyUser = Annotated[Principal, Depends(require_permission("read_registry"))]
+Requester = Annotated[Principal, Depends(require_permission("create_request"))]
+Steward = Annotated[Principal, Depends(require_permission("authorise"))]
+CourseStarter = Annotated[Principal, Depends(require_permission("start_course"))]
+CourseStopper = Annotated[Principal, Depends(require_permission("stop_course"))]
+Giver = Annotated[Principal, Depends(require_permission("record_infusion"))]
+EventRecorder = Annotated[Principal, Depends(require_permission("record_adverse_event"))]
+Assessor = Annotated[Principal, Depends(require_permission("record_outcome"))]
+Reviewer = Annotated[Principal, Depends(require_permission("review_course"))]
+Reporter = Annotated[Principal, Depends(require_permission("read_reports"))]
+Auditor = Annotated[Principal, Depends(require_permission("read_audit_log"))]
+Admin = Annotated[Principal, Depends(require_permission("manage_users"))]
+
+
+def _roles(action: Action) -> str:
+    return ", ".join(sorted(roles_for(action)))
+
 
 FREE = ConfigDict(extra="forbid", allow_inf_nan=False)
 #: a database row id (bounded so that no database refuses it)
@@ -136,12 +148,12 @@ class AdverseEventIn(BaseModel):
 class UserIn(BaseModel):
     model_config = FREE
     username: str
-    role: Literal["clinician", "pharmacist", "nurse", "steward", "admin"]
+    role: Role
     display_name: str | None = None
 
 
 @router.post("/requests", response_class=IvigJSONResponse, responses=OK)
-def create_request(body: NewRequest, state: State, user: Clinician) -> Any:
+def create_request(body: NewRequest, state: State, user: Requester) -> Any:
     """Store a request with its recommendation (computed now, stored as is)."""
     return _call(
         state,
@@ -174,7 +186,7 @@ def authorise(request_id: RowId, body: Authorisation, state: State, user: Stewar
 
 
 @router.post("/requests/{request_id}/courses", response_class=IvigJSONResponse, responses=OK)
-def start_course(request_id: RowId, body: CourseStart, state: State, user: Clinician) -> Any:
+def start_course(request_id: RowId, body: CourseStart, state: State, user: CourseStarter) -> Any:
     """Start the authorised course."""
     return _call(state, _api().start_course, request_id, actor=user.username, **body.model_dump())
 
@@ -192,7 +204,7 @@ def record_outcome(course_id: RowId, body: OutcomeIn, state: State, user: Assess
 
 
 @router.post("/courses/{course_id}/review", response_class=IvigJSONResponse, responses=OK)
-def review_course(course_id: RowId, body: ReviewIn, state: State, user: Steward) -> Any:
+def review_course(course_id: RowId, body: ReviewIn, state: State, user: Reviewer) -> Any:
     """Review the course (continue, change, trial off, stop) with the core's review stored."""
     return _call(
         state,
@@ -205,13 +217,13 @@ def review_course(course_id: RowId, body: ReviewIn, state: State, user: Steward)
 
 
 @router.post("/courses/{course_id}/stop", response_class=IvigJSONResponse, responses=OK)
-def stop_course(course_id: RowId, body: StopIn, state: State, user: Clinician) -> Any:
+def stop_course(course_id: RowId, body: StopIn, state: State, user: CourseStopper) -> Any:
     """Stop the course."""
     return _call(state, _api().stop_course, course_id, actor=user.username, **body.model_dump())
 
 
 @router.post("/adverse-events", response_class=IvigJSONResponse, responses=OK)
-def record_adverse_event(body: AdverseEventIn, state: State, user: Giver) -> Any:
+def record_adverse_event(body: AdverseEventIn, state: State, user: EventRecorder) -> Any:
     """Record an adverse event."""
     return _call(state, _api().record_adverse_event, actor=user.username, **body.model_dump())
 
@@ -249,6 +261,8 @@ def report(
     if kind == "maintenance":
         return _call(state, api.report_maintenance, today=state.settings.today())
     if kind == "shortage":
+        if not allowed(user.role, "shortage"):
+            raise HTTPException(403, f"this operation needs one of the roles: {_roles('shortage')}")
         return _call(state, api.shortage_triage, state.kb)
     if kind == "weight-savings":
         state.kb.dosing_policy(policy)
@@ -259,7 +273,7 @@ def report(
 
 @router.get("/audit-log", response_class=IvigJSONResponse, responses=OK)
 def audit_log(
-    state: State, user: Steward, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    state: State, user: Auditor, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> Any:
     """The latest audit-log entries, and whether the hash chain verifies."""
     api = _api()

@@ -1,0 +1,32 @@
+"""Use case: one explainable recommendation for one request."""
+
+from __future__ import annotations
+
+from ivig.core.recommend import recommend as _compose
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from ivig.contract import Request
+    from ivig.knowledge.base import KnowledgeBase
+    from ivig.results import Recommendation
+
+__all__ = ["recommend", "recommend_request", "validate"]
+
+
+def validate(data: object) -> Request:
+    """``data`` as a contract :class:`~ivig.contract.Request`; ``InvalidRequestError`` names
+    every bad field."""
+    from ivig.contract import validate_request
+
+    return validate_request(data)
+
+
+def recommend(kb: KnowledgeBase, data: object) -> Recommendation:
+    """The recommendation for raw request ``data`` (JSON/YAML-shaped): validated, checked
+    against the knowledge base, composed."""
+    return _compose(kb, validate(data))
+
+
+def recommend_request(kb: KnowledgeBase, request: Request) -> Recommendation:
+    """The recommendation for a request already validated against the contract."""
+    return _compose(kb, request)
