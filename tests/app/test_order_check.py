@@ -11,6 +11,7 @@ from ivig.contract import Request, validate_request
 from ivig.core.recommend import recommend
 from ivig.errors import InputError
 from ivig.knowledge import KnowledgeBase
+from ivig.results import DoseOut
 
 
 def _gbs(**patient: Any) -> Request:
@@ -43,6 +44,12 @@ def _cidp_maintenance() -> Request:
     )
 
 
+def _dose(kb: KnowledgeBase, request: Request) -> DoseOut:
+    dose = recommend(kb, request)["dose"]
+    assert dose is not None
+    return dose
+
+
 def _codes(result: Any) -> dict[str, str]:
     return {f["code"]: f["severity"] for f in result["findings"]}
 
@@ -51,7 +58,7 @@ def test_a_tenfold_overdose_is_critical_above_the_regimen_maximum(kb: KnowledgeB
     """GBS 2 g/kg over 5 days (regimen gbs-2g-5d; efns-2008): ten times the policy's daily
     grams is above the regimen maximum (2 g/kg x dosing weight) and far above the policy."""
     request = _gbs()
-    policy = recommend(kb, request)["dose"]
+    policy = _dose(kb, request)
     per_day = policy["total_g"] / len(policy["days"])
     result = check_order(kb, request, {"grams_per_day": 10 * per_day, "days": 5})
     assert result["severity"] == "critical"
@@ -71,7 +78,7 @@ def test_an_order_within_tolerance_is_info_and_one_just_above_is_a_warning(
     """Tolerance 10 % (the common stewardship rule) around the gbs-2g-5d policy dose; the
     regimen's maximum is its fixed 2 g/kg (efns-2008), so the tolerance applies to it too."""
     request = _gbs()
-    total = recommend(kb, request)["dose"]["total_g"]
+    total = _dose(kb, request)["total_g"]
     within = check_order(kb, request, {"total_g": total * 1.05})
     above = check_order(kb, request, {"total_g": total * 1.08}, tolerance_pct=5)
     below = check_order(kb, request, {"total_g": total * 0.5})
@@ -85,7 +92,7 @@ def test_an_order_within_tolerance_is_info_and_one_just_above_is_a_warning(
 def test_an_interval_shorter_than_the_regimen_is_found(kb: KnowledgeBase) -> None:
     """CIDP maintenance ICE regimen: 1 g/kg every 3 weeks (cidp-maint-ice; nm-ice-2008)."""
     request = _cidp_maintenance()
-    total = recommend(kb, request)["dose"]["total_g"]
+    total = _dose(kb, request)["total_g"]
     result = check_order(kb, request, {"total_g": total, "interval_weeks": 1})
     assert _codes(result)["interval_too_short"] == "warning"
     assert "3-3 weeks" in next(
@@ -99,7 +106,7 @@ def test_an_excluded_product_is_critical(kb: KnowledgeBase) -> None:
     """Hyperprolinaemia excludes proline-stabilised products such as Privigen (ranking rule
     hyperprolinaemia-proline; source pv-nhs)."""
     request = _gbs(risk_factors=["hyperprolinaemia"])
-    total = recommend(kb, request)["dose"]["total_g"]
+    total = _dose(kb, request)["total_g"]
     result = check_order(kb, request, {"total_g": total, "product": "privigen"})
     assert _codes(result)["excluded_product"] == "critical"
     assert result["severity"] == "critical"
@@ -110,9 +117,10 @@ def test_an_excluded_product_is_critical(kb: KnowledgeBase) -> None:
 def test_a_rate_above_the_schedule_is_a_warning(kb: KnowledgeBase) -> None:
     """The ordered rate is compared with the highest step of the product's schedule."""
     request = _gbs()
-    rec = recommend(kb, request)
-    top = max(s["rate_ml_per_h"] for s in rec["infusion"]["steps"])
-    product = rec["infusion"]["product"]
+    infusion = recommend(kb, request)["infusion"]
+    assert infusion is not None
+    top = max(s["rate_ml_per_h"] for s in infusion["steps"])
+    product = infusion["product"]
     high = check_order(kb, request, {"product": product, "rate_ml_per_h": top * 2})
     ok = check_order(kb, request, {"product": product, "rate_ml_per_h": top})
     assert _codes(high)["rate_above_schedule"] == "warning"
@@ -137,3 +145,21 @@ def test_a_bad_order_is_refused_naming_the_field(
     with pytest.raises(InputError) as exc:
         check_order(kb, _gbs(), order)
     assert exc.value.field == field
+
+
+def test_an_order_is_checked_against_a_provisional_plan(kb: KnowledgeBase) -> None:
+    """CIDP maintenance without criteria findings: the provisional plan still has the ICE dose
+    (cidp-maint-ice; nm-ice-2008), so the order is compared with it."""
+    request = validate_request(
+        {
+            "patient": {"sex": "female", "age_years": 54, "height_cm": 160, "weight_kg": 90},
+            "condition": "cidp",
+            "phase": "maintenance",
+            "jurisdiction": "au",
+        }
+    )
+    total = _dose(kb, request)["total_g"]
+    result = check_order(kb, request, {"total_g": total * 3, "interval_weeks": 3})
+    assert result["plan_status"] == "provisional"
+    assert result["ratio"] == pytest.approx(3, rel=1e-3)
+    assert _codes(result)["above_regimen_maximum"] == "critical"

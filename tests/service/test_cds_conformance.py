@@ -168,6 +168,7 @@ def test_a_tenfold_overdose_at_order_sign_is_critical_naming_both_doses(
 ) -> None:
     """Policy: GBS 2 g/kg over 5 days of the AU dosing weight (gbs-2g-5d; au-2026)."""
     policy = recommend(kb, validate_request(_us_request(kb)["request"]))["dose"]
+    assert policy is not None
     per_day = round(policy["total_g"] / 5, 2)
     draft = dosed(ivig_draft(), grams_per_day=round(10 * per_day), days=5)
     card = _dose_card(_cards(cds.call("order-sign", "us1", [draft])))
@@ -317,6 +318,10 @@ def test_missing_findings_come_with_a_prefilled_link_to_the_web_form(
     assert form and form[0]["type"] == "absolute"
     assert form[0]["url"].startswith(live.url)
     assert "patient.weight_kg=74" in form[0]["url"] and "condition=cidp" in form[0]["url"]
+    # with the provisional plan (issue 14) the card shows the dose all the same
+    card = _dose_card(cards)
+    assert card["summary"].startswith("Provisional:")
+    assert card["detail"].startswith("**Provisional plan — confirm before authorisation**")
 
 
 # -- defect 9: ids, references, structure ----------------------------------------------------

@@ -271,6 +271,18 @@ def _dose_summary(rec: Mapping[str, Any], name: str, check: Mapping[str, Any] | 
     )
 
 
+def _confirm_lines(rec: Mapping[str, Any]) -> list[str]:
+    """A provisional plan opens with what must be confirmed before authorisation."""
+    if rec.get("plan_status") != "provisional":
+        return []
+    items = rec.get("to_confirm") or ["the criteria findings"]
+    return [
+        "**Provisional plan — confirm before authorisation**",
+        *[f"- {item}" for item in items],
+        "",
+    ]
+
+
 def _check_lines(check: Mapping[str, Any] | None) -> list[str]:
     if not check:
         return []
@@ -332,6 +344,7 @@ def recommendation_cards(
     product_name = kb.product(product_id)["name"] if product_id else None
     suggestions = _suggestions(kb, rec, order, patient_ref, references, product_name, web_base)
     detail = [
+        *_confirm_lines(rec),
         *_check_lines(check),
         *_dose_lines(rec, product_name),
         "",
