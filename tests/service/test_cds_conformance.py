@@ -397,3 +397,21 @@ def test_the_extension_url_resolves_to_its_definition(client: Any) -> None:
     definition = response.json()
     assert definition["resourceType"] == "StructureDefinition"
     assert definition["url"].endswith("/api/fhir/StructureDefinition/ivig-knowledge-version")
+
+
+def test_an_unusable_optional_lab_is_skipped_with_a_note_not_a_failed_card(
+    cds: CdsClient, ehr: EhrFhirServer
+) -> None:
+    bundle = corpus("us_patient")
+    egfr = next(r for r in resources(bundle) if r.get("id") == "us-egfr")
+    egfr["valueQuantity"].update(unit="ml/minute", code="mL/min")  # not per 1.73 m2
+    ehr.add("us-lab", bundle)
+    for res in ehr.records["us-lab"]:
+        if res["resourceType"] == "Patient":
+            res["id"] = "us-lab"
+        if "subject" in res:
+            res["subject"] = {"reference": "Patient/us-lab"}
+    cards = _cards(cds.call("order-sign", "us-lab", [ivig_draft()]))
+    card = _dose_card(cards)
+    assert "egfr_ml_per_min_1_73m2 from Observation/us-egfr skipped" in card["detail"]
+    assert not [c for c in cards if c["source"]["topic"]["code"] == "cannot-check"]

@@ -69,3 +69,13 @@ def test_a_comparator_decides_a_rule_only_when_every_value_agrees(
     comparator: str, bound: float, op: str, threshold: float, expected: bool | None
 ) -> None:
     assert decide(comparator, bound, op, threshold) is expected
+
+
+def test_the_order_tolerance_is_a_setting() -> None:
+    from ivig.service import Settings
+
+    assert Settings.from_env({"IVIG_ORDER_TOLERANCE_PCT": "15"}).order_tolerance_pct == 15.0
+    assert Settings.from_env({}).order_tolerance_pct == 10.0
+    with pytest.raises(InputError) as exc:
+        Settings.from_env({"IVIG_ORDER_TOLERANCE_PCT": "lots"})
+    assert exc.value.field == "IVIG_ORDER_TOLERANCE_PCT"

@@ -255,7 +255,13 @@ def _order_cards(
         )
         request = validate(found["request"])
         rec = recommend_request(kb, request)
-        check = check_order(kb, request, found["ordered"] or {}) if rec.get("dose") else None
+        check = (
+            check_order(
+                kb, request, found["ordered"] or {}, tolerance_pct=settings.order_tolerance_pct
+            )
+            if rec.get("dose")
+            else None
+        )
     except InvalidRequestError as exc:
         lines = [f"- {p['field']}: {p['message']}" for p in exc.problems]
         return [
