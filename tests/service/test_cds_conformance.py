@@ -415,3 +415,19 @@ def test_an_unusable_optional_lab_is_skipped_with_a_note_not_a_failed_card(
     card = _dose_card(cards)
     assert "egfr_ml_per_min_1_73m2 from Observation/us-egfr skipped" in card["detail"]
     assert not [c for c in cards if c["source"]["topic"]["code"] == "cannot-check"]
+
+
+def test_a_recent_ivig_order_without_a_reason_raises_a_doubt_on_the_phase(
+    kb: KnowledgeBase,
+) -> None:
+    """Only orders naming the condition set maintenance; a recent one without a reason is a
+    doubt the card shows (episode_window_days, ivig-cds-defaults)."""
+    bundle = corpus("intl_patient")
+    previous = next(r for r in resources(bundle) if r.get("id") == "in-prev")
+    del previous["reasonReference"]
+    full_urls: dict[int, str] = {}
+    found = read_resources(
+        kb, bundle_resources(bundle, full_urls=full_urls), today=TODAY, full_urls=full_urls
+    )
+    assert found["request"]["phase"] == "induction"
+    assert any("MedicationRequest/in-prev" in c for c in found["cautions"])

@@ -1,9 +1,13 @@
-"""Cards: the recommendation rendered for the EHR (CDS Hooks 2.0 card attributes).
+"""Cards: the recommendation and the order check rendered for the EHR (CDS Hooks 2.0).
 
-One card per immunoglobulin order: the dose card (info, or warning when conditions, warnings
-or findings are open) with a suggestion that replaces the draft order by the computed one; a
-"more information needed" card; a "not supported" card; a "cannot check" card for data that
-the record lacks. Summaries stay under 140 characters; empty fields are left out.
+One card per normal-immunoglobulin order: the dose card — the ordered dose beside the policy
+dose when the draft gives one, its indicator rising with the deviation (info within the
+tolerance, warning above it, critical above the regimen maximum or for an excluded product),
+every input with its date, a provisional plan's open points first — with ``update`` suggestions
+that change only the draft's dose, rate and timing (none for a draft without an id); a
+"not supported" card; a "data age" warning for outdated inputs; an "out of scope" card for a
+specific immunoglobulin; a "cannot check" card for data the record lacks. Summaries stay under
+140 characters; empty fields are left out.
 """
 
 from __future__ import annotations
@@ -189,6 +193,8 @@ def _reading_lines(reading: Mapping[str, Any] | None) -> list[str]:
         lines += [f"- {i['text']} — {i['reference']}, {i['date']}" for i in reading["inputs"]]
     if reading.get("phase_from"):
         lines.append(f"- phase set by the earlier order {reading['phase_from']}")
+    if reading.get("cautions"):
+        lines += ["", "**Check**", *[f"- {c}" for c in reading["cautions"]]]
     return lines
 
 
@@ -299,9 +305,13 @@ def _check_lines(check: Mapping[str, Any] | None) -> list[str]:
     return [*lines, ""]
 
 
-def _dose_indicator(rec: Mapping[str, Any], check: Mapping[str, Any] | None) -> str:
+def _dose_indicator(
+    rec: Mapping[str, Any], check: Mapping[str, Any] | None, reading: Mapping[str, Any] | None
+) -> str:
     base = "info"
     if rec["eligibility"]["status"] != "supported" or rec.get("warnings"):
+        base = "warning"
+    if reading and reading.get("cautions"):
         base = "warning"
     if rec.get("plan_status") == "provisional":
         base = "warning"
@@ -363,7 +373,7 @@ def recommendation_cards(
         knowledge_url,
         topic="dose",
         text=_dose_summary(rec, name, check),
-        indicator=_dose_indicator(rec, check),
+        indicator=_dose_indicator(rec, check, reading),
         detail="\n".join(detail + _footer(rec, notes)),
         suggestions=suggestions,
         links=links,

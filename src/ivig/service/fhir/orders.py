@@ -121,10 +121,17 @@ def infer_phase(
         written = _order_date(past)
         span = parse_date(written) if written else None
         if not _treats(record, past, condition_id, map_condition):
-            record.notes.append(
+            recent = span is not None and (today - span[1]).days <= window
+            message = (
                 f"earlier immunoglobulin order {record.ref(past)} does not name {condition_id} "
                 "as its reason: not counted for the phase"
             )
+            record.notes.append(message)
+            if recent and not past.get("reasonReference") and not past.get("reasonCode"):
+                record.cautions.append(
+                    f"{record.ref(past)} of {written} is a recent normal-immunoglobulin order "
+                    "with no reason: if it treated the same condition this is maintenance"
+                )
         elif span is None:
             record.notes.append(f"earlier order {record.ref(past)} has no date: not counted")
         elif (today - span[1]).days <= window:

@@ -335,6 +335,7 @@ def read_resources(
         "phase_from": phase_from,
         "ordered": ordered,
         "unverified": record.unverified,
+        "cautions": record.cautions,
     }
 
 

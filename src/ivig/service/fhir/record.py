@@ -90,6 +90,8 @@ class Record:
     inputs: list[Input] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)
     unverified: list[str] = field(default_factory=list)
+    #: doubts that should raise a card to a warning (e.g. an order that may set the phase)
+    cautions: list[str] = field(default_factory=list)
     _index: dict[str, Resource] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
