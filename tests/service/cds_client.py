@@ -153,11 +153,21 @@ class EhrFhirServer:
 class CdsClient:
     """An EHR calling ivig's CDS services (``signer`` has ``key``, ``alg``, ``kid``)."""
 
-    def __init__(self, service_base: str, signer: Any, iss: str, fhir: EhrFhirServer) -> None:
+    def __init__(
+        self,
+        service_base: str,
+        signer: Any,
+        iss: str,
+        fhir: EhrFhirServer,
+        *,
+        expires_in: int | None = 300,
+    ) -> None:
         self.base = service_base.rstrip("/")
         self.signer = signer
         self.iss = iss
         self.fhir = fhir
+        #: ``fhirAuthorization.expires_in`` (``None``: left out, as some EHRs do)
+        self.expires_in = expires_in
 
     def token(self, url: str) -> str:
         now = int(time.time())
@@ -208,16 +218,19 @@ class CdsClient:
                 f"MedicationRequest/{d['id']}" if "id" in d else u
                 for u, d in zip(urls, drafts, strict=True)
             ]
+        authorization: dict[str, Any] = {
+            "access_token": EHR_TOKEN,
+            "token_type": "Bearer",
+            "scope": "patient/*.read",
+            "subject": "ivig-cds",
+        }
+        if self.expires_in is not None:
+            authorization["expires_in"] = self.expires_in
         body = {
             "hook": hook,
             "hookInstance": str(uuid.uuid4()),
             "fhirServer": self.fhir.base,
-            "fhirAuthorization": {
-                "access_token": EHR_TOKEN,
-                "token_type": "Bearer",
-                "scope": "patient/*.read",
-                "subject": "ivig-cds",
-            },
+            "fhirAuthorization": authorization,
             "context": context,
             "prefetch": prefetch or {},
         }

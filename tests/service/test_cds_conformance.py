@@ -431,3 +431,11 @@ def test_a_recent_ivig_order_without_a_reason_raises_a_doubt_on_the_phase(
     )
     assert found["request"]["phase"] == "induction"
     assert any("MedicationRequest/in-prev" in c for c in found["cautions"])
+
+
+def test_a_missing_expires_in_does_not_fail_a_call(
+    live: Any, es_signer: Any, ehr: EhrFhirServer
+) -> None:
+    """CDS Hooks 2.0 fhirAuthorization: a call whose data can be had is answered."""
+    client = CdsClient(live.url, es_signer, EHR_ISS, ehr, expires_in=None)
+    assert _dose_card(_cards(client.call("order-sign", "us1", [ivig_draft()])))
