@@ -56,8 +56,9 @@ ORDER_PREFETCH: dict[str, str] = {
 ESSENTIAL_KEYS = ("patient", "weight")
 
 _ORDER_TEXT = (
-    "Checks an immunoglobulin (IVIg/SCIg) order: eligibility for the indication, dosing weight, "
-    "dose and daily split, product and infusion rate; suggests the computed order."
+    "Checks a normal-immunoglobulin (IVIg/SCIg) order: the ordered dose against the policy dose, "
+    "eligibility for the indication, dosing weight, product and infusion rate, the age of the "
+    "data used; suggests a change of the draft's dose, rate and timing."
 )
 
 _USAGE = (
