@@ -66,6 +66,8 @@ class Patient(TypedDict):
     #: first immunoglobulin infusion ever, or first with this product
     first_infusion: NotRequired[bool]
     product_switch: NotRequired[bool]
+    #: weeks since the last immunoglobulin infusion (more than 8: first-infusion rules apply)
+    weeks_since_last_infusion: NotRequired[Annotated[float, Ge(0)]]
 
 
 @with_config(FORBID)

@@ -240,6 +240,17 @@ class ReasonOut(TypedDict):
 
 
 @with_config(FORBID)
+class ScoreComponents(TypedDict):
+    """The ranking criteria of one product, in the order they count (issue 15)."""
+
+    rules_score: float
+    labelled_for_indication: bool | None
+    supply: str | None
+    rate_data: bool
+    risk_excipients: list[str]
+
+
+@with_config(FORBID)
 class ProductOut(TypedDict):
     rank: int
     id: str
@@ -253,7 +264,10 @@ class ProductOut(TypedDict):
     market_status: str
     unverified: bool
     reasons: list[ReasonOut]
+    score_components: ScoreComponents
+    schedulable: bool
     note: NotRequired[str]
+    tie_break: NotRequired[str]
 
 
 @with_config(FORBID)
@@ -280,6 +294,43 @@ class ScPlan(TypedDict):
 
 
 @with_config(FORBID)
+class CeilingOut(TypedDict):
+    """An at-risk rate ceiling that applies to the schedule (the first one governs)."""
+
+    id: str
+    rate_mg_per_kg_per_min: float
+    strict: bool
+    origin: Literal["label", "class"]
+    risks: list[str]
+    risk_factors: list[str]
+    basis: str
+    site_overridable: bool
+    sources: list[str]
+    verified: bool
+
+
+@with_config(FORBID)
+class TitrationOut(TypedDict):
+    method: Literal["label steps", "label increment", "doubling"]
+    interval_min: float | None
+    interval_basis: str
+    max_step_ratio: float | None
+    rule: str
+    sources: list[str]
+    verified: bool
+
+
+@with_config(FORBID)
+class SplitOffer(TypedDict):
+    days: int
+    grams_per_day: float
+    volume_ml_per_day: float
+    duration_min: float
+    within_practical_duration: bool
+    reason: str
+
+
+@with_config(FORBID)
 class InfusionOut(TypedDict):
     product: str
     product_name: str
@@ -291,17 +342,24 @@ class InfusionOut(TypedDict):
     concentration_g_per_ml: float
     volume_ml: float
     first_infusion: bool
+    first_infusion_reason: str
     at_risk: list[str]
     steps: list[InfusionStep]
     max_rate_mg_per_kg_per_min: float
     label_max_rate_mg_per_kg_per_min: float
     at_risk_ceiling_mg_per_kg_per_min: float | None
+    ceilings: list[CeilingOut]
+    titration: TitrationOut | None
     duration_min: float
     duration_at_label_max_min: float
+    practical_duration_min: float
+    split_offer: SplitOffer | None
     notes: list[str]
     sources: list[str]
     verified: bool
-    weight_basis: NotRequired[str]
+    weight_basis: str
+    actual_weight_kg: float | None
+    actual_weight_max_rate_ml_per_h: float | None
     sc: NotRequired[ScPlan]
 
 

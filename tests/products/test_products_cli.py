@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from ivig.cli import main
+from ivig.knowledge.schema_products import RISK_FACTOR_IDS
 
 
 def _json(capsys: pytest.CaptureFixture[str], argv: list[str]) -> dict[str, Any]:
@@ -113,7 +114,8 @@ def test_schedule_refusal_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_kb_product_commands(capsys: pytest.CaptureFixture[str]) -> None:
     data = _json(capsys, ["kb", "risk-factors", "--json"])
-    assert isinstance(data["risk_factors"], list) and len(data["risk_factors"]) == 21
+    assert isinstance(data["risk_factors"], list)
+    assert {r["id"] for r in data["risk_factors"]} == set(RISK_FACTOR_IDS)
     data = _json(capsys, ["kb", "product", "privigen", "--json"])
     assert any(s["id"] == "seed-002" for s in data["cited_sources"])
     assert main(["kb", "products"]) == 0

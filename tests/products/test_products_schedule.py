@@ -143,8 +143,10 @@ def test_unknown_product_suggests_ids(kb: KnowledgeBase) -> None:
         )
 
 
-def test_minimum_rate_practicable_holds_the_initial_rate(kb: KnowledgeBase) -> None:
-    """Privigen gives no at-risk number (pv-dose): the table holds 0.5 mg/kg/min and says so."""
+def test_minimum_rate_practicable_uses_the_sourced_class_ceiling(kb: KnowledgeBase) -> None:
+    """Privigen says only "minimum rate practicable" (pv-dose): the 3.3 mg/kg/min ceiling that
+    the Octagam 10 % and Panzyga labels state for renal risk (oc10-pfz, pz-citp) applies, reached
+    stepwise; it used to hold 0.5 mg/kg/min for the whole dose (the defect of issue 15)."""
     schedule = compute_infusion_schedule(
         kb,
         "privigen",
@@ -155,7 +157,11 @@ def test_minimum_rate_practicable_holds_the_initial_rate(kb: KnowledgeBase) -> N
         indication="cidp",
         step_interval_min=30,
     )
-    assert schedule["max_rate_mg_per_kg_per_min"] == pytest.approx(0.5)
+    assert schedule["max_rate_mg_per_kg_per_min"] == pytest.approx(3.3)
+    rates = [s["rate_mg_per_kg_per_min"] for s in schedule["steps"]]
+    assert rates == pytest.approx([0.5, 1, 2, 3.3])
+    governing = schedule["ceilings"][0]
+    assert governing["origin"] == "class" and {"oc10-pfz", "pz-citp"} <= set(governing["sources"])
     assert any("minimum rate practicable" in n for n in schedule["notes"])
 
 

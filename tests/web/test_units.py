@@ -8,6 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ivig.app.findings import needed_findings
+from ivig.core.recommend import PATIENT_FACTS
 from ivig.knowledge import KnowledgeBase
 from ivig.web import access, forms, svg
 from ivig.web.session import WebConfig, check_csrf, csrf_token, read_session, sign_session
@@ -82,17 +84,29 @@ def test_text_in_a_number_field_is_an_error_with_the_unit(kb: KnowledgeBase) -> 
 
 
 def test_needed_findings_skip_what_the_patient_already_says(kb: KnowledgeBase) -> None:
-    names = forms.needed_findings(kb, "gbs", "gbs.initial")
+    names = needed_findings(kb, "gbs", "gbs.initial")
     assert "days_since_onset" in names
-    assert not set(names) & forms.PATIENT_DERIVED
-    every = forms.needed_findings(kb, "gbs")
+    assert not set(names) & set(PATIENT_FACTS)
+    every = needed_findings(kb, "gbs")
     assert set(names) <= set(every)
-    assert forms.needed_findings(kb, None) == []
+    assert needed_findings(kb, None) == []
+
+
+def test_needed_findings_follow_the_phase_and_what_the_indication_implies(
+    kb: KnowledgeBase,
+) -> None:
+    """Maintenance CIDP asks nothing of the initial-only indications' re-induction; naming
+    mg.crisis does not ask whether the patient is in crisis (issue 14)."""
+    assert "myasthenic_crisis" not in needed_findings(kb, "mg", "mg.crisis")
+    induction = needed_findings(kb, "gbs", phase="induction")
+    one_off = needed_findings(kb, "gbs", phase="one_off")
+    assert "treatment_related_fluctuation" in one_off
+    assert "treatment_related_fluctuation" not in induction
 
 
 def test_every_condition_gives_typed_finding_fields(kb: KnowledgeBase) -> None:
     for cond in kb.conditions():
-        for field in forms.finding_fields(kb, forms.needed_findings(kb, cond["id"])):
+        for field in forms.finding_fields(kb, needed_findings(kb, cond["id"])):
             assert field.kind in ("bool", "int", "float", "enum", "str")
             assert field.kind != "enum" or field.allowed
 

@@ -163,9 +163,12 @@ def _products(args: argparse.Namespace) -> int:
             Text(reasons or "no rule applies"),
         )
     out.print(table)
-    out.print(
-        "Order: status, then lowest IgA when an IgA rule applies, then score, then product id."
-    )
+    from ivig.core.ranking import ORDER
+
+    out.print("Order: " + "; ".join(ORDER) + ".", markup=False)
+    for row in ranked:
+        if "tie_break" in row:
+            out.print(f"{row['id']}: {row['tie_break']}", markup=False)
     print_footer(out, knowledge)
     return 0
 
@@ -232,6 +235,8 @@ def _schedule(args: argparse.Namespace) -> int:
         f"(label maximum {schedule['label_max_rate_mg_per_kg_per_min']:.3g}); total "
         f"{schedule['duration_min']:.0f} min ({schedule['duration_min'] / 60:.1f} h)."
     )
+    out.print(f"First infusion: {schedule['first_infusion']} ({schedule['first_infusion_reason']})")
+    out.print(schedule["weight_basis"], markup=False)
     if "sc" in schedule:
         sc = schedule["sc"]
         out.print(

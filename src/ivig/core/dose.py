@@ -70,6 +70,177 @@ def _within(name: str, value: float, rng: dict[str, float], unit: str, regimen_i
         raise InputError(name, value, _fmt_range(rng, unit), unit, f"regimen {regimen_id}")
 
 
+def _amounts(
+    regimen: dict[str, Any],
+    dose_g_per_kg: float | None,
+    days: int | None,
+    interval_weeks: float | None,
+) -> tuple[float, int, float | None, list[str]]:
+    """g/kg, days and interval of the regimen (given, else the default, else the lowest dose
+    and the longest interval), each checked against the regimen's range."""
+    rid = regimen["id"]
+    rng = regimen["dose_g_per_kg"]
+    notes = []
+    if dose_g_per_kg is not None:
+        g_per_kg = dose_g_per_kg
+    elif "default" in rng:
+        g_per_kg = rng["default"]
+    else:  # no sourced default: the lowest dose of the range (lowest effective dose)
+        g_per_kg = rng["min"]
+        notes.append(f"lowest dose of the range ({_fmt_range(rng, 'g/kg')})")
+    _within("dose_g_per_kg", g_per_kg, rng, "g/kg", rid)
+    n_days = (
+        days if days is not None else int(regimen["days"].get("default", regimen["days"]["min"]))
+    )
+    _within("days", n_days, regimen["days"], "days", rid)
+    if n_days != int(n_days) or n_days < 1:
+        raise InputError("days", n_days, "a whole number of days, 1 or more", "days")
+    weeks: float | None = None
+    if "interval_weeks" in regimen:
+        iw = regimen["interval_weeks"]
+        if interval_weeks is not None:
+            weeks = interval_weeks
+        elif "default" in iw:
+            weeks = iw["default"]
+        else:  # no sourced default: the longest interval of the range (lowest effective dose)
+            weeks = iw["max"]
+            notes.append(f"longest interval of the range ({_fmt_range(iw, 'weeks')})")
+        _within("interval_weeks", weeks, iw, "weeks", rid)
+    elif interval_weeks is not None:
+        raise InputError("interval_weeks", interval_weeks, "none for a non-repeating regimen")
+    return g_per_kg, n_days, weeks, notes
+
+
+def _check_daily(kb: KnowledgeBase, regimen: dict[str, Any], g_per_kg: float, n_days: int) -> None:
+    per_day_g_per_kg = g_per_kg / n_days
+    check_limit(kb, "dose_g_per_kg_per_course", g_per_kg, "dose_g_per_kg")
+    check_limit(kb, "dose_g_per_kg_per_day", per_day_g_per_kg, "dose_g_per_kg_per_day")
+    if (
+        "max_g_per_kg_per_day" in regimen
+        and per_day_g_per_kg > regimen["max_g_per_kg_per_day"] + 1e-9
+    ):
+        raise InputError(
+            "days",
+            n_days,
+            f"enough days to keep at most {regimen['max_g_per_kg_per_day']:g} g/kg/day",
+            "days",
+            f"regimen {regimen['id']}",
+        )
+
+
+def _regimen_steps(
+    regimen: dict[str, Any],
+    indication_id: str,
+    amounts: tuple[float, int, float | None, list[str]],
+    dosing_weight_kg: float,
+) -> list[dict[str, Any]]:
+    g_per_kg, n_days, weeks, notes = amounts
+    rid, reg_source = regimen["id"], regimen["sources"][0]["id"]
+    every = f" every {weeks:g} weeks" if weeks is not None else ""
+    steps = []
+    if notes:
+        steps.append(
+            step(
+                "no default in the regimen",
+                "use the lowest dose possible that achieves the outcome: "
+                + "; ".join(notes)
+                + " (choose another within the range with dose_g_per_kg / interval_weeks)",
+                {"regimen": rid},
+                f"{g_per_kg:g} g/kg{every}",
+                "",
+                "au-nba-qrg",
+            )
+        )
+    steps.append(
+        step(
+            "regimen",
+            f"{regimen['label']} ({regimen['phase']}, {regimen['route']})",
+            {"indication": indication_id, "regimen": rid},
+            f"{g_per_kg:g} g/kg over {n_days} day(s)" + (f",{every}" if every else ""),
+            "",
+            reg_source,
+        )
+    )
+    steps.append(
+        step(
+            "total dose",
+            "dose_g_per_kg x dosing_weight_kg",
+            {"dose_g_per_kg": g_per_kg, "dosing_weight_kg": dosing_weight_kg},
+            g_per_kg * dosing_weight_kg,
+            "g",
+            reg_source,
+        )
+    )
+    return steps
+
+
+def _vial_days(
+    product: Any,
+    rule: Any,
+    target_g: float,
+    max_total_g: float,
+    n_days: int,
+    steps: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], float, float, str]:
+    """Each day rounded to the cheapest whole-vial amount within the tolerance."""
+    from ivig.core.catalogue import vial_sizes_g
+
+    sizes = vial_sizes_g(product)
+    tolerance = rule.get("tolerance_fraction", 0.0)
+    per_day_target = target_g / n_days
+    choice = choose_vials(per_day_target, sizes, tolerance, max_total_g / n_days)
+    rows = [
+        {"day": day, "grams": choice["given_g"], "vials": choice["vials"]}
+        for day in range(1, n_days + 1)
+    ]
+    vial_text = ", ".join(f"{v['count']} x {v['size_g']:g} g" for v in choice["vials"])
+    detail = f"{choice['opened_g']:g} g of whole vials per day ({vial_text})" + (
+        "" if choice["within_tolerance"] else "; no whole-vial amount within tolerance"
+    )
+    steps.append(
+        step(
+            "round to vials",
+            f"cheapest whole-vial amount within {tolerance:.0%} of the daily dose, "
+            "never above the regimen maximum",
+            {"per_day_target_g": round(per_day_target, 3), "vial_sizes_g": sizes},
+            choice["given_g"],
+            "g/day",
+            rule["sources"][0]["id"],
+        )
+    )
+    return rows, round(choice["given_g"] * n_days, 2), round(choice["waste_g"] * n_days, 2), detail
+
+
+def _split_days(
+    rounding: str,
+    rule: Any,
+    target_g: float,
+    max_total_g: float,
+    n_days: int,
+    steps: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], float, str]:
+    """The total (rounded to the step, or to 0.01 g) split over the days, the sum exact."""
+    if rounding == "nearest-5g":
+        total_g, detail = round_to_step(target_g, rule["step_g"], max_total_g)
+        steps.append(
+            step(
+                "round total",
+                detail,
+                {"total_g": round(target_g, 3)},
+                total_g,
+                "g",
+                rule["sources"][0]["id"],
+            )
+        )
+    else:
+        total_g, detail = round(target_g, 2), "not rounded"
+    per_day = round(total_g / n_days, 2)
+    rows: list[dict[str, Any]] = [{"day": day, "grams": per_day} for day in range(1, n_days + 1)]
+    # keep the sum exact: the last day takes the remainder of the 0.01 g rounding
+    rows[-1]["grams"] = round(total_g - per_day * (n_days - 1), 2)
+    return rows, total_g, detail
+
+
 def compute_dose_plan(
     kb: KnowledgeBase,
     *,
@@ -89,150 +260,33 @@ def compute_dose_plan(
         raise InputError("rounding", rounding, ", ".join(ROUNDINGS))
     regimen = select_regimen(kb, indication_id, phase, regimen_id, route)
     rid = regimen["id"]
-    reg_source = regimen["sources"][0]["id"]
-    steps: list[dict[str, Any]] = []
-    unverified: list[str] = []
-    if not regimen["verified"]:
-        unverified.append(f"regimen {rid}: {regimen['label']}")
-
-    rng = regimen["dose_g_per_kg"]
-    defaults_note = []
-    if dose_g_per_kg is not None:
-        g_per_kg = dose_g_per_kg
-    elif "default" in rng:
-        g_per_kg = rng["default"]
-    else:  # no sourced default: the lowest dose of the range (lowest effective dose)
-        g_per_kg = rng["min"]
-        defaults_note.append(f"lowest dose of the range ({_fmt_range(rng, 'g/kg')})")
-    _within("dose_g_per_kg", g_per_kg, rng, "g/kg", rid)
-    n_days = (
-        days if days is not None else int(regimen["days"].get("default", regimen["days"]["min"]))
-    )
-    _within("days", n_days, regimen["days"], "days", rid)
-    if n_days != int(n_days) or n_days < 1:
-        raise InputError("days", n_days, "a whole number of days, 1 or more", "days")
-    weeks: float | None = None
-    if "interval_weeks" in regimen:
-        iw = regimen["interval_weeks"]
-        if interval_weeks is not None:
-            weeks = interval_weeks
-        elif "default" in iw:
-            weeks = iw["default"]
-        else:  # no sourced default: the longest interval of the range (lowest effective dose)
-            weeks = iw["max"]
-            defaults_note.append(f"longest interval of the range ({_fmt_range(iw, 'weeks')})")
-        _within("interval_weeks", weeks, iw, "weeks", rid)
-    elif interval_weeks is not None:
-        raise InputError("interval_weeks", interval_weeks, "none for a non-repeating regimen")
-
-    per_day_g_per_kg = g_per_kg / n_days
-    check_limit(kb, "dose_g_per_kg_per_course", g_per_kg, "dose_g_per_kg")
-    check_limit(kb, "dose_g_per_kg_per_day", per_day_g_per_kg, "dose_g_per_kg_per_day")
-    if (
-        "max_g_per_kg_per_day" in regimen
-        and per_day_g_per_kg > regimen["max_g_per_kg_per_day"] + 1e-9
-    ):
-        raise InputError(
-            "days",
-            n_days,
-            f"enough days to keep at most {regimen['max_g_per_kg_per_day']:g} g/kg/day",
-            "days",
-            f"regimen {rid}",
-        )
-    if defaults_note:
-        steps.append(
-            step(
-                "no default in the regimen",
-                "use the lowest dose possible that achieves the outcome: "
-                + "; ".join(defaults_note)
-                + " (choose another within the range with dose_g_per_kg / interval_weeks)",
-                {"regimen": rid},
-                f"{g_per_kg:g} g/kg" + (f" every {weeks:g} weeks" if weeks is not None else ""),
-                "",
-                "au-nba-qrg",
-            )
-        )
-    steps.append(
-        step(
-            "regimen",
-            f"{regimen['label']} ({regimen['phase']}, {regimen['route']})",
-            {"indication": indication_id, "regimen": rid},
-            f"{g_per_kg:g} g/kg over {n_days} day(s)"
-            + (f", every {weeks:g} weeks" if weeks is not None else ""),
-            "",
-            reg_source,
-        )
-    )
+    unverified = [] if regimen["verified"] else [f"regimen {rid}: {regimen['label']}"]
+    amounts = _amounts(regimen, dose_g_per_kg, days, interval_weeks)
+    g_per_kg, n_days, weeks, _ = amounts
+    _check_daily(kb, regimen, g_per_kg, n_days)
+    steps = _regimen_steps(regimen, indication_id, amounts, dosing_weight_kg)
     target_g = g_per_kg * dosing_weight_kg
-    max_total_g = rng["max"] * dosing_weight_kg
-    steps.append(
-        step(
-            "total dose",
-            "dose_g_per_kg x dosing_weight_kg",
-            {"dose_g_per_kg": g_per_kg, "dosing_weight_kg": dosing_weight_kg},
-            target_g,
-            "g",
-            reg_source,
-        )
-    )
+    max_total_g = regimen["dose_g_per_kg"]["max"] * dosing_weight_kg
 
     product: Any = None
     concentration: float | None = None
     if product_id is not None:
-        from ivig.core.catalogue import concentration_g_per_ml, vial_sizes_g
+        from ivig.core.catalogue import concentration_g_per_ml
 
         product = kb.product(product_id)
         concentration = concentration_g_per_ml(product)
-
-    rounding_rule = next(r for r in kb.data["dosing"]["rounding"] if r["id"] == rounding)
+    rule = next(r for r in kb.data["dosing"]["rounding"] if r["id"] == rounding)
     waste_g = 0.0
-    day_rows: list[dict[str, Any]] = []
     if rounding == "vials":
         if product is None:
             raise InputError("product", None, "a product id (vial rounding needs its vial sizes)")
-        sizes = vial_sizes_g(product)
-        tolerance = rounding_rule.get("tolerance_fraction", 0.0)
-        per_day_target = target_g / n_days
-        choice = choose_vials(per_day_target, sizes, tolerance, max_total_g / n_days)
-        for day in range(1, n_days + 1):
-            day_rows.append({"day": day, "grams": choice["given_g"], "vials": choice["vials"]})
-        waste_g = round(choice["waste_g"] * n_days, 2)
-        total_g = round(choice["given_g"] * n_days, 2)
-        vial_text = ", ".join(f"{v['count']} x {v['size_g']:g} g" for v in choice["vials"])
-        detail = f"{choice['opened_g']:g} g of whole vials per day ({vial_text})" + (
-            "" if choice["within_tolerance"] else "; no whole-vial amount within tolerance"
-        )
-        steps.append(
-            step(
-                "round to vials",
-                f"cheapest whole-vial amount within {tolerance:.0%} of the daily dose, "
-                "never above the regimen maximum",
-                {"per_day_target_g": round(per_day_target, 3), "vial_sizes_g": sizes},
-                choice["given_g"],
-                "g/day",
-                rounding_rule["sources"][0]["id"],
-            )
+        day_rows, total_g, waste_g, detail = _vial_days(
+            product, rule, target_g, max_total_g, n_days, steps
         )
     else:
-        if rounding == "nearest-5g":
-            total_g, detail = round_to_step(target_g, rounding_rule["step_g"], max_total_g)
-            steps.append(
-                step(
-                    "round total",
-                    detail,
-                    {"total_g": round(target_g, 3)},
-                    total_g,
-                    "g",
-                    rounding_rule["sources"][0]["id"],
-                )
-            )
-        else:
-            total_g, detail = round(target_g, 2), "not rounded"
-        per_day = round(total_g / n_days, 2)
-        for day in range(1, n_days + 1):
-            day_rows.append({"day": day, "grams": per_day})
-        # keep the sum exact: the last day takes the remainder of the 0.01 g rounding
-        day_rows[-1]["grams"] = round(total_g - per_day * (n_days - 1), 2)
+        day_rows, total_g, detail = _split_days(
+            rounding, rule, target_g, max_total_g, n_days, steps
+        )
     for row in day_rows:
         check_limit(kb, "dose_g_per_day", row["grams"], "dose_g_per_day")
         if concentration is not None:
@@ -257,7 +311,7 @@ def compute_dose_plan(
             "verified": regimen["verified"],
         },
         "g_per_kg": g_per_kg,
-        "g_per_kg_per_day": round(per_day_g_per_kg, 4),
+        "g_per_kg_per_day": round(g_per_kg / n_days, 4),
         "dosing_weight_kg": dosing_weight_kg,
         "target_total_g": round(target_g, 2),
         "total_g": total_g,
@@ -271,8 +325,7 @@ def compute_dose_plan(
         "unverified": unverified,
     }
     if regimen["route"] == "iv" and weeks is not None:
-        condition_id = indication_id.split(".", 1)[0]
-        sc = compute_sc_equivalent(kb, condition_id, total_g, weeks)
+        sc = compute_sc_equivalent(kb, indication_id.split(".", 1)[0], total_g, weeks)
         if sc is not None:
             plan["sc_equivalent"] = sc
     return plan

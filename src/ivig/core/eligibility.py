@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "STATUSES",
     "candidate_indications",
+    "criterion_finding_names",
     "evaluate_criterion",
     "evaluate_eligibility",
     "evaluate_indication",
@@ -52,6 +53,11 @@ def evaluate_criterion(criterion: Criterion, findings: dict[str, object]) -> boo
     if all(r is False for r in results):
         return False
     return None
+
+
+def criterion_finding_names(criterion: Criterion) -> list[str]:
+    """The finding names a criterion tests."""
+    return _names(criterion)
 
 
 def _names(criterion: Criterion) -> list[str]:
@@ -94,11 +100,10 @@ def _ordered_evidence(kb: KnowledgeBase, indication: Indication, jurisdiction: s
     return out
 
 
-def evaluate_indication(
-    kb: KnowledgeBase, indication_id: str, findings: dict[str, object], jurisdiction: str
-) -> dict[str, Any]:
-    """Eligibility of one indication (see the module docstring for the statuses)."""
-    indication = kb.indication(indication_id)
+def _sort_criteria(
+    indication: Indication, findings: dict[str, object]
+) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
+    """The indication's criteria as (met, unmet, excluded, undecided)."""
     met: list[Any] = []
     unmet: list[Any] = []
     excluded: list[Any] = []
@@ -112,6 +117,13 @@ def evaluate_indication(
             excluded.append(crit)
         elif value is None:
             undecided.append(crit)
+    return met, unmet, excluded, undecided
+
+
+def _missing(
+    kb: KnowledgeBase, undecided: list[Any], findings: dict[str, object]
+) -> list[dict[str, Any]]:
+    """The findings the undecided criteria need, with their declaration (type, unit, range)."""
     missing_names: dict[str, list[str]] = {}
     for crit in undecided:
         for name in _names(crit):
@@ -130,36 +142,60 @@ def evaluate_indication(
             if key in decl:
                 entry[key] = decl[key]
         missing.append(entry)
-    conditions: list[str] = []
+    return missing
+
+
+def _status(
+    indication: Indication,
+    criteria: tuple[list[Any], list[Any], list[Any], list[Any]],
+    missing: list[dict[str, Any]],
+) -> tuple[str, str, list[str]]:
+    """(status, reason, conditions) of an indication from its sorted criteria."""
+    met, unmet, excluded, undecided = criteria
     role = indication["role"]
     if role == "not_recommended":
-        status = "not_supported"
-        reason = "the sources do not recommend immunoglobulin for this indication"
-    elif role == "insufficient_evidence" and not indication.get("regimens"):
-        status = "not_supported"
+        return (
+            "not_supported",
+            "the sources do not recommend immunoglobulin for this indication",
+            [],
+        )
+    if role == "insufficient_evidence" and not indication.get("regimens"):
         reason = "the evidence is insufficient and the sources give no regimen for this indication"
-    elif excluded or unmet:
-        status = "not_supported"
-        reason = "; ".join(c["text"] for c in excluded + unmet)
-    elif undecided:
-        status = "insufficient_information"
-        reason = "findings needed to decide: " + ", ".join(missing_names)
-    else:
-        unverified = [c for c in met if not c["verified"]]
-        if role not in _STRONG_ROLES:
-            conditions.append(
-                f"role in therapy is {role}: a time-limited trial with an objective measure at "
-                "baseline and at review"
-            )
-        conditions += [f"criterion {c['id']} is unverified: {c['text']}" for c in unverified]
-        status = "supported_with_conditions" if conditions else "supported"
-        reason = "every criterion holds" if not conditions else "; ".join(conditions)
+        return "not_supported", reason, []
+    if excluded or unmet:
+        return "not_supported", "; ".join(c["text"] for c in excluded + unmet), []
+    if undecided:
+        names = list(dict.fromkeys(m["name"] for m in missing))
+        return "insufficient_information", "findings needed to decide: " + ", ".join(names), []
+    conditions: list[str] = []
+    if role not in _STRONG_ROLES:
+        conditions.append(
+            f"role in therapy is {role}: a time-limited trial with an objective measure at "
+            "baseline and at review"
+        )
+    conditions += [
+        f"criterion {c['id']} is unverified: {c['text']}" for c in met if not c["verified"]
+    ]
+    if conditions:
+        return "supported_with_conditions", "; ".join(conditions), conditions
+    return "supported", "every criterion holds", conditions
+
+
+def evaluate_indication(
+    kb: KnowledgeBase, indication_id: str, findings: dict[str, object], jurisdiction: str
+) -> dict[str, Any]:
+    """Eligibility of one indication (see the module docstring for the statuses)."""
+    indication = kb.indication(indication_id)
+    criteria = _sort_criteria(indication, findings)
+    met, unmet, excluded, undecided = criteria
+    missing = _missing(kb, undecided, findings)
+    status, reason, conditions = _status(indication, criteria, missing)
     return {
         "status": status,
         "reason": reason,
         "indication": indication_id,
         "indication_name": indication["name"],
-        "role": role,
+        "role": indication["role"],
         "evidence": _ordered_evidence(kb, indication, jurisdiction),
         "met": [_crit_out(c) for c in met],
         "unmet": [_crit_out(c) for c in unmet],

@@ -1,22 +1,33 @@
-"""Rank immunoglobulin products for one patient with the rules of ``ranking_rules.yaml``.
+"""Rank immunoglobulin products for one patient, with the reasons behind every place.
 
-Every product gets a status (``preferred``, ``acceptable``, ``caution``, ``excluded``), a score
-and the reasons behind them, each with its source and whether it was verified. The order is
-deterministic and stated: status (preferred first, excluded last); then, when an IgA rule fired,
-the lowest known IgA (unknown last); then the score (higher first); then the product id.
+Every product gets a status (``preferred``, ``acceptable``, ``caution``, ``excluded``) and a
+score from the rules of ``ranking_rules.yaml`` (exclusions, cautions, penalties for the
+patient's risks), then the clinical criteria of issue 15, each shown as a reason with its
+source. The order is deterministic and stated (:data:`ORDER`):
+
+1. status (preferred first, excluded last), then - when an IgA rule fired - the lowest known IgA;
+2. the rules' score for the patient's risks (higher first);
+3. labelled for this indication in this jurisdiction;
+4. on the jurisdiction's supply list (Australia: products the NBA supplies) or the local
+   formulary (current supply before a product being replaced or only provided for);
+5. labelled rate data present for the route (the plan can schedule it);
+6. fewer risk-relevant excipients for this patient (sugars with renal risk or diabetes, sodium
+   salts with volume-overload risk);
+7. tie-break: the product id, alphabetically - stated beside every tied product.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ivig.core.catalogue import (
     concentration_percent,
     excipient,
     iga_representative,
     labelled_neuro_conditions,
+    product_route,
 )
-from ivig.core.risk import risk_ids
+from ivig.core.risk import risk_groups, risk_ids
 from ivig.errors import InputError
 
 if TYPE_CHECKING:
@@ -26,7 +37,7 @@ if TYPE_CHECKING:
 
     from ivig.core.risk import RiskFinding
     from ivig.knowledge import KnowledgeBase
-    from ivig.knowledge.schema_products import Product, RankingRule
+    from ivig.knowledge.schema_products import Product, ProductMatch, RankingRule
 
     class Reason(TypedDict):
         rule: str
@@ -49,11 +60,37 @@ if TYPE_CHECKING:
         iga_metric: str | None
         market_status: str
         reasons: list[Reason]
+        score_components: ScoreComponents
+        schedulable: bool
         unverified: bool
         note: NotRequired[str]
+        tie_break: NotRequired[str]
+
+    class ScoreComponents(TypedDict):
+        """The criteria behind the place, in the order they count."""
+
+        rules_score: float
+        labelled_for_indication: bool | None
+        supply: str | None
+        rate_data: bool
+        risk_excipients: list[str]
 
 
-__all__ = ["STATUSES", "rank_products"]
+__all__ = ["ORDER", "STATUSES", "rank_products"]
+
+#: the ranking order, as stated in every ranking
+ORDER = (
+    "status (and lowest IgA when an IgA rule applies)",
+    "score of the patient's risk rules",
+    "labelled for the indication in this jurisdiction",
+    "on the supply list or local formulary",
+    "labelled rate data for the route",
+    "fewer risk-relevant excipients",
+    "product id (stated tie-break)",
+)
+_SUPPLY_RANK = {"formulary": 3, "current": 2, "being_replaced": 1, "provision": 1}
+_SUGARS = ("sucrose", "maltose", "glucose", "sorbitol")
+_SODIUM = ("sodium_chloride", "sodium_acetate", "sodium_phosphate")
 
 #: statuses from best to worst
 STATUSES = ("preferred", "acceptable", "caution", "excluded")
@@ -71,38 +108,52 @@ def _reason(rule: RankingRule, text: str, verified: bool | None = None) -> Reaso
     }
 
 
+_NO_MATCH: tuple[bool, bool, str] = (False, True, "")
+
+
+def _match_excipients(sel: ProductMatch, product: Product) -> tuple[bool, bool, str] | None:
+    """None when the selector names no excipients; else (matches, verified, detail)."""
+    if "excipients_any" not in sel:
+        return None
+    found = [h for h in (excipient(product, n) for n in sel["excipients_any"]) if h is not None]
+    if not found:
+        return _NO_MATCH
+    names = ", ".join(h["name"].replace("_", " ") for h in found)
+    return True, all(h["verified"] for h in found), names
+
+
+def _match_concentration(sel: ProductMatch, product: Product) -> tuple[bool, bool, str] | None:
+    below = sel.get("concentration_percent_below")
+    at_least = sel.get("concentration_percent_at_least")
+    if below is None and at_least is None:
+        return None
+    conc = product.get("concentration")
+    if conc is None:
+        return _NO_MATCH
+    pct = conc["percent"]
+    if (below is not None and not pct < below) or (at_least is not None and not pct >= at_least):
+        return _NO_MATCH
+    return True, conc["verified"], f"{pct:g} %"
+
+
 def _match(rule: RankingRule, product: Product) -> tuple[bool, bool, str]:
     """(matches, facts verified, matched detail) of the rule's product selector."""
     sel = rule["match"]
+    if "products" in sel and product["id"] not in sel["products"]:
+        return _NO_MATCH
+    if "routes_any" in sel and not set(sel["routes_any"]) & set(product["routes"]):
+        return _NO_MATCH
+    if "form" in sel and product["form"] != sel["form"]:
+        return _NO_MATCH
     verified = True
     detail: list[str] = []
-    if "products" in sel and product["id"] not in sel["products"]:
-        return False, True, ""
-    if "excipients_any" in sel:
-        hits = [excipient(product, name) for name in sel["excipients_any"]]
-        found = [h for h in hits if h is not None]
-        if not found:
-            return False, True, ""
-        verified = all(h["verified"] for h in found)
-        detail.append(", ".join(h["name"].replace("_", " ") for h in found))
-    if "concentration_percent_below" in sel or "concentration_percent_at_least" in sel:
-        conc = product.get("concentration")
-        if conc is None:
-            return False, True, ""
-        pct = conc["percent"]
-        if "concentration_percent_below" in sel and not pct < sel["concentration_percent_below"]:
-            return False, True, ""
-        if (
-            "concentration_percent_at_least" in sel
-            and not pct >= sel["concentration_percent_at_least"]
-        ):
-            return False, True, ""
-        verified = verified and conc["verified"]
-        detail.append(f"{pct:g} %")
-    if "routes_any" in sel and not set(sel["routes_any"]) & set(product["routes"]):
-        return False, True, ""
-    if "form" in sel and product["form"] != sel["form"]:
-        return False, True, ""
+    for part in (_match_excipients(sel, product), _match_concentration(sel, product)):
+        if part is None:
+            continue
+        if not part[0]:
+            return _NO_MATCH
+        verified = verified and part[1]
+        detail.append(part[2])
     return True, verified, "; ".join(detail)
 
 
@@ -138,6 +189,157 @@ def _select(
     return chosen
 
 
+def _apply_rules(
+    product: Product, fired: list[RankingRule], indication: str | None
+) -> tuple[int, float, list[Reason]]:
+    """(status level, score, reasons) of the patient's risk rules for one product."""
+    score = 0.0
+    reasons: list[Reason] = []
+    worst = 1
+    preferred = False
+    for rule in fired:
+        if rule["effect"] == "order_by_iga":
+            continue
+        ok, facts_verified, detail = _match(rule, product)
+        text = f"{rule['reason']} ({detail})" if detail else rule["reason"]
+        if not ok:
+            worst = max(worst, _unknown_formulation(rule, product, reasons))
+            continue
+        effect = rule["effect"]
+        if effect == "prefer":
+            if rule.get("requires_labelled_indication"):
+                if indication is None:
+                    reasons.append(
+                        _reason(rule, f"{text} - give the indication to apply this", False)
+                    )
+                    continue
+                if indication not in labelled_neuro_conditions(product):
+                    continue
+            preferred = True
+            score += rule["weight"]
+        elif effect in ("caution", "penalise"):
+            score -= rule["weight"]
+        worst = max(worst, {"exclude": 3, "caution": 2}.get(effect, 1))
+        reasons.append(_reason(rule, text, facts_verified))
+    level = worst if worst > 1 else (0 if preferred else 1)
+    return level, score, reasons
+
+
+def _unknown_formulation(rule: RankingRule, product: Product, reasons: list[Reason]) -> int:
+    if not (
+        rule.get("check_unknown_formulation")
+        and not product["excipients_complete"]
+        and "excipients_any" in rule["match"]
+    ):
+        return 1
+    names = ", ".join(n.replace("_", " ") for n in rule["match"]["excipients_any"])
+    reasons.append(
+        _reason(
+            rule,
+            f"Formulation not fully known: check the label for {names} ({rule['reason']})",
+            False,
+        )
+    )
+    return 2
+
+
+def _fact(rule: str, text: str, sources: list[str], verified: bool) -> Reason:
+    return {
+        "rule": rule,
+        "text": text,
+        "source": sources[0] if sources else "",
+        "sources": sources,
+        "verified": verified,
+    }
+
+
+def _labelled(
+    product: Product, indication: str | None, region: str | None
+) -> tuple[bool | None, Reason | None]:
+    if indication is None:
+        return None, None
+    where = f" in {region.upper()}" if region else ""
+    for use in product.get("labelled_uses", []):
+        if (region is None or use["region"] == region) and indication in use["neuro"]:
+            ids = [s["id"] for s in use["sources"]]
+            text = f"Labelled for {indication}{where}"
+            return True, _fact("labelled-indication", text, ids, use["verified"])
+    text = f"Not labelled for {indication}{where} in the knowledge base"
+    return False, _fact("labelled-indication", text, [], True)
+
+
+def _supply(
+    product: Product, region: str | None, formulary: list[str] | None
+) -> tuple[str | None, Reason | None]:
+    if formulary is not None:
+        return "formulary", _fact("supply", "On the local formulary", [], True)
+    for entry in product.get("supply", []):
+        if region is not None and entry["region"] == region:
+            ids = [s["id"] for s in entry["sources"]]
+            text = f"{entry['program']} ({entry['status'].replace('_', ' ')})"
+            return entry["status"], _fact("supply", text, ids, entry["verified"])
+    if region == "au":
+        return None, _fact("supply", "Not on the NBA supply list in the knowledge base", [], True)
+    return None, None
+
+
+def _rate_data(product: Product, route: str | None) -> tuple[bool, Reason]:
+    used = route or product_route(product)
+    records: list[Any] = list(
+        product.get("iv_rates", []) if used == "iv" else product.get("sc_rates", [])
+    )
+    if records:
+        ids = list(dict.fromkeys(s["id"] for r in records for s in r["sources"]))
+        text = f"Labelled {used.upper()} rates in the knowledge base: the plan can schedule it"
+        return True, _fact("rate-data", text, ids, all(r["verified"] for r in records))
+    text = f"No labelled {used.upper()} rates in the knowledge base: the plan cannot schedule it"
+    return False, _fact("rate-data", text, [], True)
+
+
+def _risk_excipients(
+    product: Product, ids: set[str], groups: set[str]
+) -> tuple[list[str], Reason | None]:
+    wanted: list[str] = []
+    if "renal" in groups or "diabetes" in ids:
+        wanted += _SUGARS
+    if "volume" in groups:
+        wanted += _SODIUM
+    if not wanted:
+        return [], None
+    found = [e for e in wanted if excipient(product, e) is not None]
+    if not found:
+        known = "" if product["excipients_complete"] else " listed (formulation not fully known)"
+        return [], _fact("risk-excipients", f"No risk-relevant excipients{known}", [], True)
+    records = [r for r in (excipient(product, e) for e in found) if r is not None]
+    sources = list(dict.fromkeys(s["id"] for r in records for s in r["sources"]))
+    names = ", ".join(n.replace("_", " ") for n in found)
+    return found, _fact("risk-excipients", f"Risk-relevant excipients: {names}", sources, True)
+
+
+def _criteria(
+    product: Product,
+    *,
+    indication: str | None,
+    region: str | None,
+    supply_region: str | None,
+    formulary: list[str] | None,
+    route: str | None,
+    ids: set[str],
+    groups: set[str],
+) -> tuple[dict[str, Any], list[Reason]]:
+    labelled, r1 = _labelled(product, indication, region)
+    supply, r2 = _supply(product, supply_region, formulary)
+    rates, r3 = _rate_data(product, route)
+    found, r4 = _risk_excipients(product, ids, groups)
+    reasons = [r for r in (r1, r2, r3, r4) if r is not None]
+    return {
+        "labelled_for_indication": labelled,
+        "supply": supply,
+        "rate_data": rates,
+        "risk_excipients": found,
+    }, reasons
+
+
 def rank_products(
     kb: KnowledgeBase,
     risks: list[RiskFinding] | list[str],
@@ -147,85 +349,38 @@ def rank_products(
     route: str | None = None,
     indication: str | None = None,
     include_discontinued: bool = False,
+    labelling_region: str | None = None,
 ) -> list[RankedProduct]:
     """Products ranked for a patient with ``risks`` (findings or risk-factor ids), best first.
 
     ``formulary`` limits the ranking to those product ids (the stock); ``region`` and ``route``
-    filter by market and route; ``indication`` (a condition id such as ``cidp``) lets rules that
-    need a labelled indication (SC preference) apply. Discontinued products are left out unless
-    named in the formulary or ``include_discontinued`` is set.
+    filter by market and route; ``indication`` (a condition id such as ``cidp``) lets labelling
+    count and lets rules that need a labelled indication (SC preference) apply;
+    ``labelling_region`` is the jurisdiction's region for labelling and supply when ``region``
+    is not used as a filter (a local formulary). Discontinued products are left out unless named
+    in the formulary or ``include_discontinued`` is set. The order is :data:`ORDER`.
     """
     ids = risk_ids(kb, risks)
+    groups = risk_groups(kb, ids)
     rules: list[RankingRule] = kb.data["ranking_rules"]
     fired = [r for r in rules if _fires(r, ids)]
     products = _select(kb, formulary, region, route, include_discontinued)
     iga_active = any(r["effect"] == "order_by_iga" for r in fired)
-
+    jurisdiction_region = labelling_region or region
     rows: list[RankedProduct] = []
     for product in products:
-        score = 0.0
-        reasons: list[Reason] = []
-        worst = 1
-        preferred = False
-        for rule in fired:
-            if rule["effect"] == "order_by_iga":
-                continue
-            ok, facts_verified, detail = _match(rule, product)
-            text = f"{rule['reason']} ({detail})" if detail else rule["reason"]
-            if ok:
-                if rule["effect"] == "exclude":
-                    worst = max(worst, 3)
-                elif rule["effect"] == "caution":
-                    worst = max(worst, 2)
-                    score -= rule["weight"]
-                elif rule["effect"] == "penalise":
-                    score -= rule["weight"]
-                elif rule["effect"] == "prefer":
-                    if rule.get("requires_labelled_indication"):
-                        if indication is None:
-                            reasons.append(
-                                _reason(rule, f"{text} - give the indication to apply this", False)
-                            )
-                            continue
-                        if indication not in labelled_neuro_conditions(product):
-                            continue
-                    preferred = True
-                    score += rule["weight"]
-                reasons.append(_reason(rule, text, facts_verified))
-            elif (
-                rule.get("check_unknown_formulation")
-                and not product["excipients_complete"]
-                and "excipients_any" in rule["match"]
-            ):
-                names = ", ".join(n.replace("_", " ") for n in rule["match"]["excipients_any"])
-                worst = max(worst, 2)
-                reasons.append(
-                    _reason(
-                        rule,
-                        f"Formulation not fully known: check the label for {names} "
-                        f"({rule['reason']})",
-                        False,
-                    )
-                )
-        level = worst if worst > 1 else (0 if preferred else 1)
-        iga = iga_representative(product, region)
-        conc = product.get("concentration")
-        rows.append(
-            {
-                "rank": 0,
-                "id": product["id"],
-                "name": product["name"],
-                "status": STATUSES[level],
-                "score": score,
-                "routes": list(product["routes"]),
-                "concentration_percent": concentration_percent(product) if conc else None,
-                "iga_ug_per_ml": iga["iga_ug_per_ml"] if iga else None,
-                "iga_metric": iga["metric"] if iga else None,
-                "market_status": product["status"],
-                "reasons": reasons,
-                "unverified": False,
-            }
+        level, score, reasons = _apply_rules(product, fired, indication)
+        components, more = _criteria(
+            product,
+            indication=indication,
+            region=jurisdiction_region,
+            supply_region=jurisdiction_region,
+            formulary=formulary,
+            route=route,
+            ids=ids,
+            groups=groups,
         )
+        rows.append(_row(product, level, score, reasons + more, components, region))
     if iga_active:
         _apply_iga(rows, [r for r in fired if r["effect"] == "order_by_iga"], products, region)
     for row, product in zip(rows, products, strict=True):
@@ -234,16 +389,76 @@ def rank_products(
         row["unverified"] = (
             any(not r["verified"] for r in row["reasons"]) or not product["verified"]
         )
-
-    def key(row: RankedProduct) -> tuple[int, float, float, str]:
-        iga = row["iga_ug_per_ml"]
-        iga_key = (iga if iga is not None else float("inf")) if iga_active else 0.0
-        return (STATUSES.index(row["status"]), iga_key, -row["score"], row["id"])
-
-    rows.sort(key=key)
+    rows.sort(key=lambda row: _key(row, iga_active))
+    _mark_ties(rows, iga_active)
     for n, row in enumerate(rows, start=1):
         row["rank"] = n
     return rows
+
+
+def _row(
+    product: Product,
+    level: int,
+    score: float,
+    reasons: list[Reason],
+    components: dict[str, Any],
+    region: str | None,
+) -> RankedProduct:
+    iga = iga_representative(product, region)
+    conc = product.get("concentration")
+    return {
+        "rank": 0,
+        "id": product["id"],
+        "name": product["name"],
+        "status": STATUSES[level],
+        "score": score,
+        "routes": list(product["routes"]),
+        "concentration_percent": concentration_percent(product) if conc else None,
+        "iga_ug_per_ml": iga["iga_ug_per_ml"] if iga else None,
+        "iga_metric": iga["metric"] if iga else None,
+        "market_status": product["status"],
+        "reasons": reasons,
+        "score_components": {
+            "rules_score": score,
+            "labelled_for_indication": components["labelled_for_indication"],
+            "supply": components["supply"],
+            "rate_data": components["rate_data"],
+            "risk_excipients": components["risk_excipients"],
+        },
+        "schedulable": bool(components["rate_data"]),
+        "unverified": False,
+    }
+
+
+def _criteria_key(row: RankedProduct, iga_active: bool) -> tuple[float, ...]:
+    comp = row["score_components"]
+    iga = row["iga_ug_per_ml"]
+    iga_key = (iga if iga is not None else float("inf")) if iga_active else 0.0
+    return (
+        STATUSES.index(row["status"]),
+        iga_key,
+        -row["score"],
+        -1.0 if comp["labelled_for_indication"] else 0.0,
+        -float(_SUPPLY_RANK.get(comp["supply"] or "", 0)),
+        -1.0 if comp["rate_data"] else 0.0,
+        float(len(comp["risk_excipients"])),
+    )
+
+
+def _key(row: RankedProduct, iga_active: bool) -> tuple[tuple[float, ...], str]:
+    return _criteria_key(row, iga_active), row["id"]
+
+
+def _mark_ties(rows: list[RankedProduct], iga_active: bool) -> None:
+    """State the tie-break beside every product that ties with another on every criterion."""
+    keys = [_criteria_key(r, iga_active) for r in rows]
+    for n, row in enumerate(rows):
+        tied = [rows[m]["id"] for m in range(len(rows)) if m != n and keys[m] == keys[n]]
+        if tied:
+            shown = ", ".join(tied[:3]) + (" ..." if len(tied) > 3 else "")
+            row["tie_break"] = (
+                f"tied with {shown} on every criterion: ordered by product id (stated tie-break)"
+            )
 
 
 def _apply_iga(

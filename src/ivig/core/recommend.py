@@ -28,7 +28,10 @@ if TYPE_CHECKING:
     from ivig.knowledge.schema import Indication
     from ivig.results import Recommendation
 
-__all__ = ["patient_findings", "plan_indication", "recommend"]
+__all__ = ["PATIENT_FACTS", "patient_findings", "plan_indication", "recommend"]
+
+#: the findings criteria may test that come from the patient record, not from ``findings``
+PATIENT_FACTS = ("age_years", "sex", "pregnant")
 
 _DOSE_STATUSES = ("supported", "supported_with_conditions")
 
@@ -92,12 +95,22 @@ def _products_section(
     from ivig.core.ranking import rank_products
     from ivig.core.risk import derive_risk_profile
 
-    risks = list(derive_risk_profile(kb, request["patient"]))
+    condition = kb.resolve_condition(request["condition"])
+    findings = request.get("findings", {})
+    risks = list(
+        derive_risk_profile(kb, request["patient"], findings=findings, condition=condition)
+    )
     formulary = request.get("formulary")
     # a local formulary lists what is in stock: it overrides the region's marketing data
     ranked = list(
         rank_products(
-            kb, risks, formulary=formulary, region=None if formulary else region, route=route
+            kb,
+            risks,
+            formulary=formulary,
+            region=None if formulary else region,
+            route=route,
+            indication=condition,
+            labelling_region=region,
         )
     )
     return risks, ranked
@@ -332,7 +345,16 @@ def _plan(
         )
     candidates = _product_candidates(request, ranked, notes)
     dose, infusion, product_id = _dose_and_schedule(
-        kb, request, plan_id, regimen["id"], weight["kg"], rounding, candidates, risks, notes
+        kb,
+        request,
+        plan_id,
+        regimen["id"],
+        weight["kg"],
+        rounding,
+        candidates,
+        risks,
+        notes,
+        int(regimen["days"]["max"]),
     )
     notes.cited += dose["regimen"]["sources"] + [
         s["source"] for s in dose["steps"] if "source" in s
@@ -344,7 +366,18 @@ def _plan(
     if product_id is not None:
         from ivig.core.monitoring import build_monitoring_plan
 
-        monitoring = list(build_monitoring_plan(kb, risks, product_id))
+        monitoring = list(
+            build_monitoring_plan(
+                kb,
+                risks,
+                product_id,
+                course_g_per_kg=dose["g_per_kg"],
+                known_facts=request["patient"],
+                rate_change_min=[s["start_min"] for s in infusion["steps"][1:]]
+                if infusion
+                else None,
+            )
+        )
     for product in ranked:
         notes.cited += [r["source"] for r in product.get("reasons", []) if r.get("source")]
     for risk in risks:
@@ -376,12 +409,23 @@ def _dose_and_schedule(
     candidates: list[str | None],
     risks: list[Any],
     notes: _Notes,
+    max_days: int,
 ) -> tuple[dict[str, Any], dict[str, Any] | None, str | None]:
     """The dose plan with the first candidate product the knowledge base can plan and schedule
     (better-ranked products it cannot are named in a warning); no product if none can."""
     patient = request["patient"]
     requested = request.get("product")
-    first_infusion = bool(patient.get("first_infusion") or patient.get("product_switch"))
+    from ivig.core.schedule import infer_first_infusion
+
+    first_infusion = infer_first_infusion(
+        kb,
+        phase=request["phase"],
+        stated=patient.get("first_infusion"),
+        product_switch=patient.get("product_switch"),
+        weeks_since_last_infusion=patient.get("weeks_since_last_infusion"),
+    )
+    jurisdiction = request.get("jurisdiction", "international")
+    region = kb.jurisdiction(jurisdiction).get("product_region")
     skipped: list[str] = []
     for candidate in [*candidates, None]:
         plan_rounding = rounding if candidate is not None or rounding != "vials" else "none"
@@ -406,7 +450,18 @@ def _dose_and_schedule(
             _warn_skipped(notes, skipped)
             return plan, None, None
         try:
-            infusion = _schedule(kb, candidate, weight_kg, plan, risks, first_infusion)
+            infusion = _schedule(
+                kb,
+                candidate,
+                weight_kg,
+                plan,
+                risks,
+                first_infusion,
+                region=region,
+                indication=plan_id.split(".", 1)[0],
+                actual_kg=patient["weight_kg"],
+                course=(plan["total_g"], len(plan["days"]), max_days),
+            )
         except InputError as exc:
             if candidate != requested:
                 skipped.append(f"{candidate} ({exc.allowed})")
@@ -432,26 +487,33 @@ def _schedule(
     weight_kg: float,
     dose: dict[str, Any],
     risks: list[Any],
-    first_infusion: bool,
+    first_infusion: Any,
+    *,
+    region: str | None,
+    indication: str,
+    actual_kg: float,
+    course: tuple[float, int, int],
 ) -> dict[str, Any]:
     """The first day's infusion schedule of ``product_id`` (raises InputError if unknown)."""
     from ivig.core.schedule import compute_infusion_schedule
 
-    infusion = dict(
+    return dict(
         compute_infusion_schedule(
             kb,
             product_id,
             weight_kg=weight_kg,
             dose_g=dose["days"][0]["grams"],
             risks=risks,
-            first_infusion=first_infusion,
+            first_infusion=first_infusion["first_infusion"],
+            first_infusion_reason=first_infusion["reason"],
+            indication=indication,
+            region=region,
+            actual_weight_kg=actual_kg,
+            course_g=course[0],
+            course_days=course[1],
+            max_course_days=course[2],
         )
     )
-    infusion["weight_basis"] = (
-        f"rates per kg use the dosing weight ({weight_kg:g} kg), which is never above the actual "
-        "weight"
-    )
-    return infusion
 
 
 def _cite(kb: KnowledgeBase, ids: list[str]) -> list[dict[str, str]]:

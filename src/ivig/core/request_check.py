@@ -6,6 +6,8 @@ module checks what only the knowledge base knows. Every problem is collected, th
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 from ivig.errors import InputError, InvalidRequestError, UnknownIdError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
@@ -40,42 +42,41 @@ def check_finding_value(kb: KnowledgeBase, name: str, value: object) -> None:
         raise InputError(field, value, "text")
 
 
-def check_request(kb: KnowledgeBase, request: Request) -> None:
-    """Collect every knowledge-level problem of ``request`` into one InvalidRequestError."""
-    problems: list[dict[str, object]] = []
-
-    def add(exc: InputError) -> None:
-        problems.append(exc.to_dict())
-
+def _finding_problems(kb: KnowledgeBase, request: Request) -> Iterator[InputError]:
     for name, value in request.get("findings", {}).items():
         try:
             check_finding_value(kb, name, value)
         except InputError as exc:
             if isinstance(exc, UnknownIdError):
                 exc = InputError(f"findings.{name}", name, exc.allowed, detail="unknown finding")
-            add(exc)
+            yield exc
+
+
+def _id_problems(kb: KnowledgeBase, request: Request) -> Iterator[InputError]:
+    """Unknown risk factors, products and policies, each named by its field."""
     known_risks = {r["id"] for r in kb.data["risk_factors"]}
-    for n, risk in enumerate(request["patient"].get("risk_factors", [])):
-        if known_risks and risk not in known_risks:
-            try:
-                kb.risk_factor(risk)
-            except InputError as exc:
-                add(InputError(f"patient.risk_factors[{n}]", risk, exc.allowed))
-    for n, product in enumerate(request.get("formulary", [])):
-        try:
-            kb.product(product)
-        except InputError as exc:
-            add(InputError(f"formulary[{n}]", product, exc.allowed))
+    lookups: list[tuple[str, str, Callable[[str], object]]] = [
+        (f"patient.risk_factors[{n}]", risk, kb.risk_factor)
+        for n, risk in enumerate(request["patient"].get("risk_factors", []))
+        if known_risks and risk not in known_risks
+    ]
+    lookups += [
+        (f"formulary[{n}]", product, kb.product)
+        for n, product in enumerate(request.get("formulary", []))
+    ]
     if "product" in request:
-        try:
-            kb.product(request["product"])
-        except InputError as exc:
-            add(InputError("product", request["product"], exc.allowed))
+        lookups.append(("product", request["product"], kb.product))
     if "dosing_weight_policy" in request:
+        lookups.append(("dosing_weight_policy", request["dosing_weight_policy"], kb.dosing_policy))
+    for field, value, lookup in lookups:
         try:
-            kb.dosing_policy(request["dosing_weight_policy"])
+            lookup(value)
         except InputError as exc:
-            add(InputError("dosing_weight_policy", request["dosing_weight_policy"], exc.allowed))
+            yield InputError(field, value, exc.allowed)
+
+
+def _limit_problems(kb: KnowledgeBase, request: Request) -> Iterator[InputError]:
+    """Patient values and labs outside their plausibility limits (knowledge ``limits``)."""
     patient = request["patient"]
     values: dict[str, object] = {
         f"patient.{name}": patient.get(name) for name in ("weight_kg", "height_cm", "age_years")
@@ -83,28 +84,29 @@ def check_request(kb: KnowledgeBase, request: Request) -> None:
     for name, lab in patient.get("labs", {}).items():
         values[f"patient.labs.{name}"] = lab
     for path, measured in values.items():
-        field = path.rsplit(".", 1)[1]
-        limit = kb.limit(field)
+        limit = kb.limit(path.rsplit(".", 1)[1])
         if (
             isinstance(measured, int | float)
             and limit
             and not limit["min"] <= measured <= limit["max"]
         ):
-            add(
-                InputError(
-                    path,
-                    measured,
-                    f"{limit['min']:g} to {limit['max']:g}",
-                    limit["unit"],
-                    limit["reason"],
-                )
-            )
+            yield InputError(
+                path, measured, f"{limit['min']:g} to {limit['max']:g}", limit["unit"],
+                limit["reason"],
+            )  # fmt: skip
+
+
+def check_request(kb: KnowledgeBase, request: Request) -> None:
+    """Collect every knowledge-level problem of ``request`` into one InvalidRequestError."""
+    problems = [
+        exc.to_dict()
+        for check in (_finding_problems, _id_problems, _limit_problems)
+        for exc in check(kb, request)
+    ]
     unusual = unusual_body_size(kb, request["patient"])
-    if unusual is not None and not set(request.get("confirm_unusual", [])) & {
-        "weight_kg",
-        "height_cm",
-    }:
-        add(unusual)
+    confirmed = set(request.get("confirm_unusual", [])) & {"weight_kg", "height_cm"}
+    if unusual is not None and not confirmed:
+        problems.append(unusual.to_dict())
     if problems:
         raise InvalidRequestError(problems)
 

@@ -1,8 +1,10 @@
-"""Patient risk profile: named risk factors from request facts (labs, age, infusion history).
+"""Patient risk profile: named risk factors from the whole request.
 
-A request may name risk factors directly (``patient.risk_factors``) or they follow from labs and
-age through the ``derive`` rules of ``risk_factors.yaml`` (each threshold with its source). The
-result is one :class:`RiskFinding` per risk factor, in the order of the data file.
+A request may name risk factors directly (``patient.risk_factors``) or they follow from labs,
+age, infusion history, the request's findings (``findings.able_to_walk_unaided``...) and the
+condition itself (dermatomyositis) through the ``derive`` rules of ``risk_factors.yaml`` (each
+threshold with its source). The result is one :class:`RiskFinding` per risk factor, in the order
+of the data file.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from ivig.errors import InputError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from typing_extensions import TypedDict
 
     from ivig.contract import Patient
@@ -31,13 +35,21 @@ if TYPE_CHECKING:
 __all__ = ["derive_risk_profile", "risk_groups", "risk_ids"]
 
 
-def _lookup(patient: Patient, path: str) -> Any:
-    node: Any = patient
+def _lookup(facts: dict[str, Any], path: str) -> Any:
+    node: Any = facts
     for part in path.split("."):
         if not isinstance(node, dict) or part not in node:
             return None
         node = node[part]
     return node
+
+
+_COMPARE = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
 
 
 def _holds(value: Any, derivation: Derivation) -> bool:
@@ -53,13 +65,7 @@ def _holds(value: Any, derivation: Derivation) -> bool:
         raise InputError(derivation["input"], value, "a finite number >= 0", derivation["unit"])
     if isinstance(target, bool) or not isinstance(target, int | float):
         return False
-    if op == "<":
-        return value < target
-    if op == "<=":
-        return value <= target
-    if op == ">":
-        return value > target
-    return value >= target
+    return bool(_COMPARE[op](value, target))
 
 
 def _num(value: Any) -> str:
@@ -79,12 +85,24 @@ def _describe(derivation: Derivation, value: Any) -> str:
     return f"{derivation['input']} {_num(value)}{unit} {derivation['op']} {shown}{unit}"
 
 
-def derive_risk_profile(kb: KnowledgeBase, patient: Patient) -> list[RiskFinding]:
-    """Risk factors of ``patient``: named ones (validated ids) and those derived from facts."""
+def derive_risk_profile(
+    kb: KnowledgeBase,
+    patient: Patient,
+    *,
+    findings: Mapping[str, object] | None = None,
+    condition: str | None = None,
+) -> list[RiskFinding]:
+    """Risk factors of ``patient``: named ones (validated ids) and those derived from facts.
+
+    ``findings`` (the request's findings) and ``condition`` (the resolved condition id) let
+    rules derive immobility (cannot walk unaided, bed-bound, ventilated, myasthenic crisis) and
+    condition-borne risks (dermatomyositis).
+    """
     factors: list[RiskFactor] = kb.data["risk_factors"]
     named = list(patient.get("risk_factors", []))
     for rid in named:
         kb.risk_factor(rid)  # raises UnknownIdError with suggestions
+    facts: dict[str, Any] = {**patient, "findings": dict(findings or {}), "condition": condition}
     found: list[RiskFinding] = []
     for factor in factors:
         reasons: list[str] = []
@@ -95,7 +113,7 @@ def derive_risk_profile(kb: KnowledgeBase, patient: Patient) -> list[RiskFinding
             sources.extend(s["id"] for s in factor["sources"])
             verified = factor["verified"]
         for derivation in factor.get("derive", []):
-            value = _lookup(patient, derivation["input"])
+            value = _lookup(facts, derivation["input"])
             if value is None or not _holds(value, derivation):
                 continue
             reasons.append(_describe(derivation, value))

@@ -1,12 +1,14 @@
 """Infusion-rate schedule of one dose: the step table in mg/kg/min and mL/h.
 
 IV products follow the label's rate record (``iv_rates`` of the product file): the labelled
-steps, then a fixed increment or - where the label says only "increase as tolerated" - one step
-to the maximum once the labelled first period is over. At-risk ceilings (renal or thrombotic
-risk) come from the label; where the label says only "minimum rate practicable" the schedule
-holds the lowest labelled rate unless the prescriber gives a rate. SC products give the volume
-and rate per site and the number of sites (``sc_rates``). Nothing is invented: a product without
-a rate record is refused with a clear message.
+steps, a labelled fixed increment, or - where the label says only "increase gradually" - steps
+at the label's interval, each at most double the previous (``schedule_rules.yaml``: a ward
+protocol rule, stated in every schedule that uses it), never one jump to the maximum. At-risk
+ceilings come from the product's label and from the class ceilings of ``schedule_rules.yaml``
+(a label's ceiling for a risk applies to every product; the lowest governs). A day longer than
+the practical duration (a setting) offers a split over more days within the regimen's range.
+SC products give the volume and rate per site (:mod:`ivig.core.schedule_sc`). Nothing is
+invented: a product without a rate record is refused with a clear message.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from ivig.core.catalogue import concentration_g_per_ml
 from ivig.core.risk import risk_groups, risk_ids
+from ivig.core.schedule_risk import applicable_ceilings, governing, infer_first_infusion
+from ivig.core.schedule_sc import sc_schedule
 from ivig.errors import InputError
 
 if TYPE_CHECKING:
@@ -24,8 +28,9 @@ if TYPE_CHECKING:
     from typing_extensions import TypedDict
 
     from ivig.core.risk import RiskFinding
+    from ivig.core.schedule_risk import Ceiling
     from ivig.knowledge import KnowledgeBase
-    from ivig.knowledge.schema_products import Product, RateSchedule, ScRates
+    from ivig.knowledge.schema_products import Product, RateSchedule
 
     class ScheduleStep(TypedDict):
         start_min: float
@@ -46,6 +51,27 @@ if TYPE_CHECKING:
         max_rate_ml_per_h_per_site: float
         max_sites: int | None
 
+    class Titration(TypedDict):
+        """How the table climbs: the interval, the step rule and their sources."""
+
+        method: str  # "label steps", "label increment" or "doubling"
+        interval_min: float | None
+        interval_basis: str
+        max_step_ratio: float | None
+        rule: str
+        sources: list[str]
+        verified: bool
+
+    class SplitOffer(TypedDict):
+        """The course over more days (within the regimen's range), shown beside the plan."""
+
+        days: int
+        grams_per_day: float
+        volume_ml_per_day: float
+        duration_min: float
+        within_practical_duration: bool
+        reason: str
+
     class InfusionSchedule(TypedDict):
         """The step table of one infusion day and what it rests on."""
 
@@ -59,24 +85,34 @@ if TYPE_CHECKING:
         concentration_g_per_ml: float
         volume_ml: float
         first_infusion: bool
+        first_infusion_reason: str
         at_risk: list[str]
         steps: list[ScheduleStep]
         max_rate_mg_per_kg_per_min: float
         label_max_rate_mg_per_kg_per_min: float
         at_risk_ceiling_mg_per_kg_per_min: float | None
+        ceilings: list[Ceiling]
+        titration: Titration | None
         duration_min: float
         duration_at_label_max_min: float
+        practical_duration_min: float
+        split_offer: SplitOffer | None
+        weight_basis: str
+        actual_weight_kg: float | None
+        actual_weight_max_rate_ml_per_h: float | None
         notes: list[str]
         sources: list[str]
         verified: bool
         sc: NotRequired[ScPlan]
 
+    Plan = list[tuple[float, float | None, str]]
 
-__all__ = ["compute_infusion_schedule", "to_mg_per_kg_per_min"]
+
+__all__ = ["compute_infusion_schedule", "infer_first_infusion", "to_mg_per_kg_per_min"]
 
 _MIN_PER_H = 60.0
 _MG_PER_G = 1000.0
-_DEFAULT_AT_RISK = ("renal", "thrombosis")
+_EPS = 1e-12
 
 
 def to_mg_per_kg_per_min(rate: float, unit: str, conc_g_per_ml: float) -> float:
@@ -98,6 +134,10 @@ def _positive(field: str, value: float, unit: str) -> float:
     if value <= 0:
         raise InputError(field, value, "> 0", unit)
     return float(value)
+
+
+def _optional_positive(field: str, value: float | None, unit: str) -> float | None:
+    return None if value is None else _positive(field, value, unit)
 
 
 def _check_limit(kb: KnowledgeBase, field: str, value: float, unit: str) -> None:
@@ -140,67 +180,127 @@ def _pick(
     return min(pool, key=lambda r: to_mg_per_kg_per_min(r["max_rate"], r["unit"], conc))
 
 
-def _plan_rates(
-    record: RateSchedule, conc: float, cap: float | None, strict: bool, first_hold: float | None
-) -> tuple[list[tuple[float, float | None, str]], list[str]]:
-    """(rate mg/kg/min, duration or None = until done, basis) in order, and notes."""
+# -- titration --------------------------------------------------------------------------------
+
+
+def _interval(
+    kb: KnowledgeBase, record: RateSchedule, prescribed: float | None
+) -> tuple[float, str, list[str], bool]:
+    """(interval, basis, sources, verified): prescriber, then label, then the engine default."""
+    if prescribed is not None:
+        return prescribed, "the prescriber's step interval", [], True
+    if "interval_min" in record:
+        return record["interval_min"], "the label's step interval", [], True
+    default = kb.data["schedule_rules"]["default_step_interval_min"]
+    return (
+        default["value"],
+        "the label gives no step interval: engine default (" + default["basis"] + ")",
+        [s["id"] for s in default["sources"]],
+        default["verified"],
+    )
+
+
+def _label_steps(record: RateSchedule, conc: float) -> Plan:
     unit = record["unit"]
-    top = to_mg_per_kg_per_min(record["max_rate"], unit, conc)
-    plan: list[tuple[float, float | None, str]] = [
+    return [
         (to_mg_per_kg_per_min(s["rate"], unit, conc), s.get("duration_min"), "label step")
         for s in record["steps"]
     ]
-    notes: list[str] = []
-    titration = record["titration"]
-    if titration == "fixed_increment":
-        inc = to_mg_per_kg_per_min(record["increment"], unit, conc)
+
+
+def _climb(plan: Plan, top: float, interval: float, ratio: float, basis: str) -> Plan:
+    """Steps from the last planned rate to ``top``, each at most ``ratio`` x the previous."""
+    out = list(plan)
+    rate, duration, why = out[-1]
+    out[-1] = (rate, duration if duration is not None else interval, why)
+    while rate < top - _EPS:
+        rate = min(rate * ratio, top)
+        out.append((rate, interval, basis))
+    return out
+
+
+def _titrate(
+    kb: KnowledgeBase, record: RateSchedule, conc: float, top: float, prescribed: float | None
+) -> tuple[Plan, Titration]:
+    """The uncapped rate plan of the record and how it was built."""
+    plan = _label_steps(record, conc)
+    if record["titration"] == "fixed_increment":
+        inc = to_mg_per_kg_per_min(record["increment"], record["unit"], conc)
         rate = plan[-1][0]
-        while rate < top - 1e-12:
+        while rate < top - _EPS:
             rate = min(rate + inc, top)
             plan.append((rate, record["interval_min"], "label increment"))
-    elif plan[-1][0] < top - 1e-12:
-        if plan[-1][1] is None:
-            plan[-1] = (plan[-1][0], record.get("interval_min") or first_hold, plan[-1][2])
-        if plan[-1][1] is None:
-            notes.append(
-                "The label gives no time for the first step ('increase as tolerated'): the "
-                "table holds the initial rate; give a step interval to tabulate the climb."
-            )
-        else:
-            plan.append((top, None, "label maximum, reached as tolerated"))
-            if titration == "as_tolerated":
-                notes.append(
-                    "The label gives no intermediate steps ('increase as tolerated'): the table "
-                    "goes from the first step to the maximum, the fastest the label allows."
-                )
-    if cap is not None:
-        kept = [p for p in plan if (p[0] < cap if strict else p[0] <= cap + 1e-12)]
-        if not strict and len(kept) < len(plan):
-            kept.append((cap, None, "at-risk ceiling"))
-        if not kept:
-            raise InputError(
-                "rate", plan[0][0], f"below {cap:g}", "mg/kg/min", "no labelled step is below"
-            )
-        plan = kept
-    last_rate, _, last_basis = plan[-1]
-    plan[-1] = (last_rate, None, last_basis)
-    return plan, notes
+        method = {
+            "method": "label increment",
+            "interval_min": float(record["interval_min"]),
+            "interval_basis": "the label's step interval",
+            "max_step_ratio": None,
+            "rule": "the label's fixed increment at the label's interval",
+            "sources": [s["id"] for s in record["sources"]],
+            "verified": record["verified"],
+        }
+        return plan, method  # type: ignore[return-value]
+    if plan[-1][0] >= top - _EPS:
+        return plan, {
+            "method": "label steps",
+            "interval_min": None,
+            "interval_basis": "the label's steps",
+            "max_step_ratio": None,
+            "rule": "the label's step table",
+            "sources": [s["id"] for s in record["sources"]],
+            "verified": record["verified"],
+        }
+    interval, interval_basis, i_sources, i_verified = _interval(kb, record, prescribed)
+    setting = kb.data["schedule_rules"]["max_step_ratio"]
+    ratio = setting["value"]
+    plan = _climb(plan, top, interval, ratio, f"ward protocol: at most x{ratio:g} per step")
+    rule = (
+        f"the label says only 'increase gradually': steps every {interval:g} min, each at most "
+        f"{ratio:g} x the previous (ward-protocol rule: {setting['basis']})"
+    )
+    return plan, {
+        "method": "doubling",
+        "interval_min": interval,
+        "interval_basis": interval_basis,
+        "max_step_ratio": ratio,
+        "rule": rule,
+        "sources": [s["id"] for s in setting["sources"]] + i_sources,
+        "verified": setting["verified"] and i_verified,
+    }
 
 
-def _table(
-    plan: list[tuple[float, float | None, str]], weight_kg: float, dose_g: float, conc: float
-) -> list[ScheduleStep]:
+def _cap(plan: Plan, cap: float | None, strict: bool, ratio: float | None) -> Plan:
+    """Cut the plan at the ceiling; a non-strict ceiling becomes the last step."""
+    if cap is None:
+        return plan
+    kept = [p for p in plan if (p[0] < cap if strict else p[0] <= cap + _EPS)]
+    if not kept:
+        raise InputError(
+            "rate", plan[0][0], f"below {cap:g}", "mg/kg/min", "no labelled step is below"
+        )
+    if not strict and len(kept) < len(plan) and kept[-1][0] < cap - _EPS:
+        interval = next((p[1] for p in plan[len(kept) :] if p[1] is not None), None)
+        rate = kept[-1][0]
+        while ratio is not None and rate * ratio < cap - _EPS:
+            rate *= ratio
+            kept.append((rate, interval, f"ward protocol: at most x{ratio:g} per step"))
+        kept.append((cap, interval, "at-risk ceiling"))
+    return kept
+
+
+def _table(plan: Plan, weight_kg: float, dose_g: float, conc: float) -> list[ScheduleStep]:
     """Walk the rate plan until the dose is given; the last step ends exactly at ``dose_g``."""
     steps: list[ScheduleStep] = []
     start = 0.0
     given = 0.0
-    for rate, duration, basis in plan:
+    last = len(plan) - 1
+    for n, (rate, duration, basis) in enumerate(plan):
         remaining = dose_g - given
         if remaining <= 0:
             break
         g_per_min = rate * weight_kg / _MG_PER_G
         to_finish = remaining / g_per_min
-        if duration is None or to_finish <= duration:
+        if n == last or duration is None or to_finish <= duration:
             span, grams, given = to_finish, remaining, dose_g
         else:
             span, grams = duration, g_per_min * duration
@@ -221,6 +321,153 @@ def _table(
     return steps
 
 
+def _duration(steps: list[ScheduleStep]) -> float:
+    return steps[-1]["start_min"] + steps[-1]["duration_min"]
+
+
+# -- ceilings, prescriber rate ----------------------------------------------------------------
+
+
+def _apply_override(
+    ceilings: list[Ceiling], chosen: float, first_rate: float, label_top: float
+) -> tuple[float, bool, str]:
+    """A site's or prescriber's at-risk rate: it may replace only the chosen class ceilings."""
+    fixed = [c for c in ceilings if not c["site_overridable"]]
+    upper = min((c["rate_mg_per_kg_per_min"] for c in fixed), default=label_top)
+    strict = any(c["strict"] and c["rate_mg_per_kg_per_min"] == upper for c in fixed)
+    if chosen > upper or (strict and chosen >= upper) or chosen < first_rate:
+        raise InputError(
+            "at_risk_rate_mg_per_kg_per_min",
+            chosen,
+            f"{first_rate:g} to {upper:g}" + (" (exclusive)" if strict else ""),
+            "mg/kg/min",
+        )
+    return chosen, False, f"Site or prescriber at-risk rate: {chosen:g} mg/kg/min."
+
+
+def _ceiling_notes(ceilings: list[Ceiling], label_top: float) -> list[str]:
+    notes: list[str] = []
+    for n, c in enumerate(ceilings):
+        sign = "<" if c["strict"] else "≤"
+        lead = "At-risk ceiling" if n == 0 else "Also applies (higher)"
+        flag = "" if c["verified"] else " [unverified]"
+        notes.append(
+            f"{lead} {sign}{c['rate_mg_per_kg_per_min']:g} mg/kg/min (label maximum "
+            f"{label_top:g}) for {', '.join(c['risks'])}"
+            f"{' (' + ', '.join(c['risk_factors']) + ')' if c['risk_factors'] else ''}: "
+            f"{c['basis']} "
+            f"[{', '.join(c['sources'])}]{flag}."
+        )
+    return notes
+
+
+# -- practical duration and split -------------------------------------------------------------
+
+
+def _split_offer(
+    plan: Plan,
+    *,
+    weight_kg: float,
+    conc: float,
+    course: tuple[float, int, int] | None,
+    limit_min: float,
+    volume_risk: bool,
+    duration_min: float,
+) -> SplitOffer | None:
+    """More days within the regimen's range when the day is too long or volume is a risk."""
+    if course is None:
+        return None
+    course_g, days, max_days = course
+    too_long = duration_min > limit_min
+    if not (too_long or volume_risk) or max_days <= days:
+        return None
+    best: SplitOffer | None = None
+    for n in range(days + 1, max_days + 1):
+        day_g = course_g / n
+        span = _duration(_table(plan, weight_kg, day_g, conc))
+        best = {
+            "days": n,
+            "grams_per_day": day_g,
+            "volume_ml_per_day": day_g / conc,
+            "duration_min": span,
+            "within_practical_duration": span <= limit_min,
+            "reason": (
+                f"the day's infusion takes {duration_min / _MIN_PER_H:.1f} h, longer than the "
+                f"practical {limit_min / _MIN_PER_H:g} h"
+                if too_long
+                else "volume-overload risk: the longest split the regimen allows lowers the "
+                "day's volume"
+            ),
+        }
+        if too_long and not volume_risk and span <= limit_min:
+            break
+    return best
+
+
+# -- the schedule -----------------------------------------------------------------------------
+
+
+def _weight_basis(
+    steps: list[ScheduleStep], weight_kg: float, actual_weight_kg: float | None
+) -> tuple[str, float | None]:
+    top = max(steps, key=lambda s: s["rate_ml_per_h"])
+    text = f"mg/kg rates use the dosing weight ({weight_kg:g} kg)"
+    if actual_weight_kg is None or abs(actual_weight_kg - weight_kg) < 1e-9:
+        return text + (", the actual weight" if actual_weight_kg else "") + ".", (
+            top["rate_ml_per_h"] if actual_weight_kg else None
+        )
+    at_actual = top["rate_ml_per_h"] * actual_weight_kg / weight_kg
+    return (
+        f"{text}; at the actual weight ({actual_weight_kg:g} kg) the top rate "
+        f"{top['rate_mg_per_kg_per_min']:g} mg/kg/min would run at {at_actual:.0f} mL/h instead "
+        f"of {top['rate_ml_per_h']:.0f} mL/h.",
+        at_actual,
+    )
+
+
+def _concentration(
+    product: Product, percent: float | None, volume_risk: bool, first: bool, notes: list[str]
+) -> float:
+    """The concentration: the caller's, else the highest option with volume-overload risk
+    (not on a first infusion, where labels may require the default), else the default."""
+    conc = product.get("concentration")
+    options = conc.get("options_percent", []) if conc else []
+    if percent is None and volume_risk and len(options) > 1:
+        if first:
+            notes.append(
+                "Volume-overload risk: a higher concentration would lower the volume, but a first "
+                "infusion keeps the label's default concentration."
+            )
+        else:
+            percent = max(options)
+            notes.append(
+                f"Volume-overload risk: the highest concentration ({percent:g} %) gives the "
+                "smallest volume."
+            )
+    return concentration_g_per_ml(product, percent)
+
+
+def _first_reason(first: bool, ids: set[str], reason: str | None) -> str:
+    if reason:
+        return reason
+    if {"first_infusion", "product_switch"} & ids:
+        return "named risk factor: " + ", ".join(sorted({"first_infusion", "product_switch"} & ids))
+    return "stated by the caller" if first else "not a first infusion (stated by the caller)"
+
+
+def _iv_record(product: Product, route: str) -> list[RateSchedule]:
+    records = product.get("iv_rates", [])
+    if route != "iv" or not records:
+        raise InputError(
+            "product",
+            product["id"],
+            "a product with labelled IV infusion rates in the knowledge base",
+            detail=f"no {route.upper()} infusion rates of {product['name']} were found in the "
+            "sources; use the current product information",
+        )
+    return records
+
+
 def compute_infusion_schedule(
     kb: KnowledgeBase,
     product_id: str,
@@ -229,6 +476,7 @@ def compute_infusion_schedule(
     dose_g: float,
     risks: list[RiskFinding] | list[str],
     first_infusion: bool,
+    first_infusion_reason: str | None = None,
     indication: str | None = None,
     region: str | None = None,
     route: str | None = None,
@@ -237,29 +485,39 @@ def compute_infusion_schedule(
     concentration_percent: float | None = None,
     age_years: float | None = None,
     sites: int | None = None,
+    actual_weight_kg: float | None = None,
+    course_g: float | None = None,
+    course_days: int | None = None,
+    max_course_days: int | None = None,
+    practical_duration_h: float | None = None,
 ) -> InfusionSchedule:
     """The infusion schedule of ``dose_g`` of one product for one day.
 
     ``first_infusion`` (or the ``first_infusion`` / ``product_switch`` risk factors) selects the
-    label's first-infusion record. ``at_risk_rate_mg_per_kg_per_min`` is the prescriber's rate
-    for renal/thrombotic risk where the label gives no number; ``step_interval_min`` times the
-    first step where the label gives none. Raises :class:`InputError` on bad input or when the
-    knowledge base holds no rates for the product.
+    label's first-infusion record; ``first_infusion_reason`` (from :func:`infer_first_infusion`)
+    is shown. ``at_risk_rate_mg_per_kg_per_min`` is a site's or prescriber's at-risk rate that
+    replaces the chosen class ceiling (never above a label's own ceiling); ``step_interval_min``
+    replaces the interval where the label gives none. ``course_g``, ``course_days`` and
+    ``max_course_days`` let the schedule offer a split over more days; ``practical_duration_h``
+    overrides the setting. ``actual_weight_kg`` shows what the actual weight would give.
+    Raises :class:`InputError` on bad input or when the knowledge base holds no rates.
     """
     weight_kg = _positive("weight_kg", weight_kg, "kg")
     dose_g = _positive("dose_g", dose_g, "g")
     _check_limit(kb, "weight_kg", weight_kg, "kg")
+    actual = _optional_positive("actual_weight_kg", actual_weight_kg, "kg")
     product: Product = kb.product(product_id)
     ids = risk_ids(kb, risks)
     first = bool(first_infusion) or bool({"first_infusion", "product_switch"} & ids)
     groups = risk_groups(kb, ids)
-    if route is None:
-        route = "iv" if "iv" in product["routes"] else product["routes"][0]
+    route = route or ("iv" if "iv" in product["routes"] else product["routes"][0])
     if route not in product["routes"]:
         raise InputError("route", route, ", ".join(product["routes"]), detail=product["id"])
-    conc = concentration_g_per_ml(product, concentration_percent)
+    notes: list[str] = []
+    conc = _concentration(product, concentration_percent, "volume" in groups, first, notes)
+    reason = _first_reason(first, ids, first_infusion_reason)
     if route == "sc":
-        return _sc_schedule(
+        sched = sc_schedule(
             product,
             weight_kg=weight_kg,
             dose_g=dose_g,
@@ -271,64 +529,119 @@ def compute_infusion_schedule(
             age_years=age_years,
             sites=sites,
         )
-    records = product.get("iv_rates", [])
-    if route != "iv" or not records:
-        raise InputError(
-            "product",
-            product["id"],
-            "a product with labelled IV infusion rates in the knowledge base",
-            detail=f"no {route.upper()} infusion rates of {product['name']} were found in the "
-            "sources; use the current product information",
-        )
-    notes: list[str] = []
+        basis, at_actual = _weight_basis(sched["steps"], weight_kg, actual)
+        sched["first_infusion_reason"] = reason
+        sched["weight_basis"] = basis
+        sched["actual_weight_kg"] = actual
+        sched["actual_weight_max_rate_ml_per_h"] = at_actual
+        return sched
     record: RateSchedule = _pick(
-        records, first=first, region=region, indication=indication, conc=conc, notes=notes
+        _iv_record(product, route),
+        first=first,
+        region=region,
+        indication=indication,
+        conc=conc,
+        notes=notes,
     )
+    return _iv_schedule(
+        kb,
+        product,
+        record,
+        conc=conc,
+        weight_kg=weight_kg,
+        dose_g=dose_g,
+        ids=ids,
+        groups=groups,
+        first=(first, reason),
+        options={
+            "override": _optional_positive(
+                "at_risk_rate_mg_per_kg_per_min", at_risk_rate_mg_per_kg_per_min, "mg/kg/min"
+            ),
+            "interval": _optional_positive("step_interval_min", step_interval_min, "min"),
+            "actual": actual,
+            "course": _course(course_g, course_days, max_course_days),
+            "practical_h": _optional_positive("practical_duration_h", practical_duration_h, "h"),
+        },
+        notes=notes,
+    )
+
+
+def _course(
+    course_g: float | None, days: int | None, max_days: int | None
+) -> tuple[float, int, int] | None:
+    if course_g is None or days is None or max_days is None:
+        return None
+    _positive("course_g", course_g, "g")
+    for field, value in (("course_days", days), ("max_course_days", max_days)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InputError(field, value, "a whole number >= 1", "days")
+    return float(course_g), days, max_days
+
+
+def _iv_schedule(
+    kb: KnowledgeBase,
+    product: Product,
+    record: RateSchedule,
+    *,
+    conc: float,
+    weight_kg: float,
+    dose_g: float,
+    ids: set[str],
+    groups: set[str],
+    first: tuple[bool, str],
+    options: dict[str, Any],
+    notes: list[str],
+) -> InfusionSchedule:
     label_top = to_mg_per_kg_per_min(record["max_rate"], record["unit"], conc)
-    applies = set(record.get("at_risk_applies_to", _DEFAULT_AT_RISK))
-    at_risk = sorted(groups & applies)
-    cap: float | None = None
-    strict = False
-    sources = [s["id"] for s in record["sources"]]
-    verified = record["verified"]
     first_rate = to_mg_per_kg_per_min(record["steps"][0]["rate"], record["unit"], conc)
-    if at_risk:
-        if "at_risk_max_rate" in record:
-            cap = to_mg_per_kg_per_min(record["at_risk_max_rate"], record["unit"], conc)
-            strict = bool(record.get("at_risk_strict"))
-            sign = "<" if strict else "≤"
-            notes.append(f"At risk ({', '.join(at_risk)}): label ceiling {sign}{cap:g} mg/kg/min.")
-            if "at_risk_sources" in record:
-                sources += [s["id"] for s in record["at_risk_sources"]]
-            verified = verified and record.get("at_risk_verified", True)
+    ceilings = applicable_ceilings(
+        kb, record, lambda r: to_mg_per_kg_per_min(r, record["unit"], conc), ids=ids, groups=groups
+    )
+    ceilings = [c for c in ceilings if c["rate_mg_per_kg_per_min"] < label_top or c["strict"]]
+    rule = governing(ceilings)
+    cap = rule["rate_mg_per_kg_per_min"] if rule else None
+    strict = bool(rule and rule["strict"])
+    notes += _ceiling_notes(ceilings, label_top)
+    if options["override"] is not None:
+        if not ceilings:
+            notes.append("No at-risk ceiling applies: the at-risk rate given is not used.")
         else:
-            cap = first_rate
-            notes.append(
-                f"At risk ({', '.join(at_risk)}): the label says 'minimum rate practicable' "
-                f"without a number; the table holds the lowest labelled rate ({cap:g} mg/kg/min)."
+            cap, strict, note = _apply_override(
+                ceilings, options["override"], first_rate, label_top
             )
-        if at_risk_rate_mg_per_kg_per_min is not None:
-            chosen = _positive("at_risk_rate_mg_per_kg_per_min", at_risk_rate_mg_per_kg_per_min, "")
-            upper = cap if "at_risk_max_rate" in record else label_top
-            if chosen > upper or (strict and chosen >= upper) or chosen < first_rate:
-                raise InputError(
-                    "at_risk_rate_mg_per_kg_per_min",
-                    chosen,
-                    f"{first_rate:g} to {upper:g}" + (" (exclusive)" if strict else ""),
-                    "mg/kg/min",
-                )
-            cap, strict = chosen, False
-            notes.append(f"Prescriber's at-risk rate: {chosen:g} mg/kg/min.")
-    interval = None
-    if step_interval_min is not None:
-        interval = _positive("step_interval_min", step_interval_min, "min")
-    plan, plan_notes = _plan_rates(record, conc, cap, strict, interval)
-    notes += plan_notes
+            notes.append(note)
+    plan, titration = _titrate(kb, record, conc, label_top, options["interval"])
+    plan = _cap(plan, cap, strict, titration["max_step_ratio"])
     steps = _table(plan, weight_kg, dose_g, conc)
+    duration = _duration(steps)
+    practical = options["practical_h"] or kb.data["schedule_rules"]["practical_duration_h"]["value"]
+    limit_min = practical * _MIN_PER_H
+    split = _split_offer(
+        plan,
+        weight_kg=weight_kg,
+        conc=conc,
+        course=options["course"],
+        limit_min=limit_min,
+        volume_risk="volume" in groups,
+        duration_min=duration,
+    )
+    notes += _duration_notes(duration, limit_min, split, options["course"], dose_g / conc, groups)
+    if titration["method"] == "doubling":
+        notes.append("Titration: " + titration["rule"] + ".")
     if "note" in record:
         notes.append(f"Label: {record['note']}")
-    if not verified:
+    verified = record["verified"] and titration["verified"]
+    verified = verified and all(c["verified"] for c in ceilings[:1])
+    if not record["verified"]:
         notes.append("UNVERIFIED: this rate record was not confirmed in its cited source.")
+    if not titration["verified"]:
+        notes.append("UNVERIFIED: the step rule is a ward-protocol setting, not a label statement.")
+    if ceilings and not ceilings[0]["verified"]:
+        notes.append("UNVERIFIED: the governing at-risk ceiling is not stated for this risk.")
+    basis, at_actual = _weight_basis(steps, weight_kg, options["actual"])
+    sources = [s["id"] for s in record["sources"]] + titration["sources"]
+    for c in ceilings:
+        sources += c["sources"]
     return {
         "product": product["id"],
         "product_name": product["name"],
@@ -339,187 +652,53 @@ def compute_infusion_schedule(
         "dose_g": dose_g,
         "concentration_g_per_ml": conc,
         "volume_ml": dose_g / conc,
-        "first_infusion": first,
-        "at_risk": at_risk,
+        "first_infusion": first[0],
+        "first_infusion_reason": first[1],
+        "at_risk": sorted({r for c in ceilings for r in c["risks"]}),
         "steps": steps,
         "max_rate_mg_per_kg_per_min": max(s["rate_mg_per_kg_per_min"] for s in steps),
         "label_max_rate_mg_per_kg_per_min": label_top,
         "at_risk_ceiling_mg_per_kg_per_min": cap,
-        "duration_min": steps[-1]["start_min"] + steps[-1]["duration_min"],
+        "ceilings": ceilings,
+        "titration": titration,
+        "duration_min": duration,
         "duration_at_label_max_min": dose_g * _MG_PER_G / (label_top * weight_kg),
+        "practical_duration_min": limit_min,
+        "split_offer": split,
+        "weight_basis": basis,
+        "actual_weight_kg": options["actual"],
+        "actual_weight_max_rate_ml_per_h": at_actual,
         "notes": notes,
         "sources": list(dict.fromkeys(sources)),
         "verified": verified,
     }
 
 
-def _sc_record(
-    product: Product,
-    *,
-    weight_kg: float,
-    first: bool,
-    indication: str | None,
-    region: str | None,
-    age_years: float | None,
-    notes: list[str],
-) -> ScRates:
-    records = product.get("sc_rates", [])
-    fitting = [
-        r
-        for r in records
-        if weight_kg >= r.get("min_weight_kg", 0)
-        and ("below_weight_kg" not in r or weight_kg < r["below_weight_kg"])
-        and (age_years is None or age_years >= r.get("min_age_years", 0))
-    ]
-    if not fitting:
-        raise InputError(
-            "product",
-            product["id"],
-            "a product with labelled SC volume and rate per site for this patient",
-            detail=f"no SC rates of {product['name']} for {weight_kg:g} kg"
-            + (f", {age_years:g} years" if age_years is not None else "")
-            + " were found in the sources",
-        )
-    if age_years is None and any("min_age_years" in r for r in fitting):
-        notes.append("Age not given: records with a minimum age are assumed to apply.")
-    phase = "first" if first else "subsequent"
-    pool = [r for r in fitting if r["infusions"] in (phase, "all")] or fitting
-    if region is not None:
-        pool = [r for r in pool if r["region"] == region] or pool
-    if indication is not None:
-        hits = [r for r in pool if indication in r["indications"]]
-        if hits:
-            pool = hits
-        else:
-            notes.append(f"No SC record for indication {indication!r}; using the most conservative")
-    return min(pool, key=lambda r: r.get("max_rate_ml_per_h_per_site", math.inf))
-
-
-def _sc_schedule(
-    product: Product,
-    *,
-    weight_kg: float,
-    dose_g: float,
-    conc: float,
-    first: bool,
-    thrombosis: bool,
-    indication: str | None,
-    region: str | None,
-    age_years: float | None,
-    sites: int | None,
-) -> InfusionSchedule:
+def _duration_notes(
+    duration: float,
+    limit_min: float,
+    split: SplitOffer | None,
+    course: tuple[float, int, int] | None,
+    volume_ml: float,
+    groups: set[str],
+) -> list[str]:
     notes: list[str] = []
-    if thrombosis:
+    if "volume" in groups:
+        notes.append(f"Volume-overload risk: this day's volume is {volume_ml:.0f} mL.")
+    if split is not None:
         notes.append(
-            "Thrombosis risk: SC labels carry the thrombosis warning (minimum dose and rate "
-            "practicable); the label gives no lower SC rate, the table uses the label rate."
+            f"Split offered: {split['days']} days of {split['grams_per_day']:.1f} g "
+            f"({split['volume_ml_per_day']:.0f} mL, {split['duration_min'] / _MIN_PER_H:.1f} h "
+            f"a day) - {split['reason']}."
         )
-    record = _sc_record(
-        product,
-        weight_kg=weight_kg,
-        first=first,
-        indication=indication,
-        region=region,
-        age_years=age_years,
-        notes=notes,
-    )
-    volume_ml = dose_g / conc
-    per_site_rate = record.get("max_rate_ml_per_h_per_site")
-    per_site_volume = record.get("max_volume_ml_per_site")
-    max_sites = record.get("max_sites")
-    if per_site_rate is None:
-        known = f"; up to {per_site_volume:g} mL per site" if per_site_volume else ""
-        raise InputError(
-            "product",
-            product["id"],
-            "a product with a labelled SC rate per site in the knowledge base",
-            detail=f"the rate per site of {product['name']} was not found in the sources{known}",
+    elif duration > limit_min:
+        where = (
+            "the regimen allows no more days"
+            if course is not None
+            else "give the course and its day range to see a split"
         )
-    if sites is not None:
-        if isinstance(sites, bool) or not isinstance(sites, int) or sites < 1:
-            raise InputError("sites", sites, "a whole number >= 1", "count")
-        if max_sites is not None and sites > max_sites:
-            raise InputError("sites", sites, f"1 to {max_sites}", "count", product["id"])
-        total_sites = sites
-    elif per_site_volume is not None:
-        total_sites = math.ceil(volume_ml / per_site_volume - 1e-9)
-    else:
-        raise InputError(
-            "sites",
-            None,
-            "a number of sites",
-            "count",
-            f"the label gives no volume per site for {product['id']}: give the sites",
-        )
-    sessions = 1
-    if max_sites is not None and total_sites > max_sites:
-        sessions = math.ceil(total_sites / max_sites)
         notes.append(
-            f"The volume needs {total_sites} sites; the label allows {max_sites} at once: "
-            f"give it in {sessions} sessions."
+            f"The day's infusion takes {duration / _MIN_PER_H:.1f} h, longer than the practical "
+            f"{limit_min / _MIN_PER_H:g} h: split the course over more days ({where})."
         )
-    sites_per_session = math.ceil(total_sites / sessions)
-    volume_per_site = volume_ml / (sessions * sites_per_session)
-    if per_site_volume is not None and volume_per_site > per_site_volume + 1e-9:
-        raise InputError(
-            "sites", total_sites, f"enough sites for at most {per_site_volume:g} mL each", "count"
-        )
-    total_rate = per_site_rate * sites_per_session
-    cap_total = record.get("max_rate_ml_per_h_total")
-    if cap_total is not None and total_rate > cap_total:
-        total_rate = cap_total
-        notes.append(f"Total rate limited to {cap_total:g} mL/h for all sites.")
-    rate_per_site = total_rate / sites_per_session
-    if "min_rate_ml_per_h_per_site" in record:
-        notes.append(
-            f"Label range {record['min_rate_ml_per_h_per_site']:g}-{per_site_rate:g} mL/h/site: "
-            "the table uses the upper end; start lower if needed."
-        )
-    if "note" in record:
-        notes.append(f"Label: {record['note']}")
-    if not record["verified"]:
-        notes.append("UNVERIFIED: this SC record was not confirmed in its cited source.")
-    session_ml = volume_ml / sessions
-    span = session_ml / total_rate * _MIN_PER_H
-    rate_mg = total_rate * conc * _MG_PER_G / _MIN_PER_H / weight_kg
-    step: ScheduleStep = {
-        "start_min": 0.0,
-        "duration_min": span,
-        "rate_mg_per_kg_per_min": rate_mg,
-        "rate_ml_per_h": total_rate,
-        "grams": dose_g / sessions,
-        "cumulative_ml": session_ml,
-        "cumulative_g": dose_g / sessions,
-        "basis": "label rate per site x sites",
-    }
-    return {
-        "product": product["id"],
-        "product_name": product["name"],
-        "route": "sc",
-        "rate_record": record["id"],
-        "region": record["region"],
-        "weight_kg": weight_kg,
-        "dose_g": dose_g,
-        "concentration_g_per_ml": conc,
-        "volume_ml": volume_ml,
-        "first_infusion": first,
-        "at_risk": [],
-        "steps": [step],
-        "max_rate_mg_per_kg_per_min": rate_mg,
-        "label_max_rate_mg_per_kg_per_min": rate_mg,
-        "at_risk_ceiling_mg_per_kg_per_min": None,
-        "duration_min": span * sessions,
-        "duration_at_label_max_min": span * sessions,
-        "notes": notes,
-        "sources": [s["id"] for s in record["sources"]],
-        "verified": record["verified"],
-        "sc": {
-            "sites": sites_per_session,
-            "sessions": sessions,
-            "volume_ml_per_site": volume_per_site,
-            "rate_ml_per_h_per_site": rate_per_site,
-            "max_volume_ml_per_site": per_site_volume,
-            "max_rate_ml_per_h_per_site": per_site_rate,
-            "max_sites": max_sites,
-        },
-    }
+    return notes

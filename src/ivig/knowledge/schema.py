@@ -31,6 +31,7 @@ from ivig.knowledge.schema_products import (
     Product,
     RankingRule,
     RiskFactor,
+    ScheduleRules,
 )
 from ivig.knowledge.schema_scores import ReviewRule, Score
 
@@ -574,6 +575,7 @@ class KnowledgeData(TypedDict):
     ranking_rules: list[RankingRule]
     adverse_effects: list[AdverseEffect]
     monitoring: list[MonitoringItem]
+    schedule_rules: ScheduleRules
     scores: list[Score]
     review_rules: list[ReviewRule]
     pk: PkModelSet

@@ -23,6 +23,7 @@ __all__ = [
     "EXCIPIENTS",
     "RISK_FACTOR_IDS",
     "AdverseEffect",
+    "AtRiskCeiling",
     "Concentration",
     "Derivation",
     "Excipient",
@@ -39,7 +40,10 @@ __all__ = [
     "RateStep",
     "RiskFactor",
     "ScRates",
+    "ScheduleRules",
+    "ScheduleSetting",
     "SeedTableValues",
+    "Supply",
     "TextFact",
 ]
 
@@ -127,6 +131,11 @@ RISK_FACTOR_IDS = (
     "pregnancy",
     "first_infusion",
     "product_switch",
+    "immobility",
+    "dermatomyositis",
+    "oestrogen_use",
+    "central_venous_catheter",
+    "migraine_history",
 )
 
 
@@ -207,6 +216,17 @@ class Indications(TypedDict):
     region: Region
     neuro: list[Id]
     other: NotRequired[str]
+    sources: Sources
+    verified: bool
+
+
+@with_config(FORBID)
+class Supply(TypedDict):
+    """A national or regional supply arrangement (e.g. Australia: products the NBA supplies)."""
+
+    region: Region
+    program: Id
+    status: Literal["current", "being_replaced", "provision"]
     sources: Sources
     verified: bool
 
@@ -317,6 +337,8 @@ class Product(TypedDict):
     storage: NotRequired[list[TextFact]]
     #: labelled uses by region (not ``indications``: that name is the conditions' look-up key)
     labelled_uses: NotRequired[list[Indications]]
+    #: supply arrangements by region (national supply lists)
+    supply: NotRequired[list[Supply]]
     iv_rates: NotRequired[list[RateSchedule]]
     sc_rates: NotRequired[list[ScRates]]
     contraindications: NotRequired[list[TextFact]]
@@ -336,12 +358,20 @@ LabInput = Literal[
     "pregnant",
     "first_infusion",
     "product_switch",
+    "condition",
+    "findings.able_to_walk_unaided",
+    "findings.gbs_disability_score",
+    "findings.myasthenic_crisis",
 ]
 
 
 @with_config(FORBID)
 class Derivation(TypedDict):
-    """How a risk factor follows from request facts: ``input op value`` (unit named)."""
+    """How a risk factor follows from request facts: ``input op value`` (unit named).
+
+    Inputs are patient fields, ``findings.<name>`` (the request's findings) or ``condition``
+    (the resolved condition id).
+    """
 
     input: LabInput
     op: Literal["<", "<=", ">", ">=", "==", "in"]
@@ -435,50 +465,131 @@ class MonitoringItem(TypedDict):
     when_any: NotRequired[list[Id]]
     routes_any: NotRequired[list[Route]]
     excipients_any: NotRequired[list[ExcipientName]]
+    #: only when the course dose is at least this (g/kg); with ``when_any`` either triggers
+    min_course_g_per_kg: NotRequired[Pos]
+    #: only when the schedule's top rate is above this (mg/kg/min); either trigger suffices
+    min_rate_mg_per_kg_per_min: NotRequired[Pos]
+    #: left out when the request gives this fact (e.g. ``labs.iga_g_per_l``)
+    unless_known: NotRequired[Id]
+    #: what triggers the item, shown beside it (e.g. "course >= 2 g/kg")
+    trigger: NotRequired[str]
+    #: the plan lists the schedule's rate-change times beside this item (vital signs)
+    at_rate_changes: NotRequired[bool]
     sources: Sources
     verified: bool
+
+
+@with_config(FORBID)
+class AtRiskCeiling(TypedDict):
+    """A rate ceiling that applies to every IV product for a risk (unless a label is stricter).
+
+    It fires when the patient has a risk factor in ``risk_factors`` or of a risk group in
+    ``groups``. ``basis`` says where the number comes from (which label states it).
+    """
+
+    id: Id
+    groups: NotRequired[list[RiskGroup]]
+    risk_factors: NotRequired[list[Id]]
+    rate_mg_per_kg_per_min: Pos
+    strict: NotRequired[bool]
+    #: a chosen number for labels that say only "minimum rate practicable": a site or the
+    #: prescriber may set another at-risk rate (never above a product's own label ceiling)
+    site_overridable: NotRequired[bool]
+    basis: Id
+    sources: Sources
+    verified: bool
+
+
+@with_config(FORBID)
+class ScheduleSetting(TypedDict):
+    """A number the schedule engine uses that a site may override (with its basis)."""
+
+    value: Pos
+    unit: Id
+    basis: Id
+    sources: Sources
+    verified: bool
+
+
+@with_config(FORBID)
+class ScheduleRules(TypedDict):
+    """``schedule_rules.yaml``: titration rule, defaults and class at-risk ceilings."""
+
+    #: each derived step at most this multiple of the previous (labels that say only
+    #: "increase gradually")
+    max_step_ratio: ScheduleSetting
+    #: the step interval used when the label gives none
+    default_step_interval_min: ScheduleSetting
+    #: a day's infusion longer than this offers a split over more days
+    practical_duration_h: ScheduleSetting
+    #: more than this many weeks since the last infusion counts as a first infusion
+    first_infusion_gap_weeks: ScheduleSetting
+    at_risk_ceilings: list[AtRiskCeiling]
 
 
 Report = Callable[[str, str, str], None]
 
 
+def _check_rate_record(
+    product: dict[str, Any], k: int, rate: dict[str, Any], source_ids: set[str], report: Report
+) -> None:
+    loc = f"{product['id']}.iv_rates[{k}]"
+    for ref in rate.get("at_risk_sources", []):
+        if ref["id"] not in source_ids:
+            report("products", loc, f"unknown source {ref['id']!r}")
+    if "iv" not in product["routes"]:
+        report("products", loc, "IV rates on a product without iv route")
+    if max(step["rate"] for step in rate["steps"]) > rate["max_rate"]:
+        report("products", loc, "a step is above max_rate")
+    at_risk = rate.get("at_risk_max_rate")
+    if at_risk is not None and at_risk > rate["max_rate"]:
+        report("products", loc, "at_risk_max_rate above max_rate")
+    if rate["titration"] == "fixed_increment" and not (
+        "increment" in rate and "interval_min" in rate
+    ):
+        report("products", loc, "fixed_increment needs increment")
+
+
+def _check_product(product: dict[str, Any], source_ids: set[str], report: Report) -> None:
+    loc = product["id"]
+    for k, rate in enumerate(product.get("iv_rates", [])):
+        _check_rate_record(product, k, rate, source_ids, report)
+    if product.get("sc_rates") and "sc" not in product["routes"]:
+        report("products", f"{loc}.sc_rates", "SC rates on a product without sc route")
+    for group in ("sodium", "osmolality_mosm_per_kg", "ph"):
+        for k, rng in enumerate(product.get(group, [])):
+            if "min" in rng and "max" in rng and rng["min"] > rng["max"]:
+                report("products", f"{loc}.{group}[{k}]", "min above max")
+
+
 def _check_products(data: dict[str, Any], report: Report) -> None:
     products = data.get("products") or []
     source_ids = {s["id"] for s in data.get("sources") or []}
-    ids = [p["id"] for p in products]
     seen: set[str] = set()
-    for pid in ids:
-        if pid in seen:
-            report("products", pid, "duplicate product id")
-        seen.add(pid)
     for product in products:
-        loc = product["id"]
-        for k, rate in enumerate(product.get("iv_rates", [])):
-            for ref in rate.get("at_risk_sources", []):
-                if ref["id"] not in source_ids:
-                    report("products", f"{loc}.iv_rates[{k}]", f"unknown source {ref['id']!r}")
-            if "iv" not in product["routes"]:
-                report("products", f"{loc}.iv_rates[{k}]", "IV rates on a product without iv route")
-            top = max(step["rate"] for step in rate["steps"])
-            if top > rate["max_rate"]:
-                report("products", f"{loc}.iv_rates[{k}]", "a step is above max_rate")
-            at_risk = rate.get("at_risk_max_rate")
-            if at_risk is not None and at_risk > rate["max_rate"]:
-                report("products", f"{loc}.iv_rates[{k}]", "at_risk_max_rate above max_rate")
-            if rate["titration"] == "fixed_increment" and not (
-                "increment" in rate and "interval_min" in rate
-            ):
-                report("products", f"{loc}.iv_rates[{k}]", "fixed_increment needs increment")
-        if product.get("sc_rates") and "sc" not in product["routes"]:
-            report("products", f"{loc}.sc_rates", "SC rates on a product without sc route")
-        for group in ("sodium", "osmolality_mosm_per_kg", "ph"):
-            for k, rng in enumerate(product.get(group, [])):
-                if "min" in rng and "max" in rng and rng["min"] > rng["max"]:
-                    report("products", f"{loc}.{group}[{k}]", "min above max")
+        if product["id"] in seen:
+            report("products", product["id"], "duplicate product id")
+        seen.add(product["id"])
+        _check_product(product, source_ids, report)
     for entry in data.get("regulatory") or []:
         for pid in entry.get("products", []):
             if pid not in seen:
                 report("regulatory.yaml", entry["id"], f"unknown product id {pid!r}")
+
+
+def _check_schedule_rules(data: dict[str, Any], report: Report) -> None:
+    rules = data.get("schedule_rules")
+    if not rules:
+        return
+    known = {r["id"] for r in data.get("risk_factors") or []}
+    for ceiling in rules["at_risk_ceilings"]:
+        if not ceiling.get("groups") and not ceiling.get("risk_factors"):
+            report("schedule_rules.yaml", ceiling["id"], "a ceiling needs groups or risk_factors")
+        for rid in ceiling.get("risk_factors", []):
+            if known and rid not in known:
+                report("schedule_rules.yaml", ceiling["id"], f"unknown risk factor {rid!r}")
+    if rules["max_step_ratio"]["value"] <= 1:
+        report("schedule_rules.yaml", "max_step_ratio", "must be above 1")
 
 
 def _check_risks_and_rules(data: dict[str, Any], report: Report) -> None:
@@ -517,4 +628,8 @@ def _check_risks_and_rules(data: dict[str, Any], report: Report) -> None:
 
 #: Cross-reference checks run by ``validate_directory``: ``check(data, report)`` where
 #: ``report(file, location, message)`` records one error.
-CHECKS: list[Callable[[dict[str, Any], Report], None]] = [_check_products, _check_risks_and_rules]
+CHECKS: list[Callable[[dict[str, Any], Report], None]] = [
+    _check_products,
+    _check_risks_and_rules,
+    _check_schedule_rules,
+]

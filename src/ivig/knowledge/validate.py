@@ -53,6 +53,7 @@ COLLECTIONS: tuple[Collection, ...] = (
     Collection("ranking_rules", "ranking_rules.yaml", "list", schema_products.RankingRule),
     Collection("adverse_effects", "adverse_effects.yaml", "list", schema_products.AdverseEffect),
     Collection("monitoring", "monitoring.yaml", "list", schema_products.MonitoringItem),
+    Collection("schedule_rules", "schedule_rules.yaml", "one", schema_products.ScheduleRules),
     Collection("scores", "scores", "dir", schema_scores.Score),
     Collection("review_rules", "review_rules.yaml", "list", schema_scores.ReviewRule),
     Collection("pk", "pk.yaml", "one", schema_pk.PkModelSet),

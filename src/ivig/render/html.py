@@ -108,20 +108,28 @@ def render_order_sheet(rec: dict[str, Any]) -> str:
     if infusion:
         parts.append(f"<h2>Infusion rates — {_e(infusion['product'])}</h2>")
         parts.append(
-            "<table id='rates'><tr><th>Start (min)</th><th>mg/kg/min</th><th>mL/h</th></tr>"
+            "<table id='rates'><tr><th>Start (min)</th><th>mg/kg/min</th><th>mL/h</th>"
+            "<th>Cumulative mL</th><th>Cumulative g</th></tr>"
         )
         for row in infusion["steps"]:
             parts.append(
                 f"<tr><td>{minutes(row['start_min'])}</td><td>{_num(row['rate_mg_per_kg_per_min'])}</td>"
-                f"<td class='ml-h'>{ml_per_h(row['rate_ml_per_h'])}</td></tr>"
+                f"<td class='ml-h'>{ml_per_h(row['rate_ml_per_h'])}</td>"
+                f"<td>{row['cumulative_ml']:.0f}</td><td>{row['cumulative_g']:.1f}</td></tr>"
             )
         parts.append(
             f"</table><p>Maximum {_num(infusion['max_rate_mg_per_kg_per_min'])} mg/kg/min; "
             f"duration {minutes(infusion['duration_min'])} min.</p>"
         )
+        for key in ("weight_basis", "first_infusion_reason"):
+            if infusion.get(key):
+                parts.append(f"<p class='{key}'>{_e(infusion[key])}</p>")
+        if infusion.get("notes"):
+            notes = "".join(f"<li>{_e(n)}</li>" for n in infusion["notes"])
+            parts.append(f"<ul class='schedule-notes muted'>{notes}</ul>")
     if rec.get("monitoring"):
         parts.append("<h2>Monitoring</h2><ul>")
-        for item in rec["monitoring"]:
+        for item in [m for m in rec["monitoring"] if m.get("phase") != "risks"]:
             text = (
                 item.get("text") or item.get("name") or item.get("id")
                 if isinstance(item, dict)

@@ -93,17 +93,32 @@ def print_recommendation(out: Console, rec: dict[str, Any]) -> None:
     infusion = rec.get("infusion")
     if infusion:
         table = Table(title=f"Infusion rate schedule — {infusion['product']}")
-        for col in ("start min", "mg/kg/min", "mL/h"):
+        for col in ("start min", "mg/kg/min", "mL/h", "cum. mL", "cum. g"):
             table.add_column(col)
         for row in infusion["steps"]:
             table.add_row(
                 minutes(row["start_min"]),
                 _g(row["rate_mg_per_kg_per_min"]),
                 ml_per_h(row["rate_ml_per_h"]),
+                f"{row['cumulative_ml']:.0f}",
+                f"{row['cumulative_g']:.1f}",
             )
         out.print(table)
         out.print(f"duration {minutes(infusion['duration_min'])} min")
-    for item in rec.get("monitoring", [])[:10]:
+        for key in ("weight_basis", "first_infusion_reason"):
+            if infusion.get(key):
+                out.print(e(f"{key.replace('_', ' ')}: {infusion[key]}"))
+        for note in infusion.get("notes", []):
+            out.print(e(f"schedule: {note}"))
+        split = infusion.get("split_offer")
+        if split:
+            out.print(
+                e(
+                    f"split offered: {split['days']} days of {split['grams_per_day']:.1f} g, "
+                    f"{minutes(split['duration_min'])} min a day ({split['reason']})"
+                )
+            )
+    for item in [m for m in rec.get("monitoring", []) if m.get("phase") != "risks"][:12]:
         text = (
             item.get("text") or item.get("name") or item.get("id")
             if isinstance(item, dict)

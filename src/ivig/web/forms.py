@@ -12,24 +12,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ivig.knowledge.predicates import parse
-
 if TYPE_CHECKING:
     from ivig.knowledge.base import KnowledgeBase
 
 __all__ = [
     "LAB_FIELDS",
-    "PATIENT_DERIVED",
     "FormField",
     "errors_by_field",
     "finding_fields",
-    "needed_findings",
     "parse_form",
     "patient_fields",
 ]
 
 #: findings the core derives from the patient itself (never asked twice)
-PATIENT_DERIVED = frozenset({"age_years", "sex", "pregnant"})
 
 #: laboratory fields of ``ivig.contract.Labs``: (name, label, unit or None, kind)
 LAB_FIELDS: tuple[tuple[str, str, str | None, str], ...] = (
@@ -98,30 +93,6 @@ def lab_fields() -> list[FormField]:
             kind, allowed = "enum", tuple(spec[5:].split(","))
         out.append(FormField(f"patient.labs.{name}", label, kind, unit, allowed=allowed))
     return out
-
-
-def _criterion_names(criterion: Mapping[str, Any]) -> list[str]:
-    texts = [criterion["when"]] if "when" in criterion else list(criterion.get("any_of", []))
-    return [parse(t).name for t in texts]
-
-
-def needed_findings(
-    kb: KnowledgeBase, condition_id: str | None, indication_id: str | None = None
-) -> list[str]:
-    """Finding names the criteria of the indication (or of every indication) test, in order."""
-    if not condition_id:
-        return []
-    condition = kb.condition(condition_id)
-    indications = [
-        ind for ind in condition["indications"] if not indication_id or ind["id"] == indication_id
-    ]
-    names: list[str] = []
-    for ind in indications:
-        for crit in [*ind.get("qualifying", []), *ind.get("exclusion", [])]:
-            for name in _criterion_names(crit):
-                if name not in names and name not in PATIENT_DERIVED:
-                    names.append(name)
-    return names
 
 
 def finding_fields(kb: KnowledgeBase, names: Sequence[str]) -> list[FormField]:
@@ -195,13 +166,9 @@ def _put(
         target[key] = value
 
 
-def parse_form(kb: KnowledgeBase, form: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    """The request the form describes and the fields that could not be read.
-
-    Empty inputs are left out (the contract then names what is required); text in a number
-    field is an error here, before the contract is asked.
-    """
-    errors: dict[str, str] = {}
+def _parse_patient(
+    kb: KnowledgeBase, form: Mapping[str, Any], errors: dict[str, str]
+) -> dict[str, Any]:
     patient: dict[str, Any] = {}
     sex = _first(form, "patient.sex")
     if sex:
@@ -223,7 +190,33 @@ def parse_form(kb: KnowledgeBase, form: Mapping[str, Any]) -> tuple[dict[str, An
     risks = _many(form, "patient.risk_factors")
     if risks:
         patient["risk_factors"] = risks
-    request: dict[str, Any] = {"patient": patient}
+    return patient
+
+
+def _parse_findings(
+    kb: KnowledgeBase, form: Mapping[str, Any], errors: dict[str, str]
+) -> dict[str, Any]:
+    findings: dict[str, Any] = {}
+    declared = {f["name"] for f in kb.data["findings"]}
+    for key in form:
+        if not key.startswith("findings."):
+            continue
+        name = key.split(".", 1)[1]
+        text = _first(form, key)
+        if text and name in declared:
+            (field,) = finding_fields(kb, [name])
+            _put(findings, name, _typed(text, field, errors), field, errors)
+    return findings
+
+
+def parse_form(kb: KnowledgeBase, form: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The request the form describes and the fields that could not be read.
+
+    Empty inputs are left out (the contract then names what is required); text in a number
+    field is an error here, before the contract is asked.
+    """
+    errors: dict[str, str] = {}
+    request: dict[str, Any] = {"patient": _parse_patient(kb, form, errors)}
     for key in ("condition", "indication", "phase", "jurisdiction", "dosing_weight_policy",
                 "rounding", "route", "product", "policy_opt_out_justification"):  # fmt: skip
         text = _first(form, key)
@@ -232,19 +225,11 @@ def parse_form(kb: KnowledgeBase, form: Mapping[str, Any]) -> tuple[dict[str, An
     condition_id = kb.resolve_condition(request.get("condition", ""))
     if condition_id:
         request["condition"] = condition_id
-    formulary = _many(form, "formulary")
-    if formulary:
-        request["formulary"] = formulary
-    findings: dict[str, Any] = {}
-    declared = {f["name"] for f in kb.data["findings"]}
-    for key in form:
-        if key.startswith("findings."):
-            name = key.split(".", 1)[1]
-            text = _first(form, key)
-            if not text or name not in declared:
-                continue
-            (field,) = finding_fields(kb, [name])
-            _put(findings, name, _typed(text, field, errors), field, errors)
+    for key in ("formulary", "confirm_unusual"):
+        values = _many(form, key)
+        if values:
+            request[key] = values
+    findings = _parse_findings(kb, form, errors)
     if findings:
         request["findings"] = findings
     return request, errors

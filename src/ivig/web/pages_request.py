@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from ivig.app.findings import needed_findings
 from ivig.errors import InputError, InvalidRequestError, IvigError
 from ivig.web import forms
 from ivig.web.deps import config_of, guard, page, state_of
@@ -59,7 +60,7 @@ def form_context(kb: KnowledgeBase, values: FormValues, errors: dict[str, str]) 
         errors.setdefault(
             "condition", f"{text!r} is not a condition ivig knows; pick one of the suggestions"
         )
-    names = forms.needed_findings(kb, condition_id, indication_id)
+    names = needed_findings(kb, condition_id, indication_id, _one(values, "phase") or None)
     return {
         "values": values,
         "val": lambda name: _one(values, name),
@@ -151,6 +152,17 @@ async def post_request(request: Request) -> Response:
     )
 
 
+def _request_body(raw: str) -> dict[str, Any] | str:
+    """The stored form's request object, or the problem with it."""
+    try:
+        body = json.loads(raw) if raw else None
+    except json.JSONDecodeError as exc:
+        return f"request_json: not valid JSON ({exc.msg})"
+    if not isinstance(body, dict):
+        return "request_json: a request object is required"
+    return body
+
+
 @router.post("/app/requests", response_class=HTMLResponse)
 async def submit_request(request: Request) -> Response:
     """Store the request and its recommendation in the registry for authorisation."""
@@ -165,13 +177,9 @@ async def submit_request(request: Request) -> Response:
         return _error(request, "No registry", _NO_REGISTRY, 409)
     from ivig.registry import api
 
-    raw = _one(values, "request_json")
-    try:
-        body = json.loads(raw) if raw else None
-    except json.JSONDecodeError as exc:
-        return _error(request, "Not stored", f"request_json: not valid JSON ({exc.msg})", 422)
-    if not isinstance(body, dict):
-        return _error(request, "Not stored", "request_json: a request object is required", 422)
+    body = _request_body(_one(values, "request_json"))
+    if isinstance(body, str):
+        return _error(request, "Not stored", body, 422)
     try:
         with state.registry.session() as session:
             made = api.create_request(

@@ -96,30 +96,18 @@ class ProductsQuery(BaseModel):
 @router.post("/products", response_class=IvigJSONResponse, responses=JSON_OBJECT)
 def post_products(query: ProductsQuery, state: State, user: AnyUser) -> IvigJSONResponse:
     """The patient's risk profile and the products ranked for it (as ``ivig products``)."""
-    from ivig.core.ranking import rank_products
-    from ivig.core.risk import derive_risk_profile
+    from ivig.app.products import rank
 
-    kb = state.kb
-    for n, product in enumerate(query.formulary or []):
-        _known_product(state, f"formulary[{n}]", product)
-    condition = kb.condition(query.condition)["id"] if query.condition else None
-    risks = list(derive_risk_profile(kb, query.patient))
-    ranked = rank_products(
-        kb,
-        risks,
-        formulary=query.formulary,
-        region=kb.jurisdiction(query.jurisdiction).get("product_region"),
-        route=query.route,
-        indication=condition,
-        include_discontinued=query.include_discontinued,
-    )
     return IvigJSONResponse(
-        {
-            "risk_profile": risks,
-            "products": list(ranked),
-            "knowledge_version": kb.version,
-            "disclaimer": kb.disclaimer,
-        }
+        rank(
+            state.kb,
+            query.patient,
+            formulary=query.formulary,
+            jurisdiction=query.jurisdiction,
+            route=query.route,
+            condition=query.condition,
+            include_discontinued=query.include_discontinued,
+        )
     )
 
 
@@ -145,42 +133,9 @@ class ScheduleQuery(BaseModel):
 @router.post("/schedule", response_class=IvigJSONResponse, responses=JSON_OBJECT)
 def post_schedule(query: ScheduleQuery, state: State, user: AnyUser) -> IvigJSONResponse:
     """The infusion schedule with its monitoring plan (as ``ivig schedule``)."""
-    from ivig.core.monitoring import build_monitoring_plan
-    from ivig.core.schedule import compute_infusion_schedule
+    from ivig.app.products import schedule
 
-    kb = state.kb
-    product = _known_product(state, "product", query.product)
-    for n, risk in enumerate(query.risk_factors):
-        _known_risk(state, f"risk_factors[{n}]", risk)
-    region = (
-        kb.jurisdiction(query.jurisdiction).get("product_region") if query.jurisdiction else None
-    )
-    condition = kb.condition(query.condition)["id"] if query.condition else None
-    schedule = compute_infusion_schedule(
-        kb,
-        product,
-        weight_kg=query.weight_kg,
-        dose_g=query.dose_g,
-        risks=query.risk_factors,
-        first_infusion=query.first_infusion,
-        indication=condition,
-        region=region,
-        route=query.route,
-        at_risk_rate_mg_per_kg_per_min=query.at_risk_rate_mg_per_kg_per_min,
-        step_interval_min=query.step_interval_min,
-        concentration_percent=query.concentration_percent,
-        age_years=query.age_years,
-        sites=query.sites,
-    )
-    monitoring = build_monitoring_plan(kb, query.risk_factors, product, route=query.route)
-    return IvigJSONResponse(
-        {
-            "schedule": schedule,
-            "monitoring": list(monitoring),
-            "knowledge_version": kb.version,
-            "disclaimer": kb.disclaimer,
-        }
-    )
+    return IvigJSONResponse(schedule(state.kb, query.model_dump()))
 
 
 @router.post("/scores/{score_id}", response_class=IvigJSONResponse, responses=JSON_OBJECT)
@@ -188,10 +143,9 @@ def post_score(
     score_id: str, body: ScoreItemsBody, state: State, user: AnyUser
 ) -> IvigJSONResponse:
     """A clinical score from its items, with bands, MCID and sources (as ``ivig score``)."""
-    from ivig.core.scores import compute_score
+    from ivig.app.scores import score
 
-    result = compute_score(state.kb, score_id, body.items)
-    return IvigJSONResponse({"knowledge_version": state.kb.version, **result})
+    return IvigJSONResponse(score(state.kb, score_id, body.items))
 
 
 @router.post("/scores/{score_id}/change", response_class=IvigJSONResponse, responses=JSON_OBJECT)
@@ -199,10 +153,9 @@ def post_score_change(
     score_id: str, body: ScoreChangeBody, state: State, user: AnyUser
 ) -> IvigJSONResponse:
     """The change of a score between two assessments, improvement positive."""
-    from ivig.core.scores import compute_change
+    from ivig.app.scores import score_change
 
-    result = compute_change(state.kb, score_id, body.baseline, body.follow_up)
-    return IvigJSONResponse({"knowledge_version": state.kb.version, **result})
+    return IvigJSONResponse(score_change(state.kb, score_id, body.baseline, body.follow_up))
 
 
 @router.post("/review", response_class=IvigJSONResponse, responses=JSON_OBJECT)
@@ -212,25 +165,6 @@ def post_review(
     user: AnyUser,
 ) -> IvigJSONResponse:
     """Is the immunoglobulin working? Verdict, reasons, next steps, next review."""
-    from ivig.core.review import review_course
+    from ivig.app.scores import review
 
-    review = review_course(state.kb, history)
-    return IvigJSONResponse({"knowledge_version": state.kb.version, **review})
-
-
-def _known_product(state: ServiceState, field: str, product_id: str) -> str:
-    from ivig.errors import InputError
-
-    try:
-        return state.kb.product(product_id)["id"]
-    except InputError as exc:
-        raise InputError(field, product_id, exc.allowed) from None
-
-
-def _known_risk(state: ServiceState, field: str, risk_id: str) -> None:
-    from ivig.errors import InputError
-
-    try:
-        state.kb.risk_factor(risk_id)
-    except InputError as exc:
-        raise InputError(field, risk_id, exc.allowed) from None
+    return IvigJSONResponse(review(state.kb, history))
