@@ -55,11 +55,17 @@ def _registry() -> Any:
     return ucumvert.PintUcumRegistry()
 
 
+@functools.lru_cache(maxsize=256)
+def _parsed(code: str) -> Any:
+    """The pint unit of a UCUM code (parsed once per code; a failure is not cached)."""
+    return _registry().from_ucum(code)
+
+
 def _unit(code: str, where: str) -> Any:
     import ucumvert
 
     try:
-        return _registry().from_ucum(code)
+        return _parsed(code)
     except (ucumvert.InvalidUcumError, ValueError, KeyError, AttributeError) as exc:
         raise InputError(where, code, "a UCUM unit code", detail=str(exc).splitlines()[0]) from None
 
