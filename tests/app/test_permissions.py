@@ -156,7 +156,7 @@ def test_the_rest_service_agrees(
     _, _, tokens, _ = registry
     method, path = REST_CALLS[action]
     headers = {"Authorization": f"Bearer {tokens[role]}"}
-    body = None if method == "GET" else {}
+    body: dict[str, object] | None = None if method == "GET" else {}
     response = rest.request(method, path, json=body, headers=headers)
     assert (response.status_code == 403) is not allowed(role, action), response.text
 

@@ -1,98 +1,107 @@
-"""ivig.core and ivig.knowledge import no adapter and no web, database, FHIR or plotting library."""
+"""The import contracts in pyproject.toml (the layer diagram of CONTRIBUTING.md) hold for the
+package, and each one catches a breach planted in a copy of the package under ``tmp_path`` (the
+tests never write into ``src/``). ``make test`` also runs ``lint-imports`` directly."""
 
 from __future__ import annotations
 
-import ast
+import os
+import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
-import ivig
+import pytest
 
-FORBIDDEN = (
-    "ivig.cli",
-    "ivig.api",
-    "ivig.web",
-    "ivig.registry",
-    "ivig.service",
-    "fastapi",
-    "starlette",
-    "uvicorn",
-    "flask",
-    "django",
-    "httpx",
-    "requests",
-    "jinja2",
-    "sqlalchemy",
-    "alembic",
-    "psycopg",
-    "psycopg2",
-    "sqlite3",
-    "fhir",
-    "fhir_resources",
-    "fhirclient",
-    "matplotlib",
-    "plotly",
-    "rich",
-)
+ROOT = Path(__file__).resolve().parents[2]
+SRC = ROOT / "src" / "ivig"
+LINT = "from importlinter.cli import lint_imports_command; lint_imports_command()"
 
-ROOT = Path(ivig.__file__).parent
+LAYERS = "Layers: adapters (cli | service | web, independent)"
+CORE_PURE = "core, knowledge and the shared root modules import no adapter"
+RENDER = "render imports no adapter and no web or database code"
+REGISTRY = "registry imports neither cli, service nor web"
 
 
-def _imports(path: Path, package: str = "ivig") -> set[str]:
-    """Absolute names of every module ``path`` imports (relative imports resolved)."""
-    names: set[str] = set()
-    here = (
-        [package, *path.relative_to(ROOT).with_suffix("").parts]
-        if path.is_relative_to(ROOT)
-        else [package]
+def _lint(
+    cwd: Path, pythonpath: Path | None = None, *config: str
+) -> subprocess.CompletedProcess[str]:
+    """``lint-imports`` on ``config`` (default: the pyproject.toml in ``cwd``), ``ivig`` imported
+    from ``pythonpath``."""
+    env = dict(os.environ, COLUMNS="200")
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath)
+    return subprocess.run(
+        [sys.executable, "-c", LINT, "--no-cache", "--no-logo", *config],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level == 0 and node.module:
-                names.add(node.module)
-            elif node.level > 0:
-                base = here[: len(here) - node.level]
-                targets = [node.module] if node.module else [a.name for a in node.names]
-                names.update(".".join([*base, t]) for t in targets)
-    return names
 
 
-def _breaches(package: str) -> list[str]:
-    found = []
-    for path in sorted((ROOT / package).rglob("*.py")):
-        for name in _imports(path):
-            if any(name == bad or name.startswith(bad + ".") for bad in FORBIDDEN):
-                found.append(f"{path.relative_to(ROOT)} imports {name}")
-    return found
+def _python_only(directory: str, names: list[str]) -> list[str]:
+    """Names for ``shutil.copytree`` to skip: everything but packages and modules."""
+    return [
+        n
+        for n in names
+        if n == "__pycache__" or not (n.endswith(".py") or (Path(directory) / n).is_dir())
+    ]
 
 
-def test_core_imports_no_adapter() -> None:
-    assert _breaches("core") == []
+def test_the_import_contracts_hold() -> None:
+    result = _lint(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert " broken" in result.stdout and "0 broken" in result.stdout
 
 
-def test_knowledge_imports_no_adapter() -> None:
-    assert _breaches("knowledge") == []
+def test_the_pending_contracts_are_valid_and_each_is_checked() -> None:
+    """importlinter-pending.toml stays loadable, so a contract there is ready to switch on."""
+    result = _lint(ROOT, None, "importlinter-pending.toml")
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    text = (ROOT / "importlinter-pending.toml").read_text()
+    declared = sum(line.startswith("[[tool.importlinter.contracts]]") for line in text.splitlines())
+    found = re.search(r"Contracts: (\d+) kept, (\d+) broken", result.stdout)
+    assert found, result.stdout + result.stderr
+    assert declared >= 1 and int(found[1]) + int(found[2]) == declared
 
 
-def test_the_walker_sees_a_breach(tmp_path: Path) -> None:
-    bad = tmp_path / "x.py"
-    bad.write_text("import matplotlib.pyplot\nfrom ivig.cli import main\n")
-    assert {"matplotlib.pyplot", "ivig.cli"} <= _imports(bad)
+@pytest.mark.parametrize(
+    ("module", "line", "contract", "breach"),
+    [
+        ("core", "from ivig.web import routes", CORE_PURE, "ivig.core -> ivig.web.routes"),
+        ("core", "from .. import cli", CORE_PURE, "ivig.core -> ivig.cli"),
+        ("core", "import matplotlib.pyplot", CORE_PURE, "ivig.core -> matplotlib"),
+        ("knowledge", "import sqlite3", CORE_PURE, "ivig.knowledge -> sqlite3"),
+        ("knowledge", "from ivig.core import units", LAYERS, "ivig.knowledge -> ivig.core.units"),
+        ("service", "from ivig.web import mount", LAYERS, "ivig.service -> ivig.web"),
+        ("cli", "import ivig.service.app", LAYERS, "ivig.cli -> ivig.service.app"),
+        ("web", "from ivig.cli import dose", LAYERS, "ivig.web -> ivig.cli.dose"),
+        ("render", "import sqlalchemy", RENDER, "ivig.render -> sqlalchemy"),
+        ("render", "from ivig.web import routes", RENDER, "ivig.render -> ivig.web.routes"),
+        ("registry", "from ivig.service import app", REGISTRY, "ivig.registry -> ivig.service"),
+    ],
+)
+def test_a_planted_breach_breaks_its_contract(
+    tmp_path: Path, module: str, line: str, contract: str, breach: str
+) -> None:
+    copy = tmp_path / "ivig"
+    shutil.copytree(SRC, copy, ignore=_python_only)
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    init = copy / module / "__init__.py"
+    init.write_text(init.read_text() + f"\n{line}\n")
+    result = _lint(tmp_path, pythonpath=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    broken = result.stdout.split("Broken contracts", 1)[-1]
+    assert contract in broken, result.stdout
+    assert breach in broken, result.stdout
 
 
-def test_the_walker_resolves_relative_imports() -> None:
-    dose = ROOT / "core" / "dose.py"
-    original = dose.read_text()
-    assert "ivig.web" in _imports_of_text(original + "\nfrom ..web import pages\n", dose)
-    assert "ivig.cli" in _imports_of_text(original + "\nfrom .. import cli\n", dose)
-
-
-def _imports_of_text(text: str, where: Path) -> set[str]:
-    """``_imports`` of ``text`` as if it stood at ``where`` (written next to it, then removed)."""
-    probe = where.with_name("_layering_probe.py")
-    probe.write_text(text)
-    try:
-        return _imports(probe)
-    finally:
-        probe.unlink()
+def test_the_copy_is_what_is_linted(tmp_path: Path) -> None:
+    """Without a breach, the copy passes: the planted line, not the copying, breaks a contract."""
+    shutil.copytree(SRC, tmp_path / "ivig", ignore=_python_only)
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    result = _lint(tmp_path, pythonpath=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -23,9 +23,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-from ivig.registry import api
-from ivig.registry.db import make_engine, session_scope, upgrade
-from ivig.registry.users import SYSTEM_ACTOR
+from ivig.registry.db import make_engine, upgrade
 
 REQUIRE = os.environ.get("IVIG_REQUIRE_INTEGRATION") == "1"
 
@@ -159,11 +157,3 @@ def engine(request: pytest.FixtureRequest) -> Engine:
     name = "sqlite_engine" if request.param == "sqlite" else "pg_engine"
     found: Engine = request.getfixturevalue(name)
     return found
-
-
-def add_users(engine: Engine) -> None:
-    """admin, steward, clinician, pharmacist and nurse users."""
-    with session_scope(engine) as s:
-        api.create_user(s, "admin", "admin", actor=SYSTEM_ACTOR)
-        for name in ("steward", "clinician", "pharmacist", "nurse"):
-            api.create_user(s, name, name, actor="admin")

@@ -11,8 +11,7 @@ from sqlalchemy.exc import DBAPIError
 
 from ivig.registry import api
 from ivig.registry.db import session_scope
-
-from .conftest import add_users
+from tests._helpers.registry import add_users
 
 _DROP = {
     "sqlite": ["DROP TRIGGER audit_log_no_update", "DROP TRIGGER audit_log_no_delete"],

@@ -61,6 +61,7 @@ def _independent(kb: KnowledgeBase, lines: list[str]) -> dict[str, Any]:
             totals["outside"] += grams
         if status not in ("supported", "supported_with_conditions"):
             continue
+        assert indication is not None, row  # a supported order names its indication
         dosing = compute_dosing_weight(
             kb,
             policy_id="au-2026",

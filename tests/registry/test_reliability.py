@@ -15,8 +15,8 @@ from ivig.knowledge import KnowledgeBase
 from ivig.registry import api
 from ivig.registry.db import session_scope
 from ivig.registry.models import AuditEntry, Infusion
+from tests._helpers.registry import add_users
 
-from .conftest import add_users
 from .test_workflow import REQUEST
 
 WRITER = str(Path(__file__).with_name("writer.py"))

@@ -14,8 +14,7 @@ from ivig.knowledge import KnowledgeBase
 from ivig.registry import api
 from ivig.registry.db import session_scope
 from ivig.registry.models import ApiToken, AuditEntry, Decision
-
-from .conftest import add_users
+from tests._helpers.registry import add_users
 
 REQUEST: dict[str, Any] = {
     "patient": {"sex": "male", "age_years": 62, "weight_kg": 85, "height_cm": 178},

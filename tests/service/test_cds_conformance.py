@@ -16,12 +16,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from cds_client import CdsClient, EhrFhirServer, corpus, dosed, ivig_draft, resources
 
 from ivig.contract import validate_request
 from ivig.core.recommend import recommend
 from ivig.knowledge import KnowledgeBase
 from ivig.service.fhir.read import bundle_resources, read_resources
+from tests._helpers.cds_client import CdsClient, EhrFhirServer, corpus, dosed, ivig_draft, resources
 
 EHR_ISS = "https://ehr.example.org"  # the issuer the `live` service trusts (tests/service)
 TODAY = dt.date(2026, 11, 22)  # the service's fixed date (tests/service conftest)

@@ -13,11 +13,11 @@ from fhir.resources.R4B.medicationrequest import MedicationRequest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import TODAY, auth, gbs_bundle, resources_of
 from ivig.errors import InputError, MissingFieldError
 from ivig.knowledge import KnowledgeBase
 from ivig.service.fhir.read import bundle_resources, is_ig_medication, read_resources
 from ivig.service.fhir.write import to_fhir_bundle
+from tests._helpers.service import TODAY, auth, gbs_bundle, resources_of
 
 
 def _read(kb: KnowledgeBase, bundle: dict[str, Any], **kw: Any) -> dict[str, Any]:
@@ -214,4 +214,5 @@ def test_every_emitted_order_validates(
         d["doseAndRate"][1]["doseQuantity"]["value"] * d["timing"]["repeat"]["count"]
         for d in order["dosageInstruction"]
     )
+    assert rec["dose"] is not None
     assert total == pytest.approx(rec["dose"]["total_g"], abs=0.01)

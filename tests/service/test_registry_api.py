@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from conftest import GBS_REQUEST, TODAY
 from ivig.knowledge import KnowledgeBase
 from ivig.service import Settings, create_app
+from tests._helpers.service import GBS_REQUEST, TODAY
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -116,7 +116,7 @@ def test_patient_view_shows_a_review_due(registry: Any) -> None:
     due = client.get("/api/registry/reviews-due", headers=_h(tokens, "cara")).json()
     assert due, "the demonstration data has running courses"
     patient = due[0]["patient_ref"]
-    body = {
+    body: dict[str, Any] = {
         "hook": "patient-view",
         "hookInstance": "6a1f9a10-0000-4000-8000-000000000002",
         "context": {"userId": "Practitioner/dr-1", "patientId": patient},

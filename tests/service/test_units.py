@@ -13,11 +13,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import EHR_ISS, LiveServer, Signer
 from ivig.service import CdsIssuer, Settings
 from ivig.service.cds.cards import SUMMARY_MAX, summary
 from ivig.service.cds.gather import fill_template
 from ivig.service.security import JwtVerifier, ReplayCache, Unauthorized, bearer_token
+from tests._helpers.service import EHR_ISS, LiveServer, Signer
 
 AUD = "https://ivig.example.org"
 
@@ -176,7 +176,8 @@ def test_oauth_bearer_jwts_carry_the_role(kb: Any, es_signer: Signer) -> None:
     def call(**claims: Any) -> int:
         token = es_signer.token(AUD, sub="u-1", **claims)
         response = client.post("/api/dose", json=body, headers={"Authorization": f"Bearer {token}"})
-        return response.status_code
+        status_code: int = response.status_code
+        return status_code
 
     assert call(roles=["clinician"]) == 200
     assert call(roles=["visitor"]) == 401

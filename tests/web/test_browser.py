@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from ivig.knowledge import KnowledgeBase
-from web.conftest import build_app
+from tests._helpers.web import build_app
 
 CHROMIUM = os.environ.get("IVIG_CHROMIUM", "/usr/bin/chromium")
 REQUIRE = os.environ.get("IVIG_REQUIRE_INTEGRATION") == "1"
@@ -138,6 +138,7 @@ def test_a_clinician_fills_the_gbs_form_and_sees_dose_and_rates(
         "condition": "gbs", "phase": "induction", "jurisdiction": "au",
         "findings": {"able_to_walk_unaided": False, "days_since_onset": 5},
     })  # fmt: skip
+    assert rec["dose"] and rec["infusion"]
     page = _page(chromium, server, "clinician")
     _shot(page, "home")
     _fill_gbs(page, "85")

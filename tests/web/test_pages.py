@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ivig.knowledge import KnowledgeBase
-from web.conftest import GBS_FORM, TODAY
+from tests._helpers.web import GBS_FORM, TODAY
 
 Client = Callable[[str], TestClient]
 
@@ -137,6 +137,7 @@ def test_the_gbs_request_gives_the_dose_and_the_rate_table(client_for: Client) -
         "findings": {"able_to_walk_unaided": False, "days_since_onset": 5},
     }  # fmt: skip
     rec = recommend(kb, data)
+    assert rec["dose"] and rec["dosing_weight"] and rec["infusion"]
     html = client_for("clinician").post("/app/request", data=GBS_FORM).text
     assert _text(html, "eligibility-status") == "supported"
     assert _text(html, "total-g") == f"{round(rec['dose']['total_g'], 2):g} g"
@@ -317,7 +318,7 @@ def test_static_files_are_served_and_nothing_else(app: Any) -> None:
 
 
 def test_the_pages_work_without_a_registry(kb: KnowledgeBase) -> None:
-    from web.conftest import build_app
+    from tests._helpers.web import build_app
 
     with TestClient(build_app(None, kb)) as client:
         client.post("/app/login", data={"token": "tok-clinician", "next": "/app"})

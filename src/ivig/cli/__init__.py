@@ -51,12 +51,20 @@ def _build_parser(only: str | None) -> argparse.ArgumentParser:
     for name in modules:
         try:
             module = importlib.import_module(name)
+            module.add_parsers(sub)
         except ModuleNotFoundError as exc:
             if exc.name == name:
                 continue  # a command not built yet
+            if only is None and _missing_extra(exc) is not None:
+                continue  # its extra is not installed: `ivig COMMAND` says which
             raise
-        module.add_parsers(sub)
     return parser
+
+
+def _missing_extra(exc: ModuleNotFoundError) -> Exception | None:
+    from ivig.extras import missing_extra
+
+    return missing_extra(exc)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,16 +73,22 @@ def main(argv: list[str] | None = None) -> int:
 
     args_in = sys.argv[1:] if argv is None else argv
     first = next((a for a in args_in if not a.startswith("-")), None)
-    parser = _build_parser(first if first in COMMANDS else None)
-    args = parser.parse_args(args_in)
-    func = getattr(args, "func", None)
-    if func is None:
-        parser.print_help()
-        return 2
     try:
+        parser = _build_parser(first if first in COMMANDS else None)
+        args = parser.parse_args(args_in)
+        func = getattr(args, "func", None)
+        if func is None:
+            parser.print_help()
+            return 2
         status: int = func(args)
     except IvigError as exc:
         print(f"ivig: error: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:  # an adapter's extra is not installed
+        missing = _missing_extra(exc)
+        if missing is None:
+            raise
+        print(f"ivig: error: {missing}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `ivig kb list | head`
         return 0

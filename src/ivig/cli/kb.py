@@ -197,9 +197,12 @@ def _docs(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from ivig.knowledge.loader import check_schema_version
     from ivig.knowledge.validate import DATA_DIR, validate_directory
 
-    data, errors = validate_directory(Path(args.path) if args.path else DATA_DIR)
+    root = Path(args.path) if args.path else DATA_DIR
+    check_schema_version(str(root))  # data of another layout: one clear error, not a list
+    data, errors = validate_directory(root)
     for err in errors:
         print(err)
     print(f"{len(errors)} error(s); knowledge {data['version']}")

@@ -210,6 +210,9 @@ class Source(TypedDict):
 class Meta(TypedDict):
     """Knowledge-base release information (``meta.yaml``)."""
 
+    #: version of the data's layout; the loader refuses data of another version (see
+    #: ``ivig.knowledge.loader.SCHEMA_VERSION``)
+    schema_version: int
     title: str
     date: str
     disclaimer: str

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["grams", "minutes", "ml_per_h", "num"]
+__all__ = ["dose_summary", "every", "grams", "minutes", "ml_per_h", "num", "vials"]
 
 
 def num(value: object) -> str:
@@ -23,3 +23,28 @@ def minutes(value: float) -> str:
 def grams(value: float) -> str:
     """Grams to 0.01 g, without trailing zeros."""
     return f"{round(value, 2):g}"
+
+
+def vials(items: object) -> str:
+    """A day's vials, the same text on every rendering: ``2 × 10 g + 1 × 5 g``."""
+    if not isinstance(items, list):
+        return ""
+    return " + ".join(f"{num(v['count'])} × {num(v['size_g'])} g" for v in items)
+
+
+def every(weeks: object) -> str:
+    """The repeat interval of a maintenance cycle: ``every 3 weeks`` (empty when none)."""
+    if not isinstance(weeks, int | float) or isinstance(weeks, bool):
+        return ""
+    return f"every {num(weeks)} week" + ("" if weeks == 1 else "s")
+
+
+def dose_summary(dose: dict[str, object]) -> str:
+    """``2 g/kg = 155.82 g over 5 days, every 3 weeks``: the dose line every renderer shows."""
+    days = dose.get("days")
+    n_days = len(days) if isinstance(days, list) else 0
+    text = f"{num(dose['g_per_kg'])} g/kg = {grams(float(dose['total_g']))} g"  # type: ignore[arg-type]
+    if n_days:
+        text += f" over {n_days} day" + ("" if n_days == 1 else "s")
+    interval = every(dose.get("interval_weeks"))
+    return f"{text}, {interval}" if interval else text

@@ -24,7 +24,7 @@ import jwt
 import uvicorn
 from fastapi import FastAPI, Request, Response
 
-CORPUS = Path(__file__).parent / "data" / "corpus"
+CORPUS = Path(__file__).parent.parent / "service" / "data" / "corpus"
 EHR_TOKEN = "conformance-fhir-token"
 _SYSTEM_PARAMS = {"_sort", "_count", "status", "patient", "code", "authoredon", "date"}
 
