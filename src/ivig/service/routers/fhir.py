@@ -100,8 +100,7 @@ JurisdictionQuery = Jurisdiction | None
 def _read(
     state: ServiceState, bundle: dict[str, Any], phase: str | None, jurisdiction: str | None
 ) -> dict[str, Any]:
-    from ivig.app.recommend import validate
-    from ivig.core.request_check import check_request
+    from ivig.app.recommend import checked
     from ivig.service.fhir.read import bundle_resources, read_resources
 
     full_urls: dict[int, str] = {}
@@ -114,8 +113,7 @@ def _read(
         jurisdiction=jurisdiction or state.settings.jurisdiction,
         ig_codes=state.settings.ig_medication_codes,
     )
-    found["request"] = validate(found["request"])
-    check_request(state.kb, found["request"])
+    found["request"] = checked(state.kb, found["request"])
     return found
 
 
