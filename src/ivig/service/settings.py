@@ -76,6 +76,8 @@ class Settings:
     fhir_timeout_s: float = 5.0
     #: extra RxNorm (or local) medication codes that mark an immunoglobulin order
     ig_medication_codes: tuple[str, ...] = ()
+    #: an ordered dose more than this many per cent from the policy dose is flagged (CDS cards)
+    order_tolerance_pct: float = 10.0
     #: the knowledge base to serve; ``None`` loads the bundled one
     knowledge: KnowledgeBase | None = None
     #: today's date (tests fix it)
@@ -92,7 +94,8 @@ class Settings:
 
         ``IVIG_PUBLIC_URL``, ``IVIG_CORS_ORIGINS`` (comma separated), ``IVIG_DATABASE_URL``,
         ``IVIG_JURISDICTION``, ``IVIG_CDS_ISSUERS`` (JSON list of ``{iss, jwks?, jwks_url?,
-        jku_allowed?}``), ``IVIG_OAUTH_ISSUERS`` (same shape), ``IVIG_IG_CODES`` (comma separated).
+        jku_allowed?}``), ``IVIG_OAUTH_ISSUERS`` (same shape), ``IVIG_IG_CODES`` (comma separated,
+        ``system|code`` or a bare code), ``IVIG_ORDER_TOLERANCE_PCT`` (a number, default 10).
         """
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
@@ -106,6 +109,8 @@ class Settings:
             values["jurisdiction"] = env["IVIG_JURISDICTION"]
         if env.get("IVIG_IG_CODES"):
             values["ig_medication_codes"] = _split(env["IVIG_IG_CODES"])
+        if env.get("IVIG_ORDER_TOLERANCE_PCT"):
+            values["order_tolerance_pct"] = _percent(env["IVIG_ORDER_TOLERANCE_PCT"])
         for name, key in (
             ("cds_issuers", "IVIG_CDS_ISSUERS"),
             ("oauth_issuers", "IVIG_OAUTH_ISSUERS"),
@@ -114,6 +119,18 @@ class Settings:
                 values[name] = _issuers(key, env[key])
         values.update(overrides)
         return cls(**values)
+
+
+def _percent(text: str) -> float:
+    from ivig.errors import InputError
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 1000:
+        raise InputError("IVIG_ORDER_TOLERANCE_PCT", text, "a percentage from 0 to below 1000")
+    return value
 
 
 def _split(text: str) -> tuple[str, ...]:
