@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "schedule": "ivig.cli.products",
     "recommend": "ivig.cli.recommend",
     "schema": "ivig.cli.recommend",
+    "check-order": "ivig.cli.check_order",
     "score": "ivig.cli.scores",
     "review": "ivig.cli.scores",
     "pk": "ivig.cli.pk",
