@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ivig.render import fmt
 from ivig.service.cds.services import OVERRIDE_REASONS
 from ivig.service.fhir import codes as C
 
@@ -118,14 +119,16 @@ def _dose_lines(rec: Mapping[str, Any], product_name: str | None) -> list[str]:
         f"({_g(dose['g_per_kg'])} g/kg × dosing weight {_g(weight['kg'])} kg, "
         f"{weight['method']} weight; policy {weight['policy']})",
         "",
-        "| Day | Grams | Volume (mL) |",
-        "|---|---|---|",
+        "| Day | Grams | Volume (mL) | Vials |",
+        "|---|---|---|---|",
     ]
     for day in dose["days"]:
         volume = _g(round(day["volume_ml"], 1)) if "volume_ml" in day else ""
-        lines.append(f"| {day['day']} | {_g(day['grams'])} | {volume} |")
+        lines.append(
+            f"| {day['day']} | {_g(day['grams'])} | {volume} | {fmt.vials(day.get('vials'))} |"
+        )
     if dose.get("interval_weeks"):
-        lines.append(f"\nRepeat every {_g(dose['interval_weeks'])} weeks.")
+        lines.append(f"\nRepeat {fmt.every(dose['interval_weeks'])}.")
     lines.append(f"\nRounding: {dose['rounding']['method']} — {dose['rounding']['detail']}")
     if product_name:
         lines.append(f"\n**Product**: {product_name}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ivig.render import fmt
 from ivig.service.fhir import codes as C
 
 __all__ = ["to_fhir_bundle", "to_fhir_careplan", "to_fhir_medication_request", "updated_order"]
@@ -88,7 +89,7 @@ def _dosages(rec: Mapping[str, Any]) -> list[dict[str, Any]]:
             + _rate_text(infusion)
         )
         if dose.get("interval_weeks"):
-            text += f"; repeat the course every {_g(dose['interval_weeks'])} weeks"
+            text += f"; repeat the course {fmt.every(dose['interval_weeks'])}"
         calculated: dict[str, Any] = {
             "type": _rate_type("calculated"),
             "doseQuantity": _qty(grams, "g"),
