@@ -78,6 +78,8 @@ class Settings:
     fhir_timeout_s: float = 5.0
     #: extra RxNorm (or local) medication codes that mark an immunoglobulin order
     ig_medication_codes: tuple[str, ...] = ()
+    #: an ordered dose more than this many per cent from the policy dose is flagged (CDS cards)
+    order_tolerance_pct: float = 10.0
     #: the knowledge base to serve; ``None`` loads the bundled one
     knowledge: KnowledgeBase | None = None
     #: today's date (tests fix it)
@@ -93,9 +95,10 @@ class Settings:
         """Settings from ``IVIG_*`` environment variables, then ``overrides``.
 
         ``IVIG_PUBLIC_URL``, ``IVIG_CORS_ORIGINS`` (comma separated), ``IVIG_DATABASE_URL``,
-        ``IVIG_JURISDICTION``, ``IVIG_CDS_MAX_TOKEN_LIFETIME_S``, ``IVIG_CDS_ISSUERS`` (JSON list
-        of ``{iss, jwks?, jwks_url?, jku_allowed?}``), ``IVIG_OAUTH_ISSUERS`` (same shape),
-        ``IVIG_IG_CODES`` (comma separated).
+        ``IVIG_JURISDICTION``, ``IVIG_CDS_ISSUERS`` (JSON list of ``{iss, jwks?, jwks_url?,
+        jku_allowed?}``), ``IVIG_OAUTH_ISSUERS`` (same shape), ``IVIG_IG_CODES`` (comma separated,
+        ``system|code`` or a bare code), ``IVIG_ORDER_TOLERANCE_PCT`` (a number, default 10),
+        ``IVIG_CDS_MAX_TOKEN_LIFETIME_S`` (seconds, default 300).
         """
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
@@ -109,6 +112,8 @@ class Settings:
             values["jurisdiction"] = env["IVIG_JURISDICTION"]
         if env.get("IVIG_IG_CODES"):
             values["ig_medication_codes"] = _split(env["IVIG_IG_CODES"])
+        if env.get("IVIG_ORDER_TOLERANCE_PCT"):
+            values["order_tolerance_pct"] = _percent(env["IVIG_ORDER_TOLERANCE_PCT"])
         if env.get("IVIG_CDS_MAX_TOKEN_LIFETIME_S"):
             values["cds_max_token_lifetime_s"] = _seconds(
                 "IVIG_CDS_MAX_TOKEN_LIFETIME_S", env["IVIG_CDS_MAX_TOKEN_LIFETIME_S"]
@@ -121,6 +126,18 @@ class Settings:
                 values[name] = _issuers(key, env[key])
         values.update(overrides)
         return cls(**values)
+
+
+def _percent(text: str) -> float:
+    from ivig.errors import InputError
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 1000:
+        raise InputError("IVIG_ORDER_TOLERANCE_PCT", text, "a percentage from 0 to below 1000")
+    return value
 
 
 def _split(text: str) -> tuple[str, ...]:
