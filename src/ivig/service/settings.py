@@ -60,6 +60,8 @@ class Settings:
     cds_require_jwt: bool = True
     #: clock skew tolerated on ``exp``/``iat``/``nbf``, seconds
     jwt_leeway_s: float = 30.0
+    #: longest lifetime (``exp`` - ``iat``) accepted for a CDS Hooks JWT, seconds; ``None``: any
+    cds_max_token_lifetime_s: float | None = 300.0
     #: require a bearer token on the REST API (turn off only for a loopback demo)
     api_require_auth: bool = True
     #: API tokens known without a registry: token -> user and role
@@ -95,7 +97,8 @@ class Settings:
         ``IVIG_PUBLIC_URL``, ``IVIG_CORS_ORIGINS`` (comma separated), ``IVIG_DATABASE_URL``,
         ``IVIG_JURISDICTION``, ``IVIG_CDS_ISSUERS`` (JSON list of ``{iss, jwks?, jwks_url?,
         jku_allowed?}``), ``IVIG_OAUTH_ISSUERS`` (same shape), ``IVIG_IG_CODES`` (comma separated,
-        ``system|code`` or a bare code), ``IVIG_ORDER_TOLERANCE_PCT`` (a number, default 10).
+        ``system|code`` or a bare code), ``IVIG_ORDER_TOLERANCE_PCT`` (a number, default 10),
+        ``IVIG_CDS_MAX_TOKEN_LIFETIME_S`` (seconds, default 300).
         """
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
@@ -111,6 +114,10 @@ class Settings:
             values["ig_medication_codes"] = _split(env["IVIG_IG_CODES"])
         if env.get("IVIG_ORDER_TOLERANCE_PCT"):
             values["order_tolerance_pct"] = _percent(env["IVIG_ORDER_TOLERANCE_PCT"])
+        if env.get("IVIG_CDS_MAX_TOKEN_LIFETIME_S"):
+            values["cds_max_token_lifetime_s"] = _seconds(
+                "IVIG_CDS_MAX_TOKEN_LIFETIME_S", env["IVIG_CDS_MAX_TOKEN_LIFETIME_S"]
+            )
         for name, key in (
             ("cds_issuers", "IVIG_CDS_ISSUERS"),
             ("oauth_issuers", "IVIG_OAUTH_ISSUERS"),
@@ -135,6 +142,18 @@ def _percent(text: str) -> float:
 
 def _split(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _seconds(name: str, text: str) -> float:
+    from ivig.errors import InputError
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise InputError(name, text[:40], "a positive number of seconds")
+    return value
 
 
 def _issuers(name: str, text: str) -> tuple[CdsIssuer, ...]:
