@@ -21,6 +21,7 @@ EXTRA_OF_MODULE: dict[str, str] = {
     "httpx": "service",
     "jwt": "service",
     "multipart": "service",
+    "ucumvert": "service",
     "jinja2": "web",
     "sqlalchemy": "registry",
     "alembic": "registry",

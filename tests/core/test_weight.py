@@ -99,17 +99,66 @@ def test_ontario_rules(kb: KnowledgeBase) -> None:
             height_cm=165,
             pregnant=True,
         )
+
+
+def test_ontario_pregnancy_adjusts_the_pre_pregnancy_weight(kb: KnowledgeBase) -> None:
+    """on-dose-calculator: "For pregnant patients: The pre-pregnancy weight should be used for
+    the dose calculator (in addition to the above criteria)" -- the calculator (Devine IBW, then
+    IBW + 0.4 x (weight - IBW)) runs on the pre-pregnancy weight; it is not the dosing weight.
+
+    165 cm woman, 85 kg before pregnancy (92 kg now): IBW = 45.5 + 2.3 x (64.96 - 60) = 56.91 kg;
+    adjusted = 56.91 + 0.4 x (85 - 56.91) = 68.15 kg, i.e. 68.2 kg, not 85 kg (+25 %).
+    """
     pregnant = compute_dosing_weight(
         kb,
         policy_id="ontario",
         sex="female",
         age_years=30,
-        weight_kg=80,
+        weight_kg=92,
         height_cm=165,
         pregnant=True,
-        pre_pregnancy_weight_kg=70,
+        pre_pregnancy_weight_kg=85,
     )
-    assert pregnant["kg"] == 70 and pregnant["method"] == "pre_pregnancy"
+    assert round(pregnant["kg"], 1) == 68.2
+    assert pregnant["method"] == "adjusted" and pregnant["actual_kg"] == 92
+    assert pregnant["rule"]["id"] == "obese"  # BMI 85 / 1.65^2 = 31.2 > 30, before pregnancy
+    assert "pre-pregnancy" in pregnant["rule"]["reason"]
+    assert [s["step"] for s in pregnant["steps"]][:2] == ["actual weight", "pre-pregnancy weight"]
+
+
+def test_ontario_pregnancy_thresholds_apply_to_the_pre_pregnancy_weight(
+    kb: KnowledgeBase,
+) -> None:
+    """on-dose-calculator: the criteria (height 152.4 cm or over, female over 45.5 kg) apply with
+    the pre-pregnancy weight: a 150 cm woman, 50 kg before pregnancy (58 kg now), is below the
+    height threshold, so her pre-pregnancy weight of 50 kg itself is dosed."""
+    light = compute_dosing_weight(
+        kb,
+        policy_id="ontario",
+        sex="female",
+        age_years=30,
+        weight_kg=58,
+        height_cm=150,
+        pregnant=True,
+        pre_pregnancy_weight_kg=50,
+    )
+    assert light["kg"] == 50 and light["method"] == "pre_pregnancy"
+    assert light["rule"]["id"] == "otherwise-actual"
+
+
+def test_au_pregnancy_uses_the_measured_weight(kb: KnowledgeBase) -> None:
+    """au-lifeblood-abw-2026: pregnant patients are dosed on actual weight (the pre-pregnancy
+    weight is not asked for)."""
+    result = compute_dosing_weight(
+        kb,
+        policy_id="au-2026",
+        sex="female",
+        age_years=30,
+        weight_kg=92,
+        height_cm=165,
+        pregnant=True,
+    )
+    assert result["kg"] == 92 and result["rule"]["id"] == "pregnant"
 
 
 def test_opt_out_is_recorded(kb: KnowledgeBase) -> None:
@@ -183,3 +232,19 @@ def test_threshold_policies_have_a_cliff(kb: KnowledgeBase) -> None:
         kb, policy_id="us-120", sex="male", age_years=50, weight_kg=84.6, height_cm=175
     )
     assert just_above["kg"] < just_below["kg"]
+
+
+def test_ontario_paediatric_rule(kb: KnowledgeBase) -> None:
+    """on-dose-calculator: "If less than 18 years of age and do not meet the dose calculator
+    height and weight criteria ... then actual weight = dosing weight" -- a child who meets
+    them (165 cm, 60 kg girl) is dosed on adjusted weight like an adult; one who does not
+    (150 cm, 40 kg) on actual weight."""
+    meets = compute_dosing_weight(
+        kb, policy_id="ontario", sex="female", age_years=16, weight_kg=60, height_cm=165
+    )
+    assert meets["rule"]["id"] == "size-female" and meets["method"] == "adjusted"
+    assert meets["kg"] < 60
+    below = compute_dosing_weight(
+        kb, policy_id="ontario", sex="female", age_years=16, weight_kg=40, height_cm=150
+    )
+    assert below["method"] == "actual" and below["kg"] == 40

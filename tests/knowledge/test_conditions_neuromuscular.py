@@ -61,18 +61,20 @@ RATINGS: list[tuple[str, str, str, bool, str]] = [
     ("cidp.initial", "au_nba_category", "1", True, "au-nba-criteria-cidp"),
     ("cidp.initial", "efns_2008", "A", True, "efns-2008"),
     ("cidp.initial", "ean_pns", "strong_for", True, "ean-pns-cidp-2021"),
-    ("cidp.initial", "uk_dh_colour", "red", True, "uk-rcp-colour-table"),
+    ("cidp.initial", "uk_dh_colour", "red", False, "uk-rcp-colour-table"),
     ("cidp.initial", "uk_nhse_commissioning", "routinely_commissioned", False, "uk-nhse-2021"),
     ("cidp.initial", "aanem", "recommended", True, "aanem-ivig"),
-    ("cidp.maintenance", "uk_dh_colour", "blue", True, "uk-rcp-colour-table"),
+    ("cidp.maintenance", "uk_dh_colour", "blue", False, "uk-rcp-colour-table"),
     ("cidp.maintenance", "aan_2012", "A", True, "aan-2012"),
     ("mmn.induction", "ontario_igum", "recommended", True, "on-igum-neurology"),
     ("mmn.induction", "efns_2008", "A", True, "efns-2008"),
     ("mmn.induction", "aan_2012", "B", True, "aan-2012"),
     ("mmn.induction", "au_nba_category", "1", False, "au-nba-qrg"),
+    ("mmn.induction", "efns_pns_mmn", "A", True, "efns-pns-mmn"),
+    ("mmn.maintenance", "efns_pns_mmn", "C", True, "efns-pns-mmn"),
     ("mg.crisis", "au_nba_category", "1", True, "au-nba-criteria-mg"),
     ("mg.crisis", "efns_2008", "A", True, "efns-2008"),
-    ("mg.crisis", "uk_dh_colour", "blue", True, "uk-rcp-colour-table"),
+    ("mg.crisis", "uk_dh_colour", "blue", False, "uk-rcp-colour-table"),
     ("mg.maintenance", "aanem", "not_recommended", True, "aanem-ivig"),
     ("mg.mild_ocular", "ontario_igum", "do_not_use", True, "on-igum-mg"),
     ("lems.short_term", "aan_2012", "C", True, "aan-2012"),
@@ -473,3 +475,30 @@ def test_criteria_never_raise_on_any_findings(kb: KnowledgeBase, data: st.DataOb
         for indication in kb.condition(cid)["indications"]:
             assert _all_qualifying(kb, indication["id"], findings) in (True, False, None)
             assert _any_exclusion(kb, indication["id"], findings) in (True, False, None)
+
+
+def test_mmn_maintenance_is_level_c_not_a(kb: KnowledgeBase) -> None:
+    """efns-pns-mmn (abstract): "If initial treatment with IVIg is effective, repeated IVIg
+    treatment should be considered (level C recommendation)"; level A is first-line IVIg only.
+    No rating of maintenance IVIg may show level A."""
+    ratings = kb.indication("mmn.maintenance")["evidence"]
+    guideline = [r for r in ratings if r["system"] == "efns_pns_mmn"]
+    assert [r["level"] for r in guideline] == ["C"]
+    assert not [
+        r for r in ratings if r["system"] in ("efns_2008", "efns_pns_mmn") and r["level"] == "A"
+    ]
+
+
+def test_superseded_systems_are_never_ranked_first(kb: KnowledgeBase) -> None:
+    """au-nba-qrg (2012 role in therapy, superseded by the V3 categories) and aan-2012
+    (retired): wherever a current system rates the indication, it comes first, in every
+    jurisdiction."""
+    from ivig.core.eligibility import evaluate_indication
+
+    status = {s["id"]: s["status"] for s in kb.data["evidence_systems"]}
+    for cond in kb.conditions():
+        for ind in cond["indications"]:
+            for jur in kb.data["jurisdictions"]:
+                shown = evaluate_indication(kb, ind["id"], {}, jur["id"])["evidence"]
+                if any(status[e["system"]] == "current" for e in shown):
+                    assert status[shown[0]["system"]] == "current", (ind["id"], jur["id"])

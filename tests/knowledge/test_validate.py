@@ -129,3 +129,65 @@ def test_loader_raises_with_every_error(tmp_path: Path) -> None:
         load_knowledge(str(root), use_cache=False)
     assert any("nope-1" in e for e in info.value.errors)
     assert any("nope-2" in e for e in info.value.errors)
+
+
+def test_verified_fact_on_secondary_sources_only_fails(
+    broken: Callable[[str, str, str], list[str]],
+) -> None:
+    """A verified fact whose only source is ``tier: secondary`` (us-order-form-120, an unnamed
+    hospital order form on studyres.com) is refused."""
+    errors = broken(
+        "dosing.yaml",
+        "sources: [us-order-form-120]\n    verified: false",
+        "sources: [us-order-form-120]\n    verified: true",
+    )
+    assert _has(errors, "dosing", "policies[2]", "rests only on secondary sources (us-order-form")
+
+
+def test_secondary_source_beside_a_primary_one_is_allowed(
+    broken: Callable[[str, str, str], list[str]],
+) -> None:
+    """The secondary source may stay as a locator when a primary source is cited too."""
+    errors = broken(
+        "dosing.yaml",
+        "sources: [us-order-form-120]\n    verified: false",
+        "sources: [us-order-form-120, efns-2008]\n    verified: true",
+    )
+    assert not _has(errors, "secondary")
+
+
+def test_source_needs_a_tier(broken: Callable[[str, str, str], list[str]]) -> None:
+    errors = broken("sources/criteria.yaml", "  tier: secondary\n", "")
+    assert _has(errors, "sources/criteria.yaml", "tier", "Field required")
+
+
+def test_jurisdiction_listing_a_superseded_system_fails(
+    broken: Callable[[str, str, str], list[str]],
+) -> None:
+    """A superseded rating system (NBA role in therapy, 2012) is not a jurisdiction's system."""
+    errors = broken(
+        "jurisdictions.yaml",
+        "evidence_systems: [au_nba_category]",
+        "evidence_systems: [au_nba_category, au_nba_role]",
+    )
+    assert _has(errors, "jurisdictions.yaml", "au", "au_nba_role is superseded")
+
+
+def test_superseded_rating_listed_first_fails(
+    broken: Callable[[str, str, str], list[str]],
+) -> None:
+    """Within an indication, a superseded system's rating may not precede a current one."""
+    errors = broken(
+        "conditions/mmn.yaml",
+        '      - {system: seed_reviews, level: first_line, note: "Seed 003: the only',
+        "      - {system: au_nba_role, level: established, sources: [au-nba-qrg], verified: true}\n"
+        '      - {system: seed_reviews, level: first_line, note: "Seed 003: the only',
+    )
+    assert _has(errors, "mmn.induction.evidence", "au_nba_role (superseded)", "come last")
+
+
+def test_superseded_system_needs_its_successor(
+    broken: Callable[[str, str, str], list[str]],
+) -> None:
+    errors = broken("evidence_systems.yaml", "  superseded_by: au_nba_category\n", "")
+    assert _has(errors, "evidence_systems.yaml", "au_nba_role", "needs superseded_by")

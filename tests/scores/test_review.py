@@ -145,3 +145,39 @@ def test_bad_history_is_refused(kb: KnowledgeBase, patch: dict[str, Any], error:
     history = {**_load("cidp-responder.yaml"), **patch}
     with pytest.raises(error):
         review_course(kb, history)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in HISTORIES.glob("*.yaml")))
+def test_every_bundled_history_sets_the_next_review(kb: KnowledgeBase, name: str) -> None:
+    """on-igum-neurology ("assess no later than 6 months, then at least annually") and the
+    Australian review periods give every bundled indication a review date."""
+    history = yaml.safe_load((HISTORIES / name).read_text())
+    nxt = review_course(kb, history)["next_review"]
+    assert nxt["due"] is not None, nxt["basis"]
+
+
+def test_dm_has_the_ontario_annual_review(kb: KnowledgeBase) -> None:
+    """on-igum-neurology chronic use review: then at least annually (52 weeks)."""
+    review = kb.indication("dermatomyositis.refractory")["review"]
+    assert review["interval_weeks"] == {"min": 52, "max": 52}
+
+
+def test_maintenance_without_an_interval_uses_the_ontario_rule(kb: KnowledgeBase) -> None:
+    """on-igum-best-practice: maintenance is evaluated 6 months after initiation and at minimum
+    annually thereafter. SPS (au-nba-criteria-sps) gives a 6-month first review only, so after it
+    the next review is one year on (rule ontario-maintenance-review)."""
+    history = {
+        "condition": "sps",
+        "indication": "sps.treatment",
+        "as_of": "2025-09-01",
+        "courses": [
+            {"date": "2025-01-06", "phase": "induction", "dose_g_per_kg": 2, "days": 5},
+            {"date": "2025-02-03", "phase": "maintenance", "dose_g_per_kg": 1, "interval_weeks": 4},
+        ],
+        "assessments": [],
+    }
+    review = review_course(kb, history)
+    nxt = review["next_review"]
+    assert nxt["due"] == "2026-08-31"  # 2025-09-01 + 52 weeks
+    assert "ontario-maintenance-review" in nxt["basis"]
+    assert "on-igum-best-practice" in review["sources"]

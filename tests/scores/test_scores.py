@@ -173,7 +173,8 @@ def test_mcid_values_come_from_their_sources(kb: KnowledgeBase) -> None:
     assert (adl["value"], adl["strict"]) == (2, False)
     grip = compute_score(kb, "grip-strength", {"kpa": 50})["mcid"]
     assert (grip["value"], grip["strict"]) == (8, True)
-    assert compute_score(kb, "mg-composite", {"total": 10})["mcid"]["value"] == 3
+    mgc = compute_score(kb, "mg-composite", dict.fromkeys(_ids(kb, "mg-composite"), 0))
+    assert mgc["mcid"]["value"] == 3
 
 
 def _ids(kb: KnowledgeBase, score_id: str) -> list[str]:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+from ivig.core.catalogue import iga_representative
+from ivig.core.ranking import ORDER as RANKING_ORDER
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ivig.contract import Patient
     from ivig.knowledge.base import KnowledgeBase
 
-__all__ = ["rank", "schedule"]
+__all__ = ["RANKING_ORDER", "iga_representative", "rank", "risk_profile", "schedule"]
 
 
 def _known(kb: KnowledgeBase, field: str, kind: str, value: str) -> str:
@@ -23,29 +27,47 @@ def _known(kb: KnowledgeBase, field: str, kind: str, value: str) -> str:
         raise InputError(field, value, exc.allowed) from None
 
 
-def rank(
+def risk_profile(
     kb: KnowledgeBase,
     patient: Patient,
     *,
+    findings: Mapping[str, object] | None = None,
+    condition: str | None = None,
+) -> list[Any]:
+    """The patient's risk factors: those named and those derived from the facts."""
+    from ivig.core.risk import derive_risk_profile
+
+    return list(derive_risk_profile(kb, patient, findings=findings, condition=condition))
+
+
+def rank(
+    kb: KnowledgeBase,
+    patient: Patient | None = None,
+    *,
+    risks: list[Any] | None = None,
     formulary: list[str] | None = None,
-    jurisdiction: str = "international",
+    jurisdiction: str | None = None,
+    region: str | None = None,
     route: str | None = None,
     condition: str | None = None,
     include_discontinued: bool = False,
 ) -> dict[str, Any]:
-    """The patient's risk profile and the products ranked for it."""
+    """The patient's risk profile (or the ``risks`` given) and the products ranked for it; the
+    market is ``region``, else the jurisdiction's."""
     from ivig.core.ranking import rank_products
-    from ivig.core.risk import derive_risk_profile
 
     for n, product in enumerate(formulary or []):
         _known(kb, f"formulary[{n}]", "product", product)
     condition_id = kb.condition(condition)["id"] if condition else None
-    risks = list(derive_risk_profile(kb, patient))
+    if risks is None:
+        risks = risk_profile(kb, patient, condition=condition_id) if patient is not None else []
+    if region is None and jurisdiction is not None:
+        region = kb.jurisdiction(jurisdiction).get("product_region")
     ranked = rank_products(
         kb,
         risks,
         formulary=formulary,
-        region=kb.jurisdiction(jurisdiction).get("product_region"),
+        region=region,
         route=route,
         indication=condition_id,
         include_discontinued=include_discontinued,
@@ -58,18 +80,23 @@ def rank(
     }
 
 
-def schedule(kb: KnowledgeBase, query: dict[str, Any]) -> dict[str, Any]:
+def schedule(
+    kb: KnowledgeBase, query: dict[str, Any], *, risks: list[Any] | None = None
+) -> dict[str, Any]:
     """One day's infusion of one product (``ivig schedule`` / ``POST /api/schedule``) with its
-    monitoring plan."""
+    monitoring plan; ``risks`` (a risk profile) replaces the query's risk-factor ids."""
     from ivig.core.monitoring import build_monitoring_plan
     from ivig.core.schedule import compute_infusion_schedule
 
     product = _known(kb, "product", "product", query["product"])
-    risks = list(query.get("risk_factors") or [])
-    for n, risk in enumerate(risks):
-        _known(kb, f"risk_factors[{n}]", "risk factor", risk)
+    if risks is None:
+        risks = list(query.get("risk_factors") or [])
+        for n, risk in enumerate(risks):
+            _known(kb, f"risk_factors[{n}]", "risk factor", risk)
     jurisdiction = query.get("jurisdiction")
-    region = kb.jurisdiction(jurisdiction).get("product_region") if jurisdiction else None
+    region = query.get("region")
+    if region is None and jurisdiction:
+        region = kb.jurisdiction(jurisdiction).get("product_region")
     condition = kb.condition(query["condition"])["id"] if query.get("condition") else None
     result = compute_infusion_schedule(
         kb,
@@ -87,8 +114,9 @@ def schedule(kb: KnowledgeBase, query: dict[str, Any]) -> dict[str, Any]:
         age_years=query.get("age_years"),
         sites=query.get("sites"),
     )
-    monitoring = build_monitoring_plan(kb, risks, product, route=query.get("route"))
+    monitoring = build_monitoring_plan(kb, risks, product, route=result["route"])
     return {
+        "risk_factors": risks,
         "schedule": result,
         "monitoring": list(monitoring),
         "knowledge_version": kb.version,

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from ivig.knowledge.base import KnowledgeBase
     from ivig.results import Recommendation
 
-__all__ = ["recommend", "recommend_request", "validate"]
+__all__ = ["checked", "recommend", "recommend_request", "validate"]
 
 
 def validate(data: object) -> Request:
@@ -30,3 +30,13 @@ def recommend(kb: KnowledgeBase, data: object) -> Recommendation:
 def recommend_request(kb: KnowledgeBase, request: Request) -> Recommendation:
     """The recommendation for a request already validated against the contract."""
     return _compose(kb, request)
+
+
+def checked(kb: KnowledgeBase, data: object) -> Request:
+    """``data`` validated against the contract and checked against the knowledge base (finding
+    names and ranges, ids, plausibility), without composing the recommendation."""
+    from ivig.core.request_check import check_request
+
+    request = validate(data)
+    check_request(kb, request)
+    return request

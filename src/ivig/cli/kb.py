@@ -194,6 +194,13 @@ def _docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verification(args: argparse.Namespace) -> int:
+    from ivig.knowledge.verification import render_verification_markdown
+
+    print(render_verification_markdown(kb()), end="")
+    return 0
+
+
 def _validate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -230,6 +237,10 @@ def add_parsers(sub: Any) -> None:
     p.set_defaults(func=_stats)
     p = kb_sub.add_parser("docs", help="print docs/knowledge.md generated from the data")
     p.set_defaults(func=_docs)
+    p = kb_sub.add_parser(
+        "verification", help="print docs/verification.md: unverified facts, why, what settles them"
+    )
+    p.set_defaults(func=_verification)
     p = kb_sub.add_parser("validate", help="validate the data files; list every error")
     p.add_argument("path", nargs="?", help="data folder (default: the bundled knowledge)")
     p.set_defaults(func=_validate)

@@ -36,7 +36,7 @@ def _sugars(product: Any) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from ivig.core.catalogue import iga_representative
+    from ivig.app.products import iga_representative
 
     knowledge = kb()
     products = sorted(knowledge.data["products"], key=lambda p: p["id"])

@@ -118,6 +118,16 @@ def _predictions_json(pred: Predictions) -> dict[str, Any]:
     }
 
 
+def _when_not_met(knowledge: KnowledgeBase, population_id: str) -> str:
+    """The knowledge base's caveat for a missed delta-IgG target (GBS: what SID-GBS found)."""
+    for ref in knowledge.data["pk"]["references"]:
+        caveat = ref.get("when_not_met")
+        if ref["population"] == population_id and ref["kind"] == "delta_igg_target" and caveat:
+            sources = ", ".join(s["id"] for s in caveat["sources"])
+            return f" -- {caveat['text']} ({sources})"
+    return ""
+
+
 def _plot(
     path: str,
     sim: PkSimulation,
@@ -251,6 +261,8 @@ def _simulate(args: argparse.Namespace) -> int:
             if "target_g_per_l" in ref:
                 met = "met" if ref["target_met"] else "NOT met"
                 line += f"; target > {ref['target_g_per_l']:g} g/L {met}"
+                if not ref["target_met"]:
+                    line += _when_not_met(knowledge, sim.population_id)
         out.print(line)
     if len(pred.troughs) > 1:
         shown = ", ".join(f"d{d:g}: {v:.1f}" for d, v in pred.troughs[1:][-6:])
@@ -392,6 +404,103 @@ def _optimise(args: argparse.Namespace) -> int:
     return 0
 
 
+def _population(args: argparse.Namespace) -> int:
+    """``ivig pk population``: percentiles of IgG per day over virtual patients (chunked)."""
+    from ivig.core.pk import default_infusion_hours, pk_population
+    from ivig.core.pk_population import summarise_population
+    from ivig.core.pk_regimen import parse_regimen
+
+    knowledge = kb()
+    pop = pk_population(knowledge, args.population)
+    doses = parse_regimen(args.regimen, args.weight_kg, default_infusion_hours(knowledge))
+    percentiles = _percentile_list(args.percentiles)
+    summary = summarise_population(
+        pop,
+        doses,
+        args.patients,
+        seed=args.seed,
+        end_day=args.days,
+        step_days=args.step_days,
+        percentiles=percentiles,
+        workers=args.workers or _cpus(),
+    )
+    if args.csv:
+        _write_population_csv(args.csv, summary)
+    if args.json:
+        emit_json(_population_json(knowledge, args, summary))
+        return 0
+    out = console()
+    out.print(
+        f"{summary.n_patients:,} virtual patients, {pop['name']}, seed {summary.seed}: IgG "
+        f"(g/L, bins of {summary.resolution_g_per_l:g}) on days {summary.times_days[0]:g} to "
+        f"{summary.times_days[-1]:g}"
+    )
+    for k in sorted({0, len(summary.times_days) // 2, len(summary.times_days) - 1}):
+        cells = ", ".join(
+            f"p{q:g} {summary.percentile_igg_g_per_l[j][k]:.2f}"
+            for j, q in enumerate(summary.percentiles)
+        )
+        out.print(f"  day {summary.times_days[k]:g}: {cells}")
+    if args.csv:
+        out.print(f"Per-day percentiles written to {args.csv}")
+    for warning in pop.get("warnings", []):
+        out.print(f"[yellow]warning:[/yellow] {warning}")
+    print_footer(out, knowledge)
+    return 0
+
+
+def _cpus() -> int:
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _percentile_list(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(p) for p in text.split(",") if p.strip())
+    except ValueError:
+        raise InputError(
+            "--percentiles", text, "numbers separated by commas, e.g. 5,50,95"
+        ) from None
+    if not values or any(not 0 < v <= 100 for v in values):
+        raise InputError("--percentiles", text, "numbers above 0 and at most 100", "%")
+    return values
+
+
+def _write_population_csv(path: str, summary: Any) -> None:
+    header = ["day", *(f"p{q:g}_g_per_l" for q in summary.percentiles)]
+    header += ["mean_g_per_l", "min_g_per_l", "max_g_per_l"]
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        for k, day in enumerate(summary.times_days):
+            row = [f"{day:g}", *(f"{v[k]:.3f}" for v in summary.percentile_igg_g_per_l)]
+            row += [f"{summary.mean_igg_g_per_l[k]:.3f}", f"{summary.min_igg_g_per_l[k]:.3f}"]
+            row.append(f"{summary.max_igg_g_per_l[k]:.3f}")
+            writer.writerow(row)
+
+
+def _population_json(knowledge: Any, args: argparse.Namespace, summary: Any) -> dict[str, Any]:
+    return {
+        "knowledge_version": knowledge.version,
+        "population": _population_info(knowledge, args.population),
+        "n_patients": summary.n_patients,
+        "seed": summary.seed,
+        "resolution_g_per_l": summary.resolution_g_per_l,
+        "values_above_range": summary.values_above_range,
+        "days": [float(d) for d in summary.times_days],
+        "percentiles": {
+            f"p{q:g}": [round(float(v), 3) for v in summary.percentile_igg_g_per_l[j]]
+            for j, q in enumerate(summary.percentiles)
+        },
+        "mean_g_per_l": [round(float(v), 3) for v in summary.mean_igg_g_per_l],
+        "disclaimer": knowledge.disclaimer,
+    }
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weight-kg", type=float, required=True, help="body weight (kg)")
     p.add_argument(
@@ -440,6 +549,23 @@ def add_parsers(sub: Any) -> None:
         help="report the time at or above this level",
     )
     sim.set_defaults(func=_simulate)
+
+    popn = pk_sub.add_parser(
+        "population", help="IgG percentiles per day over virtual patients (any number)"
+    )
+    _common(popn)
+    popn.add_argument(
+        "--regimen", nargs="+", action="extend", required=True, metavar="TERM",
+        help=f"dose terms: {SYNTAX}",
+    )  # fmt: skip
+    popn.add_argument("--patients", type=int, default=10_000, help="virtual patients")
+    popn.add_argument("--seed", type=int, default=1, help="random seed (same seed, same result)")
+    popn.add_argument("--days", type=float, default=365.0, help="simulate to this day")
+    popn.add_argument("--step-days", type=float, default=1.0, help="time step (days)")
+    popn.add_argument("--percentiles", default="5,25,50,75,95", help="e.g. 5,50,95")
+    popn.add_argument("--csv", metavar="FILE", help="write the per-day percentiles as CSV")
+    popn.add_argument("--workers", type=int, help="processes (default: the CPUs available)")
+    popn.set_defaults(func=_population)
 
     opt = pk_sub.add_parser("optimise", help="smallest dose or longest interval for a trough")
     _common(opt)

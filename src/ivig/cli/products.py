@@ -92,11 +92,11 @@ def _add_patient_flags(p: argparse.ArgumentParser) -> None:
 
 
 def _risks(knowledge: KnowledgeBase, args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
-    from ivig.core.risk import derive_risk_profile
+    from ivig.app.products import risk_profile
 
     request = _read_request(args.request) if args.request else {}
     patient = _patient(args, request)
-    return derive_risk_profile(knowledge, cast("Patient", patient)), request
+    return risk_profile(knowledge, cast("Patient", patient)), request
 
 
 def _print_risks(out: Console, risks: list[Any]) -> None:
@@ -110,7 +110,7 @@ def _print_risks(out: Console, risks: list[Any]) -> None:
 
 
 def _products(args: argparse.Namespace) -> int:
-    from ivig.core.ranking import rank_products
+    from ivig.app.products import rank
 
     knowledge = kb()
     risks, request = _risks(knowledge, args)
@@ -119,15 +119,15 @@ def _products(args: argparse.Namespace) -> int:
         formulary = [pid for item in args.formulary for pid in _csv(item)]
     elif request.get("formulary"):
         formulary = list(request["formulary"])
-    ranked = rank_products(
+    ranked = rank(
         knowledge,
-        risks,
+        risks=risks,
         formulary=formulary,
         region=args.region,
         route=args.route or request.get("route"),
-        indication=args.indication or request.get("condition"),
+        condition=args.indication or request.get("condition"),
         include_discontinued=args.include_discontinued,
-    )
+    )["products"]
     if args.json:
         emit_json(
             {
@@ -163,9 +163,9 @@ def _products(args: argparse.Namespace) -> int:
             Text(reasons or "no rule applies"),
         )
     out.print(table)
-    from ivig.core.ranking import ORDER
+    from ivig.app.products import RANKING_ORDER
 
-    out.print("Order: " + "; ".join(ORDER) + ".", markup=False)
+    out.print("Order: " + "; ".join(RANKING_ORDER) + ".", markup=False)
     for row in ranked:
         if "tie_break" in row:
             out.print(f"{row['id']}: {row['tie_break']}", markup=False)
@@ -174,28 +174,21 @@ def _products(args: argparse.Namespace) -> int:
 
 
 def _schedule(args: argparse.Namespace) -> int:
-    from ivig.core.monitoring import build_monitoring_plan
-    from ivig.core.schedule import compute_infusion_schedule
+    from ivig.app.products import schedule as schedule_for
 
     knowledge = kb()
     risks, _request = _risks(knowledge, args)
-    schedule = compute_infusion_schedule(
-        knowledge,
-        args.product,
-        weight_kg=args.weight_kg,
-        dose_g=args.dose_g,
-        risks=risks,
-        first_infusion=args.first_infusion,
-        indication=args.indication,
-        region=args.region,
-        route=args.route,
-        at_risk_rate_mg_per_kg_per_min=args.at_risk_rate,
-        step_interval_min=args.step_interval_min,
-        concentration_percent=args.concentration_percent,
-        age_years=args.age_years,
-        sites=args.sites,
-    )
-    plan = build_monitoring_plan(knowledge, risks, args.product, route=schedule["route"])
+    query = {
+        "product": args.product, "weight_kg": args.weight_kg, "dose_g": args.dose_g,
+        "first_infusion": args.first_infusion, "condition": args.indication,
+        "region": args.region, "route": args.route,
+        "at_risk_rate_mg_per_kg_per_min": args.at_risk_rate,
+        "step_interval_min": args.step_interval_min,
+        "concentration_percent": args.concentration_percent, "age_years": args.age_years,
+        "sites": args.sites,
+    }  # fmt: skip
+    result = schedule_for(knowledge, query, risks=risks)
+    schedule, plan = result["schedule"], result["monitoring"]
     if args.json:
         emit_json(
             {

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 
 __all__ = ["add_parsers", "parse_items", "plot_review"]
 
+#: the unverified marker, escaped so that rich does not read it as markup
+UNVERIFIED = " \\[unverified]"
+
 
 def parse_items(pairs: list[str]) -> dict[str, str]:
     """``["arm=2", "leg=3"]`` -> ``{"arm": "2", "leg": "3"}``; refuses malformed pairs."""
@@ -78,11 +81,16 @@ def _score(args: argparse.Namespace) -> int:
     shown = f" (range {rng['min']:g}-{rng['max']:g})" if rng and rng["max"] is not None else ""
     out.print(f"[bold]{result['name']}[/bold]: {result['total']} {result['unit']}{shown}")
     for row in result["items"]:
+        points = ""
+        if "points" in row:
+            points = f" -> {row['points']:g} points" + ("" if row["verified"] else UNVERIFIED)
         out.print(
-            f"  {row['id']} = {row['value']}" + (f"  ({row['label']})" if "label" in row else "")
+            f"  {row['id']} = {row['value']}"
+            + (f"  ({row['label']})" if "label" in row else "")
+            + points
         )
     for band in result["interpretation"]:
-        out.print(f"  meaning: {band['label']}" + ("" if band["verified"] else " [unverified]"))
+        out.print(f"  meaning: {band['label']}" + ("" if band["verified"] else UNVERIFIED))
     if result["mcid"]:
         out.print(f"  minimal important change: {result['mcid']['text']}")
     if result.get("not_encoded"):
@@ -180,7 +188,7 @@ def _review(args: argparse.Namespace) -> int:
             out.print(f"  finding: {key.replace('_', ' ')}")
     out.print("[bold]Next steps[/bold]")
     for step in review["next_steps"]:
-        flag = "" if step.get("verified", True) else " [unverified]"
+        flag = "" if step.get("verified", True) else UNVERIFIED
         out.print(f"  - {step['action']}{flag}")
     nxt = review["next_review"]
     out.print(

@@ -185,12 +185,7 @@ def _verdict(rows: list[dict[str, Any]], fluctuation: bool) -> tuple[str, list[s
         why += "" if "too_early" in statuses else "and a follow-up after treatment started"
         return "insufficient_data", [why]
     if "responder" in statuses:
-        if "deteriorated" in statuses:
-            return "partial", [
-                f"meaningful improvement on {', '.join(names['responder'])} but deterioration "
-                f"on {', '.join(names['deteriorated'])}"
-            ]
-        return "responder", [f"meaningful improvement on {', '.join(names['responder'])}"]
+        return _responder_verdict(names)
     if "improved" in statuses:
         return "partial", [
             f"improvement below the responder threshold on {', '.join(names['improved'])}"
@@ -199,6 +194,16 @@ def _verdict(rows: list[dict[str, Any]], fluctuation: bool) -> tuple[str, list[s
     if worse:
         return "non_responder", [f"worse than baseline on {', '.join(worse)}"]
     return "non_responder", ["no improvement against baseline"]
+
+
+def _responder_verdict(names: dict[str, list[str]]) -> tuple[str, list[str]]:
+    """A meaningful improvement somewhere: responder, or partial when another measure is worse."""
+    if "deteriorated" in names:
+        return "partial", [
+            f"meaningful improvement on {', '.join(names['responder'])} but deterioration "
+            f"on {', '.join(names['deteriorated'])}"
+        ]
+    return "responder", [f"meaningful improvement on {', '.join(names['responder'])}"]
 
 
 def review_course(kb: KnowledgeBase, history: Mapping[str, Any]) -> dict[str, Any]:
@@ -265,6 +270,7 @@ def review_course(kb: KnowledgeBase, history: Mapping[str, Any]) -> dict[str, An
     if verdict == "responder" and not steps and not stable["stable"]:
         steps.append({"action": "Continue; repeat the review measures at the next review."})
 
+    fallback = _maintenance_review_rule(ctx, courses, review_block)
     next_review = _next_review(
         review_block=review_block,
         rows=rows,
@@ -273,6 +279,7 @@ def review_course(kb: KnowledgeBase, history: Mapping[str, Any]) -> dict[str, An
         as_of=as_of,
         stable=stable,
         findings=findings,
+        fallback=fallback,
     )
     return {
         "condition": condition,
@@ -305,6 +312,59 @@ def review_course(kb: KnowledgeBase, history: Mapping[str, Any]) -> dict[str, An
     }
 
 
+def _first_review(first_due: dt.date, as_of: dt.date, whose: str) -> tuple[dt.date, str]:
+    """The first review, or now when it is overdue (no interval follows)."""
+    if first_due >= as_of:
+        return first_due, f"first review of {whose}"
+    return as_of, f"now: the first review of {whose} was due on {first_due.isoformat()}"
+
+
+def _maintenance_review_rule(
+    ctx: ReviewContext, courses: list[dict[str, Any]], review_block: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """The general maintenance-review rule, when maintenance was given (recorded as used when
+    the indication has no review interval of its own)."""
+    if not any(c["phase"] == "maintenance" for c in courses):
+        return None
+    rule = ctx.rule("maintenance_review")
+    if rule is not None and not (review_block.get("interval_weeks") or {}).get("min"):
+        ctx.use(rule)
+    return rule
+
+
+def _timing(
+    review_block: Mapping[str, Any], fallback: Mapping[str, Any] | None
+) -> tuple[float | None, float | None, str]:
+    """First review and interval (weeks) of the indication; for maintenance without an interval
+    of its own, those of the general maintenance-review rule (Ontario IGUM best practice)."""
+    first = (review_block.get("first_review_weeks") or {}).get("min")
+    interval = (review_block.get("interval_weeks") or {}).get("min")
+    if interval or fallback is None:
+        return first, interval, "the indication"
+    first = first or fallback.get("first_review_weeks")
+    return first, fallback.get("interval_weeks"), f"maintenance (rule {fallback['id']})"
+
+
+def _scheduled_review(
+    first: float | None,
+    interval: float | None,
+    whose: str,
+    start: dt.date | None,
+    as_of: dt.date,
+    too_early: bool,
+) -> tuple[dt.date | None, str]:
+    if too_early and start is not None and first:
+        return start + dt.timedelta(weeks=float(first)), f"first review of {whose}"
+    if interval:
+        return as_of + dt.timedelta(weeks=float(interval)), f"review interval of {whose}"
+    if first and start is not None:
+        return _first_review(start + dt.timedelta(weeks=float(first)), as_of, whose)
+    return None, (
+        "the knowledge base gives no review interval for this indication; the review period "
+        "of the Australian criteria (BloodSTAR) or Ontario IGUM for it would settle it"
+    )
+
+
 def _next_review(
     *,
     review_block: Mapping[str, Any],
@@ -314,28 +374,20 @@ def _next_review(
     as_of: dt.date,
     stable: Mapping[str, Any],
     findings: Mapping[str, Any],
+    fallback: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     measures = list(review_block.get("measures") or []) or list(series)
     what = [f"{m}" for m in measures]
     if (findings.get("wearing_off") or {}).get("detected"):
         what.append("each measure just before the next dose and again after it")
-    first = (review_block.get("first_review_weeks") or {}).get("min")
-    interval = (review_block.get("interval_weeks") or {}).get("min")
     due: dt.date | None = None
     if findings.get("fluctuation") and findings["fluctuation"].get("trf"):
         due, basis = as_of, "now: treatment-related fluctuation"
     elif stable.get("review_weeks"):
         due = as_of + dt.timedelta(weeks=float(stable["review_weeks"]))
         basis = f"after the next step ({stable['review_weeks']:g} weeks, rule {stable['rule']})"
-    elif any(r["status"] == "too_early" for r in rows) and start is not None and first:
-        due, basis = start + dt.timedelta(weeks=float(first)), "first review of the indication"
-    elif interval:
-        due, basis = (
-            as_of + dt.timedelta(weeks=float(interval)),
-            "review interval of the indication",
-        )
-    elif first and start is not None and start + dt.timedelta(weeks=float(first)) > as_of:
-        due, basis = start + dt.timedelta(weeks=float(first)), "first review of the indication"
     else:
-        basis = "the knowledge base gives no review interval for this indication"
+        first, interval, whose = _timing(review_block, fallback)
+        too_early = any(r["status"] == "too_early" for r in rows)
+        due, basis = _scheduled_review(first, interval, whose, start, as_of, too_early)
     return {"due": due.isoformat() if due else None, "basis": basis, "measure": what}

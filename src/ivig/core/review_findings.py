@@ -370,6 +370,84 @@ def detect_dose_creep(
 
 
 # -- stable on maintenance: taper or trial off ---------------------------------------------------
+def _stability_window(
+    ctx: ReviewContext, taper: Mapping[str, Any] | None, review_block: Mapping[str, Any]
+) -> float:
+    """Weeks over which stability is judged: the taper step, else the review interval."""
+    if taper is not None:
+        return float(taper.get("step_weeks", 0))
+    block = review_block.get("interval_weeks") or review_block.get("first_review_weeks") or {}
+    return float(block.get("min", 0))
+
+
+def _plateau(
+    ctx: ReviewContext,
+    series: Mapping[str, list[Entry]],
+    taper: Mapping[str, Any] | None,
+    since: dt.date,
+    as_of: dt.date,
+) -> bool:
+    """Every judged measure has two or more values in the window and moved less than the
+    responder and deterioration thresholds (neither still improving nor worsening)."""
+    judged = [taper["measure"]] if taper and taper.get("measure") in series else list(series)
+    for sid in judged:
+        limit = threshold(ctx, sid, "deterioration")
+        better = threshold(ctx, sid, "responder")
+        inside = [e for e in series[sid] if since <= e["date"] <= as_of]
+        if limit is None or better is None or len(inside) < 2 or series[sid][0]["date"] > since:
+            return False
+        moves = [signed_change(ctx, sid, inside[0], e) for e in inside[1:]]
+        if any(meets(-m, limit) or meets(m, better) for m in moves):
+            return False
+    return True
+
+
+def _dose_changed_since(
+    ctx: ReviewContext, doses: list[dict[str, Any]], since: dt.date, window: float
+) -> bool:
+    changes = [
+        b["date"]
+        for a, b in itertools.pairwise(doses)
+        if abs(float(a["dose_g_per_kg"]) - float(b["dose_g_per_kg"])) > 1e-9
+    ]
+    if changes and changes[-1] > since:
+        ctx.reasons.append(
+            f"dose changed on {changes[-1].isoformat()}: keep it for {window:g} weeks"
+        )
+        return True
+    return False
+
+
+def _next_taper_step(
+    ctx: ReviewContext,
+    taper: Mapping[str, Any],
+    doses: list[dict[str, Any]],
+    steps: list[dict[str, Any]],
+) -> None:
+    weekly = _weekly(doses)
+    percent_now = weekly[-1][1] / weekly[0][1] * 100
+    lower = [p for p in taper["steps_percent"] if p < percent_now - 1e-6]
+    if not lower:
+        return
+    nxt = max(lower)
+    ref_dose = float(doses[0]["dose_g_per_kg"])
+    if nxt <= 0:
+        steps.append(step_of(taper, "Next step: trial off immunoglobulin."))
+        trial = ctx.rule("trial_off")
+        if trial is not None:
+            ctx.use(trial)
+            steps.append(step_of(trial))
+        return
+    interval = doses[-1].get("interval_weeks") or weeks_between(
+        doses[-2]["date"], doses[-1]["date"]
+    )
+    detail = (
+        f"Next step: {nxt:g}% of the stable dose = {ref_dose * nxt / 100:.3g} g/kg every "
+        f"{float(interval):g} weeks (now {percent_now:.0f}%)."
+    )
+    steps.append(step_of(taper, detail))
+
+
 def stability_and_taper(
     ctx: ReviewContext,
     *,
@@ -389,34 +467,14 @@ def stability_and_taper(
         return out
     taper = ctx.rule("taper")
     general = ctx.rule("lowest_effective_dose")
-    if taper is not None:
-        window = float(taper.get("step_weeks", 0))
-    else:
-        block = review_block.get("interval_weeks") or review_block.get("first_review_weeks") or {}
-        window = float(block.get("min", 0))
+    window = _stability_window(ctx, taper, review_block)
     if window <= 0:
         ctx.reasons.append("stability not judged: no taper step or review interval in the data")
         return out
     since = as_of - dt.timedelta(weeks=window)
-    judged = [taper["measure"]] if taper and taper.get("measure") in series else list(series)
-    for sid in judged:
-        limit = threshold(ctx, sid, "deterioration")
-        better = threshold(ctx, sid, "responder")
-        inside = [e for e in series[sid] if since <= e["date"] <= as_of]
-        if limit is None or better is None or len(inside) < 2 or series[sid][0]["date"] > since:
-            return out
-        moves = [signed_change(ctx, sid, inside[0], e) for e in inside[1:]]
-        if any(meets(-m, limit) or meets(m, better) for m in moves):
-            return out  # still worsening or still improving: not yet a plateau
-    changes = [
-        b["date"]
-        for a, b in itertools.pairwise(doses)
-        if abs(float(a["dose_g_per_kg"]) - float(b["dose_g_per_kg"])) > 1e-9
-    ]
-    if changes and changes[-1] > since:
-        ctx.reasons.append(
-            f"dose changed on {changes[-1].isoformat()}: keep it for {window:g} weeks"
-        )
+    if not _plateau(ctx, series, taper, since, as_of) or _dose_changed_since(
+        ctx, doses, since, window
+    ):
         return out
     out |= {"stable": True, "review_weeks": window}
     if taper is None:
@@ -427,26 +485,5 @@ def stability_and_taper(
         return out
     ctx.use(taper)
     out["rule"] = taper["id"]
-    weekly = _weekly(doses)
-    percent_now = weekly[-1][1] / weekly[0][1] * 100
-    lower = [p for p in taper["steps_percent"] if p < percent_now - 1e-6]
-    if not lower:
-        return out
-    nxt = max(lower)
-    ref_dose = float(doses[0]["dose_g_per_kg"])
-    if nxt <= 0:
-        steps.append(step_of(taper, "Next step: trial off immunoglobulin."))
-        trial = ctx.rule("trial_off")
-        if trial is not None:
-            ctx.use(trial)
-            steps.append(step_of(trial))
-        return out
-    interval = doses[-1].get("interval_weeks") or weeks_between(
-        doses[-2]["date"], doses[-1]["date"]
-    )
-    detail = (
-        f"Next step: {nxt:g}% of the stable dose = {ref_dose * nxt / 100:.3g} g/kg every "
-        f"{float(interval):g} weeks (now {percent_now:.0f}%)."
-    )
-    steps.append(step_of(taper, detail))
+    _next_taper_step(ctx, taper, doses, steps)
     return out

@@ -21,9 +21,12 @@ if TYPE_CHECKING:
 __all__ = [
     "compute_change",
     "compute_score",
+    "gbs_prognosis",
     "item_allowed_text",
+    "item_points",
     "list_scores",
     "parse_item_value",
+    "prognosis_from_findings",
     "score_record",
 ]
 
@@ -123,10 +126,30 @@ def _label(item: ScoreItem, value: int | float | str) -> str | None:
     return None
 
 
+def item_points(item: ScoreItem, values: Mapping[str, int | float | str]) -> float:
+    """Points that the value of ``item`` in ``values`` adds to a ``points`` score."""
+    value = values[item["id"]]
+    for choice in item.get("choices", []):
+        if choice["value"] == value:
+            return float(choice.get("points", 0))
+    for band in item.get("points", []):
+        context = band.get("when", {})
+        fits = all(str(values.get(k)) == v for k, v in context.items())
+        if fits and isinstance(value, int | float) and band["min"] <= value <= band["max"]:
+            return float(band["points"])
+    raise InputError(
+        f"item {item['id']}", value, item_allowed_text(item), item.get("unit"), "no points band"
+    )
+
+
 def _total(score: Score, values: dict[str, int | float | str]) -> tuple[float | str, str]:
     """The total and the formula text of the trace."""
     method = score["method"]
     ids = [i["id"] for i in score["items"]]
+    if method == "points":
+        return sum(item_points(i, values) for i in score["items"]), " + ".join(
+            f"points({i})" for i in ids
+        )
     if method == "sum":
         nums = [float(values[i]) for i in ids]
         return sum(nums), " + ".join(ids)
@@ -183,6 +206,9 @@ def compute_score(kb: KnowledgeBase, score_id: str, items: Mapping[str, object])
         label = _label(item, value)
         if label is not None:
             row["label"] = label
+        if score["method"] == "points":
+            row["points"] = _clean(item_points(item, values))
+            row["verified"] = item["verified"]
         item_rows.append(row)
 
     result: dict[str, Any] = {
@@ -272,3 +298,57 @@ def compute_change(
         "adjusted_items": adjusted,
         "direction": score["direction"],
     }
+
+
+def _finding_value(item: ScoreItem, raw: object) -> object:
+    """A finding as the item expects it (booleans become the item's ``yes``/``no`` choices)."""
+    if isinstance(raw, bool) and "choices" in item:
+        return "yes" if raw else "no"
+    return raw
+
+
+def prognosis_from_findings(
+    kb: KnowledgeBase, condition_id: str, findings: Mapping[str, object]
+) -> list[dict[str, Any]]:
+    """Every prognostic score of ``condition_id`` whose items the findings fill.
+
+    A score record's ``from_findings`` maps its items to request findings (or fixed values,
+    ``=day7``). Each version is computed when all its findings are given; otherwise it is
+    listed with the findings that are missing, and a finding the score refuses is named with
+    the reason. Nothing is guessed.
+    """
+    out: list[dict[str, Any]] = []
+    for score in list_scores(kb):
+        if score["kind"] != "prognostic_model" or condition_id not in score.get("conditions", []):
+            continue
+        items_by_id = {i["id"]: i for i in score["items"]}
+        for version in score.get("from_findings", []):
+            row: dict[str, Any] = {"score": score["id"], "name": score["name"]}
+            row["version"] = version["label"]
+            items: dict[str, object] = {}
+            missing: list[str] = []
+            for item_id, name in version["items"].items():
+                if name.startswith("="):
+                    items[item_id] = name[1:]
+                elif findings.get(name) is None:
+                    missing.append(name)
+                else:
+                    items[item_id] = _finding_value(items_by_id[item_id], findings[name])
+            if missing:
+                row["missing"] = missing
+            else:
+                try:
+                    row["result"] = compute_score(kb, score["id"], items)
+                except InputError as exc:
+                    row["refused"] = str(exc)
+            out.append(row)
+    return out
+
+
+def gbs_prognosis(kb: KnowledgeBase, findings: Mapping[str, object]) -> list[dict[str, Any]]:
+    """EGRIS, mEGOS (admission and day 7) and EGOS from a GBS request's findings.
+
+    ``findings`` are the request's findings with the patient's ``age_years`` (the recommendation
+    passes ``{**findings, "age_years": patient["age_years"]}``).
+    """
+    return prognosis_from_findings(kb, "gbs", findings)

@@ -72,6 +72,137 @@ def ideal_body_weight_kg(formula: WeightFormula, sex: str, height_cm: float) -> 
     return ibw
 
 
+def _check_inputs(
+    kb: KnowledgeBase, sex: str, age_years: float, weight_kg: float, height_cm: float | None
+) -> None:
+    if sex not in ("female", "male"):
+        raise InputError("patient.sex", sex, "female, male")
+    check_limit(kb, "weight_kg", weight_kg, "patient.weight_kg")
+    check_limit(kb, "age_years", age_years, "patient.age_years")
+    if height_cm is not None:
+        check_limit(kb, "height_cm", height_cm, "patient.height_cm")
+
+
+def _pregnancy_weight(
+    kb: KnowledgeBase,
+    policy: DosingPolicy,
+    pregnant: bool,
+    weight_kg: float,
+    pre_pregnancy_weight_kg: float | None,
+    steps: list[dict[str, Any]],
+) -> float:
+    """The weight the policy's rules and formulas work from.
+
+    A policy with ``pregnancy.weight: pre_pregnancy`` (Ontario) replaces the measured weight of a
+    pregnant patient by her pre-pregnancy weight *before* the rules and the adjusted-weight
+    formula run ("should be used for the dose calculator (in addition to the above criteria)").
+    """
+    rule = policy.get("pregnancy")
+    if not pregnant or rule is None or rule["weight"] != "pre_pregnancy":
+        return weight_kg
+    if pre_pregnancy_weight_kg is None:
+        raise MissingFieldError(
+            "patient.pre_pregnancy_weight_kg", f"dosing-weight policy {policy['id']!r}", "kg"
+        )
+    check_limit(kb, "weight_kg", pre_pregnancy_weight_kg, "patient.pre_pregnancy_weight_kg")
+    steps.append(
+        step(
+            "pre-pregnancy weight",
+            f"pregnant: {rule['text']}",
+            {"weight_kg": weight_kg, "pre_pregnancy_weight_kg": pre_pregnancy_weight_kg},
+            pre_pregnancy_weight_kg,
+            "kg",
+            rule["sources"][0]["id"],
+        )
+    )
+    return pre_pregnancy_weight_kg
+
+
+def _size_steps(
+    formula: WeightFormula,
+    sex: str,
+    height_cm: float,
+    weight_kg: float,
+    inputs: dict[str, object],
+    steps: list[dict[str, Any]],
+) -> tuple[float, float, float]:
+    """Ideal and adjusted weight and BMI from ``weight_kg``; adds the trace and rule inputs."""
+    formula_ref = formula["sources"][0]["id"]
+    inputs["height_cm"] = height_cm
+    height_in = height_cm * formula["cm_to_in"]
+    ideal_kg = ideal_body_weight_kg(formula, sex, height_cm)
+    base = formula["ibw_base_kg_male"] if sex == "male" else formula["ibw_base_kg_female"]
+    steps.append(
+        step(
+            "ideal body weight (Devine)",
+            f"{base:g} + {formula['ibw_kg_per_inch_over']:g} x (height_in - "
+            f"{formula['ibw_height_threshold_in']:g}); height_in = height_cm x "
+            f"{formula['cm_to_in']:g}",
+            {"sex": sex, "height_cm": height_cm, "height_in": round(height_in, 3)},
+            ideal_kg,
+            "kg",
+            formula_ref,
+        )
+    )
+    factor = formula["adjusted_factor"]
+    adjusted_kg = ideal_kg + factor * (weight_kg - ideal_kg)
+    steps.append(
+        step(
+            "adjusted body weight",
+            f"IBW + {factor:g} x (actual - IBW)",
+            {"ideal_kg": round(ideal_kg, 3), "weight_kg": weight_kg},
+            adjusted_kg,
+            "kg",
+            formula_ref,
+        )
+    )
+    bmi = weight_kg / (height_cm / 100) ** 2
+    inputs["bmi_kg_per_m2"] = bmi
+    inputs["actual_over_ideal_ratio"] = weight_kg / ideal_kg if ideal_kg > 0 else None
+    inputs["actual_below_adjusted"] = weight_kg < adjusted_kg
+    return ideal_kg, adjusted_kg, bmi
+
+
+def _opt_out_rule(policy: DosingPolicy, justification: str) -> dict[str, Any]:
+    policy_id = policy["id"]
+    if not policy.get("opt_out"):
+        raise InputError(
+            "policy_opt_out_justification",
+            justification,
+            "only with a policy that allows an opt-out",
+            detail=f"policy {policy_id!r} has no opt-out",
+        )
+    if not justification.strip():
+        raise InputError("policy_opt_out_justification", justification, "a written justification")
+    return {
+        "id": "opt-out",
+        "use": "actual",
+        "reason": f"prescriber opted out of {policy_id}: {justification.strip()}",
+        "sources": policy["sources"],
+        "verified": policy["verified"],
+    }
+
+
+def _chosen_kg(
+    method: str,
+    basis_kg: float,
+    ideal_kg: float | None,
+    adjusted_kg: float | None,
+    height_cm: float | None,
+) -> float:
+    if method not in ("ideal", "adjusted"):
+        return basis_kg
+    value = ideal_kg if method == "ideal" else adjusted_kg
+    if value is None or ideal_kg is None or ideal_kg <= 0:
+        raise InputError(
+            "patient.height_cm",
+            height_cm,
+            "a height for which the Devine ideal weight is positive",
+            "cm",
+        )
+    return value
+
+
 def compute_dosing_weight(
     kb: KnowledgeBase,
     *,
@@ -86,15 +217,11 @@ def compute_dosing_weight(
 ) -> dict[str, Any]:
     """The dosing weight under ``policy_id``, with the rule that applied and the trace.
 
-    Raises :class:`MissingFieldError` when the policy needs the height and none is given, and
-    :class:`InputError` for out-of-range values: nothing falls back silently.
+    Raises :class:`MissingFieldError` when the policy needs the height (or, in pregnancy, the
+    pre-pregnancy weight) and none is given, and :class:`InputError` for out-of-range values:
+    nothing falls back silently.
     """
-    if sex not in ("female", "male"):
-        raise InputError("patient.sex", sex, "female, male")
-    check_limit(kb, "weight_kg", weight_kg, "patient.weight_kg")
-    check_limit(kb, "age_years", age_years, "patient.age_years")
-    if height_cm is not None:
-        check_limit(kb, "height_cm", height_cm, "patient.height_cm")
+    _check_inputs(kb, sex, age_years, weight_kg, height_cm)
     policy = kb.dosing_policy(policy_id)
     if policy["requires_height"] and height_cm is None:
         raise MissingFieldError(
@@ -103,13 +230,13 @@ def compute_dosing_weight(
             "cm",
         )
     formula = kb.weight_formula(policy["formula"])
-    formula_ref = formula["sources"][0]["id"]
     steps: list[dict[str, Any]] = [
         step("actual weight", "as measured", {"weight_kg": weight_kg}, weight_kg, "kg")
     ]
+    basis_kg = _pregnancy_weight(kb, policy, pregnant, weight_kg, pre_pregnancy_weight_kg, steps)
     inputs: dict[str, object] = {
         "age_years": age_years,
-        "weight_kg": weight_kg,
+        "weight_kg": basis_kg,
         "sex": sex,
         "pregnant": pregnant,
     }
@@ -117,81 +244,15 @@ def compute_dosing_weight(
     adjusted_kg: float | None = None
     bmi: float | None = None
     if height_cm is not None:
-        inputs["height_cm"] = height_cm
-        height_in = height_cm * formula["cm_to_in"]
-        ideal_kg = ideal_body_weight_kg(formula, sex, height_cm)
-        base = formula["ibw_base_kg_male"] if sex == "male" else formula["ibw_base_kg_female"]
-        steps.append(
-            step(
-                "ideal body weight (Devine)",
-                f"{base:g} + {formula['ibw_kg_per_inch_over']:g} x (height_in - "
-                f"{formula['ibw_height_threshold_in']:g}); height_in = height_cm x "
-                f"{formula['cm_to_in']:g}",
-                {"sex": sex, "height_cm": height_cm, "height_in": round(height_in, 3)},
-                ideal_kg,
-                "kg",
-                formula_ref,
-            )
-        )
-        factor = formula["adjusted_factor"]
-        adjusted_kg = ideal_kg + factor * (weight_kg - ideal_kg)
-        steps.append(
-            step(
-                "adjusted body weight",
-                f"IBW + {factor:g} x (actual - IBW)",
-                {"ideal_kg": round(ideal_kg, 3), "weight_kg": weight_kg},
-                adjusted_kg,
-                "kg",
-                formula_ref,
-            )
-        )
-        bmi = weight_kg / (height_cm / 100) ** 2
-        inputs["bmi_kg_per_m2"] = bmi
-        inputs["actual_over_ideal_ratio"] = weight_kg / ideal_kg if ideal_kg > 0 else None
-        inputs["actual_below_adjusted"] = weight_kg < adjusted_kg
-
+        ideal_kg, adjusted_kg, bmi = _size_steps(formula, sex, height_cm, basis_kg, inputs, steps)
     if opt_out_justification is not None:
-        if not policy.get("opt_out"):
-            raise InputError(
-                "policy_opt_out_justification",
-                opt_out_justification,
-                "only with a policy that allows an opt-out",
-                detail=f"policy {policy_id!r} has no opt-out",
-            )
-        if not opt_out_justification.strip():
-            raise InputError(
-                "policy_opt_out_justification", opt_out_justification, "a written justification"
-            )
-        rule: dict[str, Any] = {
-            "id": "opt-out",
-            "use": "actual",
-            "reason": f"prescriber opted out of {policy_id}: {opt_out_justification.strip()}",
-            "sources": policy["sources"],
-            "verified": policy["verified"],
-        }
+        rule = _opt_out_rule(policy, opt_out_justification)
     else:
         rule = _first_rule(policy, inputs)
-
     method = rule["use"]
-    if method == "pre_pregnancy":
-        if pre_pregnancy_weight_kg is None:
-            raise MissingFieldError(
-                "patient.pre_pregnancy_weight_kg", f"dosing-weight policy {policy_id!r}", "kg"
-            )
-        check_limit(kb, "weight_kg", pre_pregnancy_weight_kg, "patient.pre_pregnancy_weight_kg")
-        kg = pre_pregnancy_weight_kg
-    elif method in ("ideal", "adjusted"):
-        value = ideal_kg if method == "ideal" else adjusted_kg
-        if value is None or ideal_kg is None or ideal_kg <= 0:
-            raise InputError(
-                "patient.height_cm",
-                height_cm,
-                "a height for which the Devine ideal weight is positive",
-                "cm",
-            )
-        kg = value
-    else:
-        kg = weight_kg
+    kg = _chosen_kg(method, basis_kg, ideal_kg, adjusted_kg, height_cm)
+    if method == "actual" and basis_kg != weight_kg:
+        method = "pre_pregnancy"
     steps.append(
         step(
             "dosing weight",
@@ -202,6 +263,11 @@ def compute_dosing_weight(
             rule["sources"][0]["id"],
         )
     )
+    pregnancy = policy.get("pregnancy") if basis_kg != weight_kg else None
+    rule_verified = bool(rule["verified"]) and (pregnancy is None or pregnancy["verified"])
+    reason = _explain(rule, inputs)
+    if pregnancy is not None:
+        reason = f"{reason}; computed from the pre-pregnancy weight ({pregnancy['text']})"
     return {
         "kg": round(kg, 2),
         "method": method,
@@ -212,13 +278,13 @@ def compute_dosing_weight(
         "policy": policy_id,
         "rule": {
             "id": rule["id"],
-            "reason": _explain(rule, inputs),
+            "reason": reason,
             "sources": [r["id"] for r in rule["sources"]],
-            "verified": rule["verified"],
+            "verified": rule_verified,
         },
         "opt_out_justification": opt_out_justification,
         "steps": steps,
-        "verified": bool(rule["verified"] and formula["verified"]),
+        "verified": bool(rule_verified and formula["verified"]),
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ivig.knowledge.stats import compute_stats
@@ -10,6 +11,8 @@ if TYPE_CHECKING:
     from ivig.knowledge.base import KnowledgeBase
 
 __all__ = ["render_knowledge_markdown"]
+
+Add = Callable[[str], None]
 
 
 def _refs(record: Any) -> str:
@@ -30,10 +33,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render_knowledge_markdown(kb: KnowledgeBase) -> str:
-    """The whole knowledge base as a Markdown document (deterministic)."""
-    lines: list[str] = []
-    add = lines.append
+def _summary(kb: KnowledgeBase, add: Add) -> None:
     stats = compute_stats(kb)
     add("# ivig knowledge base")
     add("")
@@ -47,9 +47,13 @@ def render_knowledge_markdown(kb: KnowledgeBase) -> str:
         f"{stats['products']} products, {stats['scores']} scores. "
         f"{stats['numbers_with_source_share']:.0%} of {stats['numbers']} clinical numbers carry a "
         f"source; {stats['facts_verified_share']:.0%} of {stats['facts']} sourced facts "
-        "are verified."
+        "are verified. Unverified facts, why and what would settle them: "
+        "[verification.md](verification.md)."
     )
     add("")
+
+
+def _glance(kb: KnowledgeBase, add: Add) -> None:
     add("## Conditions at a glance")
     add("")
     add("| Condition | Indication | Role | Evidence |")
@@ -64,6 +68,52 @@ def render_knowledge_markdown(kb: KnowledgeBase) -> str:
     add("")
     add("`*` unverified.")
     add("")
+
+
+def _regimen_line(reg: Any) -> str:
+    interval = f", every {_range(reg['interval_weeks'])} weeks" if "interval_weeks" in reg else ""
+    return (
+        f"- Regimen `{reg['id']}` ({reg['phase']}, {reg['route']}): "
+        f"{_range(reg['dose_g_per_kg'])} g/kg over {_range(reg['days'])} day(s)"
+        f"{interval} — {_refs(reg)}"
+    )
+
+
+def _review_line(review: Any) -> str:
+    timing = []
+    if "first_review_weeks" in review:
+        timing.append(f"first review at {_range(review['first_review_weeks'])} weeks")
+    if "interval_weeks" in review:
+        timing.append(f"then every {_range(review['interval_weeks'])} weeks")
+    when = f" ({', '.join(timing)})" if timing else " (no review interval)"
+    return (
+        f"- Review{when}: measures {', '.join(review['measures'])}; "
+        f"{_cell(review['response_definition'])} — {_refs(review)}"
+    )
+
+
+def _indication(ind: Any, add: Add) -> None:
+    add("")
+    add(f"#### `{ind['id']}` — {ind['name']}")
+    add("")
+    add(f"Role: **{ind['role']}**. Sources: {_refs(ind)}.")
+    add("")
+    for ev in ind["evidence"]:
+        note = f" ({ev['note']})" if ev.get("note") else ""
+        add(f"- Evidence {ev['system']}: **{ev['level']}**{_cell(note)} — {_refs(ev)}")
+    for group in ("qualifying", "exclusion"):
+        for crit in ind.get(group, []):
+            test = crit.get("when") or " or ".join(list(crit.get("any_of", [])))
+            add(f"- {group.capitalize()}: {crit['text']} `{test}` — {_refs(crit)}")
+    for reg in ind.get("regimens", []):
+        add(_regimen_line(reg))
+    if ind.get("review"):
+        add(_review_line(ind["review"]))
+    for alt in ind.get("alternatives", []):
+        add(f"- Alternative: {alt['name']} — {_refs(alt)}")
+
+
+def _conditions(kb: KnowledgeBase, add: Add) -> None:
     add("## Conditions")
     for cond in sorted(kb.conditions(), key=lambda c: c["id"]):
         add("")
@@ -79,54 +129,60 @@ def render_knowledge_markdown(kb: KnowledgeBase) -> str:
         for code in cond.get("codes", []):
             add(f"- Code {code['system']} `{code['code']}` — {_refs(code)}")
         for ind in cond["indications"]:
-            add("")
-            add(f"#### `{ind['id']}` — {ind['name']}")
-            add("")
-            add(f"Role: **{ind['role']}**. Sources: {_refs(ind)}.")
-            add("")
-            for ev in ind["evidence"]:
-                note = f" ({ev['note']})" if ev.get("note") else ""
-                add(f"- Evidence {ev['system']}: **{ev['level']}**{_cell(note)} — {_refs(ev)}")
-            for group, crits in (
-                ("qualifying", ind.get("qualifying", [])),
-                ("exclusion", ind.get("exclusion", [])),
-            ):
-                for crit in crits:
-                    test = crit.get("when") or " or ".join(list(crit.get("any_of", [])))
-                    add(f"- {group.capitalize()}: {crit['text']} `{test}` — {_refs(crit)}")
-            for reg in ind.get("regimens", []):
-                interval = (
-                    f", every {_range(reg['interval_weeks'])} weeks"
-                    if "interval_weeks" in reg
-                    else ""
-                )
-                add(
-                    f"- Regimen `{reg['id']}` ({reg['phase']}, {reg['route']}): "
-                    f"{_range(reg['dose_g_per_kg'])} g/kg over {_range(reg['days'])} day(s)"
-                    f"{interval} — {_refs(reg)}"
-                )
-            review = ind.get("review")
-            if review:
-                add(
-                    f"- Review: measures {', '.join(review['measures'])}; "
-                    f"{_cell(review['response_definition'])} — {_refs(review)}"
-                )
-            for alt in ind.get("alternatives", []):
-                add(f"- Alternative: {alt['name']} — {_refs(alt)}")
+            _indication(ind, add)
     add("")
+
+
+def _evidence_systems(kb: KnowledgeBase, add: Add) -> None:
+    add("## Rating systems")
+    add("")
+    add("Superseded and retired systems are listed after the current ones of each jurisdiction.")
+    add("")
+    for system in kb.data["evidence_systems"]:
+        year = f" {system['year']}" if "year" in system else ""
+        status = f"{system['status']}{year}"
+        if "superseded_by" in system:
+            status += f", replaced by `{system['superseded_by']}`"
+        add(f"- `{system['id']}` {system['name']} — **{status}** — {_refs(system)}")
+    add("")
+
+
+def _policies(kb: KnowledgeBase, add: Add) -> None:
     add("## Dosing-weight policies")
     add("")
     for policy in kb.data["dosing"]["policies"]:
         add(f"- `{policy['id']}` {policy['name']} — {_refs(policy)}")
+        pregnancy = policy.get("pregnancy")
+        if pregnancy:
+            add(
+                f"  - pregnant → {pregnancy['weight']} weight: {pregnancy['text']} — "
+                f"{_refs(pregnancy)}"
+            )
         for rule in policy["rules"]:
             add(f"  - `{' and '.join(rule['when'])}` → {rule['use']}: {rule['reason']}")
     add("")
+
+
+def _sources(kb: KnowledgeBase, add: Add) -> None:
     add("## Sources")
+    add("")
+    add(
+        "`secondary`: a mirror, drug database, handout or reproduction; it cannot on its own "
+        "make a fact verified."
+    )
     add("")
     for src in sorted(kb.data["sources"], key=lambda s: s["id"]):
         ident = (src.get("pmid") and f" PMID {src['pmid']}") or ""
         doi = (src.get("doi") and f" doi:{src['doi']}") or ""
         url = (src.get("url") and f" <{src['url']}>") or ""
-        add(f"- `{src['id']}` ({src['kind']}) {_cell(src['citation'])}{ident}{doi}{url}")
+        tier = ", secondary" if src.get("tier") == "secondary" else ""
+        add(f"- `{src['id']}` ({src['kind']}{tier}) {_cell(src['citation'])}{ident}{doi}{url}")
     add("")
+
+
+def render_knowledge_markdown(kb: KnowledgeBase) -> str:
+    """The whole knowledge base as a Markdown document (deterministic)."""
+    lines: list[str] = []
+    for part in (_summary, _glance, _conditions, _evidence_systems, _policies, _sources):
+        part(kb, lines.append)
     return "\n".join(lines)

@@ -8,6 +8,8 @@ which the eligibility engine reports as missing information instead of guessing.
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from functools import lru_cache
 
 __all__ = ["OPS", "Predicate", "PredicateSyntaxError", "evaluate", "parse"]
@@ -87,6 +89,19 @@ def parse(text: str) -> Predicate:
     raise PredicateSyntaxError(f"no operator ({', '.join(o.strip() for o in OPS)}) in {text!r}")
 
 
+#: order comparisons of the grammar
+_ORDER: dict[str, Callable[[float, float], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def evaluate(predicate: Predicate, values: dict[str, object]) -> bool | None:
     """True or false, or ``None`` when the finding is absent from ``values``."""
     if predicate.op == "always":
@@ -96,21 +111,12 @@ def evaluate(predicate: Predicate, values: dict[str, object]) -> bool | None:
     actual = values[predicate.name]
     expected = predicate.value
     op = predicate.op
-    if op == "==":
-        return actual == expected
-    if op == "!=":
-        return actual != expected
+    if op in ("==", "!="):
+        return (actual == expected) == (op == "==")
     if op == "in":
         assert isinstance(expected, list)  # guaranteed by parse()
         return actual in expected
-    if not isinstance(actual, int | float) or isinstance(actual, bool):
+    if not _is_number(actual) or not _is_number(expected):
         return None
-    if not isinstance(expected, int | float) or isinstance(expected, bool):
-        return None
-    if op == "<":
-        return actual < expected
-    if op == "<=":
-        return actual <= expected
-    if op == ">":
-        return actual > expected
-    return actual >= expected
+    assert isinstance(actual, int | float) and isinstance(expected, int | float)
+    return _ORDER[op](float(actual), float(expected))

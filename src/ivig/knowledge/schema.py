@@ -23,6 +23,7 @@ from annotated_types import Ge, Gt, Le, MinLen
 from pydantic import ConfigDict, with_config
 from typing_extensions import TypedDict
 
+from ivig.knowledge.schema_codes import MedicationCodes
 from ivig.knowledge.schema_pk import PkModelSet
 from ivig.knowledge.schema_products import (
     AdverseEffect,
@@ -52,6 +53,7 @@ __all__ = [
     "Meta",
     "NonNeuroUse",
     "PlausibilityLimit",
+    "PregnancyRule",
     "Range",
     "Regimen",
     "RegulatoryEntry",
@@ -182,6 +184,9 @@ SourceKind = Literal[
 ]
 
 
+SourceTier = Literal["primary", "secondary"]
+
+
 @with_config(FORBID)
 class SourceRef(TypedDict):
     id: Id
@@ -197,6 +202,11 @@ class Source(TypedDict):
 
     id: Id
     kind: SourceKind
+    #: ``primary``: the label, guideline, criteria or paper itself (from its publisher, the
+    #: regulator or the label holder, or identified by PMID/DOI). ``secondary``: a mirror, drug
+    #: database, handout, reproduction or unnamed local document; it may stay as a locator but
+    #: cannot on its own make a fact verified (``ivig kb validate`` refuses that).
+    tier: SourceTier
     citation: Id
     year: NotRequired[Annotated[int, Ge(1900), Le(2100)]]
     pmid: NotRequired[str]
@@ -251,6 +261,13 @@ class EvidenceSystem(TypedDict):
     name: str
     kind: Literal["evidence_level", "funding_status", "priority", "role"]
     jurisdiction: str
+    #: ``superseded`` (replaced by ``superseded_by``) and ``retired`` systems are shown as such
+    #: and listed after every current system of a jurisdiction (never ranked first)
+    status: Literal["current", "superseded", "retired"]
+    #: year of the edition the levels come from
+    year: NotRequired[Annotated[int, Ge(1900), Le(2100)]]
+    superseded_by: NotRequired[Id]
+    note: NotRequired[str]
     levels: Annotated[list[EvidenceLevel], MinLen(1)]
     sources: Sources
     verified: bool
@@ -492,8 +509,22 @@ class PolicyRule(TypedDict):
 
     id: Id
     when: Annotated[list[str], MinLen(1)]
-    use: Literal["actual", "ideal", "adjusted", "pre_pregnancy"]
+    use: Literal["actual", "ideal", "adjusted"]
     reason: str
+    sources: Sources
+    verified: bool
+
+
+@with_config(FORBID)
+class PregnancyRule(TypedDict):
+    """Which weight a policy starts from in pregnancy.
+
+    ``pre_pregnancy``: the pre-pregnancy weight replaces the measured weight before the rules and
+    the adjusted-weight formula run (Ontario). ``actual``: nothing is replaced (the rules decide).
+    """
+
+    weight: Literal["pre_pregnancy", "actual"]
+    text: str
     sources: Sources
     verified: bool
 
@@ -506,6 +537,7 @@ class DosingPolicy(TypedDict):
     formula: Id
     requires_height: bool
     rules: Annotated[list[PolicyRule], MinLen(1)]
+    pregnancy: NotRequired[PregnancyRule]
     rounding: NotRequired[Literal["none", "nearest-5g", "vials"]]
     opt_out: NotRequired[str]
     note: NotRequired[str]
@@ -581,3 +613,4 @@ class KnowledgeData(TypedDict):
     scores: list[Score]
     review_rules: list[ReviewRule]
     pk: PkModelSet
+    medication_codes: MedicationCodes

@@ -107,6 +107,15 @@ class PkPopulation(TypedDict):
 
 
 @with_config(FORBID)
+class PkCaveat(TypedDict):
+    """What a reader must know when a result misses a reference target (with its source)."""
+
+    text: str
+    sources: _Sources
+    verified: bool
+
+
+@with_config(FORBID)
 class PkReference(TypedDict):
     """A published figure a result is compared with (and a calibration target for tests).
 
@@ -140,6 +149,8 @@ class PkReference(TypedDict):
     max: NotRequired[float]
     n: NotRequired[Annotated[int, Ge(1)]]
     note: NotRequired[str]
+    #: shown when a result does not reach a ``delta_igg_target`` (GBS: SID-GBS)
+    when_not_met: NotRequired[PkCaveat]
     sources: _Sources
     verified: bool
 
@@ -203,6 +214,52 @@ Report = Callable[[str, str, str], None]
 _FILE = "pk.yaml"
 
 
+_POSITIVE = (
+    "clearance_ml_per_kg_per_day",
+    "central_volume_ml_per_kg",
+    "peripheral_volume_ml_per_kg",
+    "intercompartmental_clearance_ml_per_kg_per_day",
+    "sc_absorption_rate_per_day",
+)
+
+
+def _duplicate_ids(records: list[dict[str, Any]], where: str, what: str, report: Report) -> None:
+    ids = [r["id"] for r in records]
+    for dup in sorted({i for i in ids if ids.count(i) > 1}):
+        report(_FILE, f"{where}.{dup}", f"duplicate {what} id")
+
+
+def _check_population(pop: dict[str, Any], report: Report) -> None:
+    loc = f"populations.{pop['id']}"
+    for key in _POSITIVE:
+        if pop[key]["value"] <= 0:
+            report(_FILE, f"{loc}.{key}", "must be above 0")
+    if pop["baseline_igg_g_per_l"]["value"] < 0:
+        report(_FILE, f"{loc}.baseline_igg_g_per_l", "must not be negative")
+    if not 0 < pop["sc_bioavailability"]["value"] <= 1:
+        report(_FILE, f"{loc}.sc_bioavailability", "a fraction in (0, 1]")
+    seen: set[str] = set()
+    for var in pop["variability"]:
+        if var["parameter"] in seen:
+            report(_FILE, f"{loc}.variability", f"{var['parameter']!r} given twice")
+        seen.add(var["parameter"])
+    for key, value in pop.items():
+        bounded = isinstance(value, dict) and "min" in value and "max" in value
+        if bounded and value["min"] > value["max"]:
+            report(_FILE, f"{loc}.{key}", "min above max")
+    if not pop["verified"] and not pop.get("warnings"):
+        report(_FILE, loc, "an unverified population needs 'warnings' for the user")
+
+
+def _check_references(pk: dict[str, Any], ids: list[str], report: Report) -> None:
+    _duplicate_ids(pk.get("references", []), "references", "reference", report)
+    for ref in pk.get("references", []):
+        if ref["population"] not in ids:
+            report(_FILE, f"references.{ref['id']}", f"unknown population {ref['population']!r}")
+        if ref["kind"] in ("delta_igg", "delta_igg_target", "level") and "day" not in ref:
+            report(_FILE, f"references.{ref['id']}", f"a {ref['kind']} reference needs 'day'")
+
+
 def _check_pk(data: dict[str, Any], report: Report) -> None:
     """Ids unique and resolvable; ranges ordered; volumes, clearances and fractions sane."""
     pk = data.get("pk")
@@ -210,53 +267,13 @@ def _check_pk(data: dict[str, Any], report: Report) -> None:
         return
     populations = pk.get("populations", [])
     ids = [p["id"] for p in populations]
-    for dup in sorted({i for i in ids if ids.count(i) > 1}):
-        report(_FILE, f"populations.{dup}", "duplicate population id")
+    _duplicate_ids(populations, "populations", "population", report)
     if pk.get("default_population") not in ids:
         report(_FILE, "default_population", f"unknown population {pk.get('default_population')!r}")
-    positive = (
-        "clearance_ml_per_kg_per_day",
-        "central_volume_ml_per_kg",
-        "peripheral_volume_ml_per_kg",
-        "intercompartmental_clearance_ml_per_kg_per_day",
-        "sc_absorption_rate_per_day",
-    )
     for pop in populations:
-        loc = f"populations.{pop['id']}"
-        for key in positive:
-            if pop[key]["value"] <= 0:
-                report(_FILE, f"{loc}.{key}", "must be above 0")
-        if pop["baseline_igg_g_per_l"]["value"] < 0:
-            report(_FILE, f"{loc}.baseline_igg_g_per_l", "must not be negative")
-        f = pop["sc_bioavailability"]["value"]
-        if not 0 < f <= 1:
-            report(_FILE, f"{loc}.sc_bioavailability", "a fraction in (0, 1]")
-        seen: set[str] = set()
-        for var in pop["variability"]:
-            if var["parameter"] in seen:
-                report(_FILE, f"{loc}.variability", f"{var['parameter']!r} given twice")
-            seen.add(var["parameter"])
-        for key, value in pop.items():
-            if (
-                isinstance(value, dict)
-                and "min" in value
-                and "max" in value
-                and value["min"] > value["max"]
-            ):
-                report(_FILE, f"{loc}.{key}", "min above max")
-        if not pop["verified"] and not pop.get("warnings"):
-            report(_FILE, loc, "an unverified population needs 'warnings' for the user")
-    ref_ids = [r["id"] for r in pk.get("references", [])]
-    for dup in sorted({i for i in ref_ids if ref_ids.count(i) > 1}):
-        report(_FILE, f"references.{dup}", "duplicate reference id")
-    for ref in pk.get("references", []):
-        if ref["population"] not in ids:
-            report(_FILE, f"references.{ref['id']}", f"unknown population {ref['population']!r}")
-        if ref["kind"] in ("delta_igg", "delta_igg_target", "level") and "day" not in ref:
-            report(_FILE, f"references.{ref['id']}", f"a {ref['kind']} reference needs 'day'")
-    conv_ids = [c["id"] for c in pk.get("sc_conversions", [])]
-    for dup in sorted({i for i in conv_ids if conv_ids.count(i) > 1}):
-        report(_FILE, f"sc_conversions.{dup}", "duplicate conversion id")
+        _check_population(pop, report)
+    _check_references(pk, ids, report)
+    _duplicate_ids(pk.get("sc_conversions", []), "sc_conversions", "conversion", report)
     conventions = pk.get("conventions") or {}
     frac = conventions.get("distribution_equilibrium_fraction", {}).get("value")
     if frac is not None and not 0 < frac < 1:

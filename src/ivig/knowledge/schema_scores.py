@@ -26,8 +26,10 @@ __all__ = [
     "CHECKS",
     "RULE_KINDS",
     "Choice",
+    "FindingMap",
     "InterpretationBand",
     "Mcid",
+    "PointBand",
     "ReviewRule",
     "Score",
     "ScoreItem",
@@ -50,7 +52,7 @@ Sources = Annotated[list[_SourceRef], MinLen(1)]
 Unit = Literal["points", "kPa", "relapses/year", "count", "years", "days", "percent", "none"]
 
 ScoreKind = Literal["scale", "prognostic_model", "measurement", "rate", "classification"]
-Method = Literal["sum", "single", "rate", "class", "none"]
+Method = Literal["sum", "points", "single", "rate", "class", "none"]
 Direction = Literal["higher_is_worse", "higher_is_better", "none"]
 
 #: Kinds of review rule the engine (:mod:`ivig.core.review`) understands.
@@ -67,6 +69,7 @@ RULE_KINDS = (
     "lowest_effective_dose",
     "stop_no_benefit",
     "dose_creep",
+    "maintenance_review",
 )
 RuleKind = Literal[
     "responder",
@@ -81,6 +84,7 @@ RuleKind = Literal[
     "lowest_effective_dose",
     "stop_no_benefit",
     "dose_creep",
+    "maintenance_review",
 ]
 
 
@@ -92,6 +96,31 @@ class Choice(TypedDict):
     label: str
     #: order of a categorical value (MGFA class) for trends; higher is more severe
     rank: NotRequired[int]
+    #: points this value adds to a ``points`` score (EGRIS facial/bulbar weakness: yes = 1)
+    points: NotRequired[float]
+
+
+@with_config(FORBID)
+class PointBand(TypedDict):
+    """Points of a numeric item whose value lies in ``min``..``max`` (inclusive).
+
+    ``when`` narrows the band to a value of another item (mEGOS: MRC sum score bands differ at
+    admission and at day 7).
+    """
+
+    min: float
+    max: float
+    points: float
+    when: NotRequired[dict[str, str]]
+
+
+@with_config(FORBID)
+class FindingMap(TypedDict):
+    """How a request's findings fill a score's items (for the prognosis shown with a
+    recommendation). Values name a finding, or ``=value`` for a fixed item value."""
+
+    label: str
+    items: dict[str, str]
 
 
 @with_config(FORBID)
@@ -105,6 +134,8 @@ class ScoreItem(TypedDict):
     max: NotRequired[float]
     integer: NotRequired[bool]
     unit: NotRequired[Unit]
+    #: points of a numeric item, by band of its value (``points`` scores)
+    points: NotRequired[Annotated[list[PointBand], MinLen(1)]]
     #: two values between which a change of this item is not counted (adjusted INCAT arm 0-1)
     change_ignored_between: NotRequired[Annotated[list[int], MinLen(2)]]
     note: NotRequired[str]
@@ -162,6 +193,9 @@ class ReviewRule(TypedDict):
     steps_percent: NotRequired[Annotated[list[Annotated[float, Ge(0)]], MinLen(1)]]
     step_weeks: NotRequired[Annotated[float, Ge(0)]]
     window_months: NotRequired[Annotated[float, Ge(0)]]
+    #: ``maintenance_review``: first evaluation after the start, then at most this many weeks
+    first_review_weeks: NotRequired[Annotated[float, Ge(0)]]
+    interval_weeks: NotRequired[Annotated[float, Ge(0)]]
     suggestion: NotRequired[str]
     sources: Sources
     verified: bool
@@ -187,6 +221,8 @@ class Score(TypedDict):
     mcid: NotRequired[Mcid]
     #: what a published version holds that this record leaves out, and why
     not_encoded: NotRequired[str]
+    #: request findings that fill the items, one map per version of the score
+    from_findings: NotRequired[list[FindingMap]]
     notes: NotRequired[list[str]]
     sources: Sources
     verified: bool
@@ -210,6 +246,34 @@ def _check_item(sid: str, item: dict[str, Any], report: Report) -> None:
         report(file, loc, "min above max")
 
 
+def _check_points_item(sid: str, item: dict[str, Any], report: Report) -> None:
+    """Every value of a ``points`` item has its points (each choice, each whole number)."""
+    file = f"scores/{sid}.yaml"
+    loc = f"items.{item['id']}"
+    if "choices" in item:
+        if not all("points" in c for c in item["choices"]):
+            report(file, loc, "every choice of a points score needs 'points'")
+        return
+    bands = item.get("points") or []
+    if not bands:
+        report(file, loc, "a numeric item of a points score needs 'points' bands")
+        return
+    if not item.get("integer") or "min" not in item or "max" not in item:
+        return
+    contexts = {tuple(sorted(b.get("when", {}).items())) for b in bands}
+    for context in contexts:
+        for value in range(int(item["min"]), int(item["max"]) + 1):
+            hits = [
+                b
+                for b in bands
+                if tuple(sorted(b.get("when", {}).items())) == context
+                and b["min"] <= value <= b["max"]
+            ]
+            if len(hits) != 1:
+                report(file, loc, f"value {value} falls in {len(hits)} point bands {context}")
+                return
+
+
 def _check_score(score: dict[str, Any], score_ids: set[str], report: Report) -> None:
     sid = score["id"]
     file = f"scores/{sid}.yaml"
@@ -217,9 +281,11 @@ def _check_score(score: dict[str, Any], score_ids: set[str], report: Report) -> 
     ids = [i["id"] for i in items]
     if len(set(ids)) != len(ids):
         report(file, "items", "duplicate item id")
+    method = score["method"]
     for item in items:
         _check_item(sid, item, report)
-    method = score["method"]
+        if method == "points":
+            _check_points_item(sid, item, report)
     if not items:
         report(file, "items", "a score needs at least one item")
     if method == "rate" and len(items) != 2:
@@ -231,7 +297,7 @@ def _check_score(score: dict[str, Any], score_ids: set[str], report: Report) -> 
     rng = score.get("range")
     if rng and "max" in rng and rng["min"] > rng["max"]:
         report(file, "range", "min above max")
-    if rng and method == "sum" and "max" in rng:
+    if rng and method in ("sum", "points") and "max" in rng:
         lows, highs = _item_bounds(items)
         if lows is not None and highs is not None and (lows != rng["min"] or highs != rng["max"]):
             report(
@@ -248,7 +314,15 @@ def _check_score(score: dict[str, Any], score_ids: set[str], report: Report) -> 
 def _item_bounds(items: list[dict[str, Any]]) -> tuple[float | None, float | None]:
     low = high = 0.0
     for item in items:
-        if "choices" in item:
+        if "choices" in item and all("points" in c for c in item["choices"]):
+            low += min(c["points"] for c in item["choices"])
+            high += max(c["points"] for c in item["choices"])
+        elif item.get("points"):
+            if any("when" in b for b in item["points"]):
+                return None, None
+            low += min(b["points"] for b in item["points"])
+            high += max(b["points"] for b in item["points"])
+        elif "choices" in item:
             nums = [c["value"] for c in item["choices"] if isinstance(c["value"], int | float)]
             if len(nums) != len(item["choices"]):
                 return None, None

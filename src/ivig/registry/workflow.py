@@ -81,14 +81,14 @@ def _patient(session: Session, patient_ref: str, sex: str | None) -> Patient:
 
 
 def _recommend(knowledge: KnowledgeBase | None, request: Any) -> dict[str, Any]:
-    """The core's recommendation (it checks the request against the knowledge base)."""
-    from ivig.core.recommend import recommend
+    """The recommendation use case (it checks the request against the knowledge base)."""
+    from ivig.app.recommend import recommend_request
 
     if knowledge is None:
         from ivig.knowledge import load_knowledge
 
         knowledge = load_knowledge()
-    return dict(recommend(knowledge, request))
+    return dict(recommend_request(knowledge, request))
 
 
 def create_request(

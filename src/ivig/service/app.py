@@ -60,7 +60,7 @@ def create_app(
     from ivig import __version__
     from ivig.service.auth import oauth_verifier
     from ivig.service.errors import IvigJSONResponse, install_error_handlers
-    from ivig.service.security import JwtVerifier, ReplayCache, add_cors
+    from ivig.service.security import JwtVerifier, add_cors, replay_cache_for
     from ivig.service.settings import Settings
     from ivig.service.state import FeedbackLog, RegistryLink, ServiceState
 
@@ -78,7 +78,10 @@ def create_app(
         settings=settings,
         kb=kb,
         cds_verifier=JwtVerifier(
-            settings.cds_issuers, leeway_s=settings.jwt_leeway_s, replay=ReplayCache()
+            settings.cds_issuers,
+            leeway_s=settings.jwt_leeway_s,
+            replay=replay_cache_for(registry.engine if registry else None),
+            max_lifetime_s=settings.cds_max_token_lifetime_s,
         ),
         oauth_verifier=oauth,
         registry=registry,

@@ -84,6 +84,8 @@ class Settings:
     cds_require_jwt: bool = True
     #: clock skew tolerated on ``exp``/``iat``/``nbf``, seconds
     jwt_leeway_s: float = 30.0
+    #: longest lifetime (``exp`` - ``iat``) accepted for a CDS Hooks JWT, seconds; ``None``: any
+    cds_max_token_lifetime_s: float | None = 300.0
     #: require a bearer token on the REST API (turn off only for a loopback demo)
     api_require_auth: bool = True
     #: API tokens known without a registry: token -> user and role
@@ -100,6 +102,8 @@ class Settings:
     fhir_timeout_s: float = 5.0
     #: extra RxNorm (or local) medication codes that mark an immunoglobulin order
     ig_medication_codes: tuple[str, ...] = ()
+    #: an ordered dose more than this many per cent from the policy dose is flagged (CDS cards)
+    order_tolerance_pct: float = 10.0
     #: the knowledge base to serve; ``None`` loads the bundled one
     knowledge: KnowledgeBase | None = None
     #: today's date (tests fix it)
@@ -137,7 +141,9 @@ class Settings:
 
         ``IVIG_PUBLIC_URL``, ``IVIG_CORS_ORIGINS`` (comma separated), ``IVIG_DATABASE_URL``,
         ``IVIG_JURISDICTION``, ``IVIG_CDS_ISSUERS`` (JSON list of ``{iss, jwks?, jwks_url?,
-        jku_allowed?}``), ``IVIG_OAUTH_ISSUERS`` (same shape), ``IVIG_IG_CODES`` (comma separated).
+        jku_allowed?}``), ``IVIG_OAUTH_ISSUERS`` (same shape), ``IVIG_IG_CODES`` (comma separated,
+        ``system|code`` or a bare code), ``IVIG_ORDER_TOLERANCE_PCT`` (a number, default 10),
+        ``IVIG_CDS_MAX_TOKEN_LIFETIME_S`` (seconds, default 300).
         """
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
@@ -152,6 +158,12 @@ class Settings:
         if env.get("IVIG_IG_CODES"):
             values["ig_medication_codes"] = _split(env["IVIG_IG_CODES"])
         values.update(_limits(env))
+        if env.get("IVIG_ORDER_TOLERANCE_PCT"):
+            values["order_tolerance_pct"] = _percent(env["IVIG_ORDER_TOLERANCE_PCT"])
+        if env.get("IVIG_CDS_MAX_TOKEN_LIFETIME_S"):
+            values["cds_max_token_lifetime_s"] = _seconds(
+                "IVIG_CDS_MAX_TOKEN_LIFETIME_S", env["IVIG_CDS_MAX_TOKEN_LIFETIME_S"]
+            )
         for name, key in (
             ("cds_issuers", "IVIG_CDS_ISSUERS"),
             ("oauth_issuers", "IVIG_OAUTH_ISSUERS"),
@@ -193,8 +205,32 @@ def _limits(env: Mapping[str, str]) -> dict[str, Any]:
     return values
 
 
+def _percent(text: str) -> float:
+    from ivig.errors import InputError
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 1000:
+        raise InputError("IVIG_ORDER_TOLERANCE_PCT", text, "a percentage from 0 to below 1000")
+    return value
+
+
 def _split(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _seconds(name: str, text: str) -> float:
+    from ivig.errors import InputError
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise InputError(name, text[:40], "a positive number of seconds")
+    return value
 
 
 def _issuers(name: str, text: str) -> tuple[CdsIssuer, ...]:
