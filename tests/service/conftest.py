@@ -88,7 +88,7 @@ def live(
 ) -> Iterator[LiveServer]:
     """The ivig service on a real loopback port, trusting the test EHR and its FHIR server."""
     jwks_url = f"{jwks_server.url}/jwks.json"
-    allowed = {EHR_ISS: (f"{fhir_server.url}/fhir",)}
+    allowed = {EHR_ISS: (f"{fhir_server.url}/fhir", "http://127.0.0.1:*")}  # EHR test servers
     server = LiveServer(
         lambda url: create_app(
             service_settings(url, es_signer, jwks_url, knowledge=kb, fhir_allowed_bases=allowed)

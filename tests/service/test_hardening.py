@@ -446,3 +446,17 @@ def test_a_fhir_server_off_the_allow_list_is_not_fetched(
         )
     assert response.status_code in (200, 412), response.text
     assert len(fhir_server.app.state.calls) == before
+
+
+def test_the_fhir_allow_list_is_per_issuer() -> None:
+    settings = Settings(
+        fhir_allowed_bases={
+            "https://ehr.example.org": ("https://fhir.example.org/r4", "https://tenant.example/*")
+        }
+    )
+    allowed = settings.fhir_base_allowed
+    assert allowed("https://ehr.example.org", "https://fhir.example.org/r4/")
+    assert allowed("https://ehr.example.org", "https://tenant.example/a/r4")
+    assert not allowed("https://other.example", "https://fhir.example.org/r4")
+    assert not allowed("https://ehr.example.org", "https://fhir.example.org.evil.example/r4")
+    assert not allowed(None, "https://fhir.example.org/r4")  # no JWT (demo): nothing fetched

@@ -125,10 +125,14 @@ class Settings:
         return self.public_base_url.lower().startswith("https://")
 
     def fhir_base_allowed(self, iss: str | None, base: str) -> bool:
-        """Whether ``base`` is on the allow-list of issuer ``iss`` (no list: not allowed)."""
+        """Whether ``base`` is on the allow-list of issuer ``iss`` (no list: not allowed). An
+        entry ending in ``*`` allows every URL that starts with the text before it."""
         allowed = self.fhir_allowed_bases.get(iss or "", ())
         wanted = base.rstrip("/")
-        return any(wanted == b.rstrip("/") for b in allowed)
+        return any(
+            wanted.startswith(b[:-1]) if b.endswith("*") else wanted == b.rstrip("/")
+            for b in allowed
+        )
 
     @property
     def knowledge_url(self) -> str:
