@@ -8,13 +8,13 @@ Two questions are answered apart, as the national dose calculators do:
 
 - **The policy dose** of every order whose condition, phase (and indication, if given) and
   patient data determine a regimen, whatever the criteria findings: the dosing weight of the
-  policy (:func:`ivig.core.weight.compute_dosing_weight`), the regimen of the phase
-  (:func:`ivig.core.dose.select_regimen`, IV route) and its dose plan
-  (:func:`ivig.core.dose.compute_dose_plan`). The indication is chosen as ``ivig dose`` and
+  policy (:func:`ivig.app.policy.policy_dosing_weight`), the regimen of the phase
+  (:func:`ivig.app.policy.policy_regimen`, IV route) and its dose plan
+  (:func:`ivig.app.policy.policy_course_g`). The indication is chosen as ``ivig dose`` and
   ``ivig recommend`` choose it (:func:`ivig.app.dose.choose_indication`, without findings):
   the named one, or the candidates for the phase when they share one regimen (the note names
   them); otherwise the row has no policy dose and its note says why (name the indication).
-- **The criteria** (:func:`ivig.core.eligibility.evaluate_eligibility`), reported as
+- **The criteria** (:func:`ivig.app.policy.criteria_verdict`), reported as
   ``met`` (supported, or supported with conditions), ``unmet`` (not supported),
   ``not_documented`` (the findings the criteria need are missing) or ``out_of_scope``.
 
@@ -319,9 +319,9 @@ class OrderAuditor:
         hit = self._criteria.get(key)
         if hit is not None:
             return hit  # type: ignore[no-any-return]
-        from ivig.core.eligibility import evaluate_eligibility
+        from ivig.app.policy import criteria_verdict
 
-        result = evaluate_eligibility(
+        result = criteria_verdict(
             self.kb,
             condition_id,
             _findings(order.findings_json, order),
@@ -347,7 +347,7 @@ class OrderAuditor:
         """The indication as ``ivig dose`` and ``recommend`` choose it without findings
         (:func:`ivig.app.dose.choose_indication`), if it has an IV regimen for ``phase``."""
         from ivig.app.dose import choose_indication
-        from ivig.core.dose import select_regimen
+        from ivig.app.policy import policy_regimen
 
         if condition_id is None:
             return None, "no policy dose: not a neurological use (out of scope)"
@@ -365,7 +365,7 @@ class OrderAuditor:
             chosen, candidates = choose_indication(
                 self.kb, condition_id, phase, indication or None, None, self.jurisdiction
             )
-            select_regimen(self.kb, chosen, phase, route="iv")
+            policy_regimen(self.kb, chosen, phase, route="iv")
         except InputError as exc:
             return None, f"no policy dose: {exc}"
         others = [c for c in candidates if c != chosen]
@@ -378,12 +378,12 @@ class OrderAuditor:
         wkey = (order.sex, order.age_years, order.height_cm, order.weight_kg)
         hit = self._weight.get(wkey)
         if hit is None:
-            from ivig.core.weight import compute_dosing_weight
+            from ivig.app.policy import policy_dosing_weight
 
             try:
-                result = compute_dosing_weight(
+                result = policy_dosing_weight(
                     self.kb,
-                    policy_id=self.policy,
+                    self.policy,
                     sex=order.sex,
                     age_years=order.age_years,
                     weight_kg=order.weight_kg,
@@ -402,10 +402,10 @@ class OrderAuditor:
         dkey = (indication, order.phase, dosing_kg)
         hit = self._dose.get(dkey)
         if hit is None:
-            from ivig.core.dose import compute_dose_plan
+            from ivig.app.policy import policy_course_g
 
             try:
-                plan = compute_dose_plan(
+                plan = policy_course_g(
                     self.kb,
                     indication_id=indication,
                     phase=order.phase,

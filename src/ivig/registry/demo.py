@@ -43,13 +43,13 @@ _AE_TYPES = ("headache", "infusion reaction", "fever", "rash", "aseptic meningit
 def _supported_findings(
     kb: KnowledgeBase, sc: dict[str, Any], patient: dict[str, Any], rnd: random.Random
 ) -> dict[str, Any] | None:
-    from ivig.core.eligibility import evaluate_eligibility
+    from ivig.app.policy import criteria_verdict
     from ivig.registry.orders_gen import _finding_value
 
     base = {"age_years": patient["age_years"], "sex": patient["sex"], "pregnant": False}
     for _ in range(40):
         findings = {m["name"]: _finding_value(m, rnd) for m in sc["missing"]}
-        result = evaluate_eligibility(
+        result = criteria_verdict(
             kb,
             sc["condition"],
             {**findings, **base},

@@ -42,7 +42,7 @@ _BAD_ROWS = (
 
 def order_scenarios(kb: KnowledgeBase) -> list[dict[str, Any]]:
     """(condition, indication, phase, regimen g/kg, findings asked for) from the knowledge."""
-    from ivig.core.eligibility import evaluate_eligibility
+    from ivig.app.policy import criteria_verdict
 
     base = {"age_years": 50, "sex": "female", "pregnant": False}
     out: list[dict[str, Any]] = []
@@ -63,7 +63,7 @@ def order_scenarios(kb: KnowledgeBase) -> list[dict[str, Any]]:
             for regimen in regimens:
                 if regimen["route"] != "iv":
                     continue
-                result = evaluate_eligibility(
+                result = criteria_verdict(
                     kb,
                     condition["id"],
                     dict(base),

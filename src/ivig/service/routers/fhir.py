@@ -173,18 +173,19 @@ def fhir_recommend(
         canonical_base=state.settings.public_base_url,
     )
     elig = rec["eligibility"]
+    # the plan's warnings first: a provisional plan opens with what must be confirmed
     issues = (
         [
-            {"severity": "information", "code": "informational", "diagnostics": n}
-            for n in found["notes"]
+            {"severity": "warning", "code": "informational", "diagnostics": w}
+            for w in rec.get("warnings", [])
         ]
         + [
             {"severity": "warning", "code": "informational", "diagnostics": w}
             for w in found["stale"]
         ]
         + [
-            {"severity": "warning", "code": "informational", "diagnostics": w}
-            for w in rec.get("warnings", [])
+            {"severity": "information", "code": "informational", "diagnostics": n}
+            for n in found["notes"]
         ]
     )
     issues.append(
