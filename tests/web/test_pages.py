@@ -339,7 +339,8 @@ def _active_course(client: TestClient) -> tuple[str, int, str]:
 
 
 def _infusion(html: str, course_id: int, **changes: str) -> dict[str, str]:
-    product = re.search(rf'id="f-inf-{course_id}-product".*?<option value="([^"]+)"', html, re.S)
+    selected = rf'id="f-inf-{course_id}-product".*?<option value="([^"]+)" selected'
+    product = re.search(selected, html, re.S)
     assert product
     form = {"csrf": _csrf(html), "date": TODAY.isoformat(), "product": product.group(1),
             "lot_number": "LOT-WEB-4711", "grams": "30", "rate_ml_per_h": "120",

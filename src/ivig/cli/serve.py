@@ -182,7 +182,12 @@ def _banner(settings: Settings, tokens: dict[str, StaticToken], workers: int) ->
     print(f"  web application: {settings.public_base_url}/app", file=out)
     print(f"  OpenAPI: {settings.public_base_url}/docs", file=out)
     print(f"  CDS Hooks discovery: {settings.public_base_url}/cds-services", file=out)
-    print(f"  registry: {settings.database_url or 'none'}", file=out)
+    from ivig.registry.db import mask_url
+
+    print(
+        f"  registry: {mask_url(settings.database_url) if settings.database_url else 'none'}",
+        file=out,
+    )
     if workers > 1 and not settings.database_url:
         print("  WARNING: no registry: each worker keeps its own JWT replay cache", file=out)
     if not settings.cds_require_jwt:

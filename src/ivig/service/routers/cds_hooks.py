@@ -24,7 +24,7 @@ from ivig.service.cds.services import (
 )
 from ivig.service.errors import ERROR_RESPONSES, IvigJSONResponse
 from ivig.service.security import Unauthorized, bearer_token
-from ivig.service.state import ServiceState, get_state
+from ivig.service.state import ServiceState, fhir_server_allowed, get_state
 
 __all__ = ["router"]
 
@@ -38,7 +38,9 @@ async def cds_client(request: Request) -> dict[str, Any] | None:
     if token is None:
         raise Unauthorized("no bearer token")
     base = state.settings.public_base_url.rstrip("/")
-    return await state.cds_verifier.verify(token, [base, base + request.url.path])
+    claims = await state.cds_verifier.verify(token, [base, base + request.url.path])
+    request.state.cds_issuer = claims.get("iss")
+    return claims
 
 
 router = APIRouter(
@@ -152,7 +154,9 @@ def _check_context(hook: str, context: dict[str, Any]) -> None:
         412: {"description": "Needed data is in neither the prefetch nor the FHIR server"},
     },
 )
-async def call_service(service_id: str, body: HookRequest, state: State) -> IvigJSONResponse:
+async def call_service(
+    service_id: str, body: HookRequest, state: State, request: Request
+) -> IvigJSONResponse:
     """Answer one hook call with cards."""
     hooks = hooks_of(service_id)
     if not hooks:
@@ -160,7 +164,7 @@ async def call_service(service_id: str, body: HookRequest, state: State) -> Ivig
     if body.hook not in hooks:
         raise InputError("hook", body.hook, ", ".join(sorted(hooks)), detail=service_id)
     hook_request: dict[str, Any] = {"context": body.context, "prefetch": body.prefetch or {}}
-    if body.fhirServer:
+    if body.fhirServer and fhir_server_allowed(state, request, body.fhirServer):
         hook_request["fhirServer"] = body.fhirServer
     if body.fhirAuthorization is not None:
         hook_request["fhirAuthorization"] = body.fhirAuthorization.model_dump(exclude_none=True)
@@ -312,20 +316,21 @@ def post_feedback(service_id: str, body: FeedbackBody, state: State) -> IvigJSON
     recorded = 0
     for item in body.feedback:
         data = item.model_dump(exclude_none=True)
-        if not state.feedback.record(service_id, data):
+        if state.registry is not None:  # stored first, acknowledged after (idempotent)
+            if not _record_in_registry(state, service_id, data):
+                continue
+        elif not state.feedback.record(service_id, data):
             continue  # the same card, outcome and time again: already recorded
-        if state.registry is not None:
-            _record_in_registry(state, service_id, data)
         recorded += 1
     return IvigJSONResponse({"recorded": recorded})
 
 
-def _record_in_registry(state: ServiceState, service_id: str, data: dict[str, Any]) -> None:
+def _record_in_registry(state: ServiceState, service_id: str, data: dict[str, Any]) -> bool:
     from ivig.registry import api
 
     reason = data.get("overrideReason")
     with state.registry.session() as session:  # type: ignore[union-attr]
-        api.record_cds_feedback(
+        out = api.record_cds_feedback(
             session,
             card_id=data["card"],
             outcome=data["outcome"],
@@ -334,3 +339,4 @@ def _record_in_registry(state: ServiceState, service_id: str, data: dict[str, An
             outcome_timestamp=data["outcomeTimestamp"],
             payload=data,
         )
+    return not out.get("duplicate", False)
