@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from ivig.errors import InputError
+from ivig.permissions import roles_for
 from ivig.registry._rows import required_text, today_utc
 from ivig.registry.models import Authorisation, Course, Infusion, RequestRecord
-from ivig.registry.users import require_role
+from ivig.registry.users import require_permission
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -46,7 +47,7 @@ __all__ = [
 
 SELF_AUTHORISATION_ENV = "IVIG_ALLOW_SELF_AUTHORISATION"
 #: roles that may record a product substitution or an over-run override (with a reason)
-SUBSTITUTING_ROLES = ("pharmacist", "clinician", "steward")
+SUBSTITUTING_ROLES = roles_for("override_authorisation")
 
 
 def knowledge_or_default(knowledge: KnowledgeBase | None) -> KnowledgeBase:
@@ -158,7 +159,7 @@ def check_substitution(
             f"the authorised product {expected}",
             detail="a substitution needs substitution_reason",
         )
-    require_role(session, actor, *SUBSTITUTING_ROLES)
+    require_permission(session, actor, "override_authorisation")
     return required_text(reason, "substitution_reason", 2000)
 
 
@@ -228,7 +229,7 @@ def check_infusion(
             "within the authorisation",
             detail="; ".join(found) + "; record it only with override_reason",
         )
-    require_role(session, actor, *SUBSTITUTING_ROLES)
+    require_permission(session, actor, "override_authorisation")
     return found
 
 
