@@ -46,6 +46,7 @@ pytest: setup
 
 docs: setup
 	@$(BIN)/ivig kb docs > docs/knowledge.md
+	@$(BIN)/ivig kb verification > docs/verification.md
 
 bench: setup
 	@for f in benchmarks/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done

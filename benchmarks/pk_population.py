@@ -3,8 +3,12 @@
 1. ``simulate_population``: 100,000 virtual patients x 365 daily points (time, memory).
 2. The same regimen per patient with ``scipy.integrate.solve_ivp`` (the usual approach) and with
    ivig: speed ratio and the largest relative difference between them.
+3. ``--summary N [N ...]``: ``summarise_population`` (chunks, per-day percentiles) for each N
+   in a fresh process: wall time, patients x days per second, peak RSS of the process and of
+   its workers, extrapolated to 10,000,000 patients (target: < 2 min and < 1 GiB).
 
-Run: ``.venv/bin/python benchmarks/pk_population.py [--patients N] [--ode-patients M]``.
+Run: ``.venv/bin/python benchmarks/pk_population.py [--patients N] [--ode-patients M]``,
+``.venv/bin/python benchmarks/pk_population.py --summary 200000 1000000``.
 """
 
 from __future__ import annotations
@@ -29,13 +33,63 @@ def regimen(hours: float) -> list[Dose]:
     return induction + maintenance
 
 
+def summary_one(n: int, days: int, workers: int) -> dict[str, float]:
+    """One chunked summary run; figures of this process (run in a fresh one)."""
+    from ivig.core.pk_population import summarise_population
+
+    kb = load_knowledge()
+    pop = pk_population(kb, "cidp")
+    hours = float(kb.data["pk"]["conventions"]["default_iv_infusion_hours"]["value"])
+    t0 = time.perf_counter()
+    summarise_population(pop, regimen(hours), n, seed=1, end_day=days, workers=workers)
+    return {
+        "wall_s": time.perf_counter() - t0,
+        "main_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }
+
+
+def summaries(sizes: list[int], days: int, workers: int) -> None:
+    import json
+    import subprocess
+    import sys
+
+    print(f"summarise_population, cidp, {days} days, 21 IV doses, {workers} worker(s)")
+    last: dict[str, float] = {}
+    for n in sizes:
+        cmd = [sys.executable, __file__, "--summary-one", str(n), "--days", str(days)]
+        cmd += ["--workers", str(workers)]
+        last = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+        rate = n * days / last["wall_s"]
+        print(
+            f"  {n:>10,} patients: {last['wall_s']:6.1f} s = {rate / 1e6:6.1f} M patient-days/s;"
+            f" peak RSS main {last['main_mb']:.0f} MiB, largest worker {last['worker_mb']:.0f} MiB"
+        )
+    rate = sizes[-1] * days / last["wall_s"]
+    print(
+        f"  extrapolated to 10,000,000 x {days}: {1e7 * days / rate:.0f} s at the last rate "
+        "(memory does not grow with the patients: fixed chunks and histograms); target < 120 s"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--summary", type=int, nargs="+", help="patients per summary run")
+    parser.add_argument("--summary-one", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--patients", type=int, default=100_000)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--ode-patients", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
+    if args.summary_one is not None:
+        import json
+
+        print(json.dumps(summary_one(args.summary_one, args.days, args.workers)))
+        return
+    if args.summary:
+        summaries(args.summary, args.days, args.workers)
+        return
 
     kb = load_knowledge()
     pop = pk_population(kb, "cidp")

@@ -22,6 +22,7 @@ EXTRA_OF_MODULE: dict[str, str] = {
     "httpx": "service",
     "jwt": "service",
     "multipart": "service",
+    "ucumvert": "service",
     "jinja2": "web",
     "sqlalchemy": "registry",
     "alembic": "registry",

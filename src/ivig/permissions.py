@@ -8,8 +8,9 @@ through the registry. ``tests/test_permissions.py`` drives every action through 
 Choices (Ig stewardship practice): a pharmacist may create a request as well as a clinician (in
 many hospitals the pharmacist enters the request from the prescriber's order); only a steward
 authorises; the clinician or the steward reviews a course; whoever gives the Ig (nurse,
-pharmacist, clinician) records infusions and adverse events; reports are for pharmacists and
-stewards; ``admin`` may do everything.
+pharmacist, clinician) records infusions and adverse events, but only a pharmacist, clinician or
+steward may record one past the authorisation or with another product (with a reason); reports
+are for pharmacists and stewards; ``admin`` may do everything.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ Action = Literal[
     "start_course",
     "stop_course",
     "record_infusion",
+    "override_authorisation",
     "record_adverse_event",
     "record_outcome",
     "review_course",
@@ -52,6 +54,9 @@ PERMISSIONS: dict[Action, tuple[Role, ...]] = {
     "start_course": ("clinician", "pharmacist", "nurse", "steward"),
     "stop_course": ("clinician", "steward"),
     "record_infusion": ("nurse", "pharmacist", "clinician"),
+    #: record an infusion past the authorisation (expiry, grams) or substitute the product,
+    #: with a reason the audit and the dashboard show
+    "override_authorisation": ("pharmacist", "clinician", "steward"),
     "record_adverse_event": ("nurse", "pharmacist", "clinician"),
     "record_outcome": ("clinician", "nurse", "steward"),
     "review_course": ("clinician", "steward"),

@@ -33,6 +33,7 @@ __all__ = [
     "MonitoringItem",
     "PlanStatus",
     "ProductOut",
+    "PrognosisRow",
     "Recommendation",
     "ReviewPlan",
     "RiskOut",
@@ -407,6 +408,20 @@ class ReviewPlan(TypedDict):
 
 
 @with_config(FORBID)
+class PrognosisRow(TypedDict):
+    """One prognostic score version for the condition (EGRIS, mEGOS, EGOS in GBS): computed
+    from the request's findings, or the findings it still needs, or why it was refused."""
+
+    score: str
+    name: str
+    version: str
+    #: the score's own result (``ivig score``: total, items with points, bands, sources)
+    result: NotRequired[dict[str, object]]
+    missing: NotRequired[list[str]]
+    refused: NotRequired[str]
+
+
+@with_config(FORBID)
 class SourceOut(TypedDict):
     id: str
     citation: str
@@ -428,6 +443,8 @@ class Recommendation(TypedDict):
     infusion: InfusionOut | None
     monitoring: list[MonitoringItem]
     review: ReviewPlan | None
+    #: the condition's prognostic scores from the findings (empty when it has none)
+    prognosis: list[PrognosisRow]
     warnings: list[str]
     unverified: list[str]
     sources: list[SourceOut]

@@ -108,8 +108,9 @@ def test_schedule_json_and_text(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_schedule_refusal_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["schedule", "--product", "kiovig", "--weight-kg", "80", "--dose-g", "40"]) == 2
-    assert "Kiovig" in capsys.readouterr().err
+    # Intragam P (phasing out) has no labelled IV rates in the knowledge base.
+    assert main(["schedule", "--product", "intragam-p", "--weight-kg", "80", "--dose-g", "40"]) == 2
+    assert "Intragam P" in capsys.readouterr().err
 
 
 def test_kb_product_commands(capsys: pytest.CaptureFixture[str]) -> None:

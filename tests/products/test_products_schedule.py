@@ -117,9 +117,10 @@ def test_every_sc_product_gives_a_schedule_or_a_clear_refusal(kb: KnowledgeBase,
 
 
 def test_product_without_rates_is_refused_with_its_name(kb: KnowledgeBase) -> None:
-    with pytest.raises(InputError, match="Kiovig"):
+    # Intragam P (phasing out) has no labelled IV rates in the knowledge base.
+    with pytest.raises(InputError, match="Intragam P"):
         compute_infusion_schedule(
-            kb, "kiovig", weight_kg=70, dose_g=28, risks=[], first_infusion=True
+            kb, "intragam-p", weight_kg=70, dose_g=28, risks=[], first_infusion=True
         )
 
 

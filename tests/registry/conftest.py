@@ -46,6 +46,21 @@ def _as_user(cmd: list[str], user: str | None) -> list[str]:
     return ["runuser", "-u", user, "--", *cmd] if user else cmd
 
 
+@pytest.fixture(autouse=True, scope="session")
+def audit_key_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A test audit key and checkpoint file (outside any test database), for the whole run."""
+    folder = tmp_path_factory.mktemp("audit-key")
+    saved = {k: os.environ.get(k) for k in ("IVIG_AUDIT_KEY", "IVIG_AUDIT_CHECKPOINT_FILE")}
+    os.environ["IVIG_AUDIT_KEY"] = "test-audit-key-" + "k" * 32
+    os.environ["IVIG_AUDIT_CHECKPOINT_FILE"] = str(folder / "checkpoints.json")
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """URL of a fresh PostgreSQL server on loopback (the ``postgres`` database)."""

@@ -79,7 +79,7 @@ def test_full_workflow_request_to_trial_off(engine: Engine, kb: KnowledgeBase) -
                 s,
                 course_id,
                 date=dt.date(2026, 1, 5) + dt.timedelta(weeks=3 * k),
-                product="privigen",
+                product=course["product"],
                 lot_number="LOT-A" if k < 2 else "LOT-B",
                 grams=75,
                 actor="nurse",
@@ -130,10 +130,10 @@ def test_full_workflow_request_to_trial_off(engine: Engine, kb: KnowledgeBase) -
         )
         assert ended["course"]["status"] == "stopped"
         assert api.get_request(s, request_id)["status"] == "stopped"
-        usage = api.report_usage(s, by="product", prices={"privigen": 2.0})
+        usage = api.report_usage(s, by="product", prices={course["product"]: 2.0})
         assert usage == [
             {
-                "product": "privigen",
+                "product": course["product"],
                 "infusions": 3,
                 "grams": 225.0,
                 "cost": 450.0,
@@ -209,7 +209,7 @@ def test_roles_are_enforced_and_bad_input_is_named(engine: Engine, kb: Knowledge
             s,
             course["id"],
             date="2026-01-02",
-            product="privigen",
+            product=course["product"],
             lot_number="L1",
             grams=-5,
             actor="nurse",
@@ -220,7 +220,7 @@ def test_roles_are_enforced_and_bad_input_is_named(engine: Engine, kb: Knowledge
             s,
             course["id"],
             date="2025-12-01",
-            product="privigen",
+            product=course["product"],
             lot_number="L1",
             grams=5,
             actor="nurse",

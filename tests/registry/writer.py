@@ -1,4 +1,5 @@
-"""A writer process for the reliability tests: records infusions one transaction at a time.
+"""A writer process for the reliability tests: records infusions one transaction at a time
+(far more grams than authorised, so each one is recorded with an explicit override).
 
 Usage: python writer.py URL COURSE_ID COUNT TAG. Prints one line per committed infusion.
 """
@@ -23,7 +24,9 @@ def main() -> None:
                 product="privigen",
                 lot_number=f"{tag}-{k}",
                 grams=10,
-                actor="nurse",
+                actor="pharmacist",
+                substitution_reason="load test: any product",
+                override_reason="load test: more grams than authorised",
             )
         print(f"committed {tag}-{k}", flush=True)
 

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from ivig.knowledge import KnowledgeBase
 from ivig.service import create_app
 from tests._helpers.service import (
+    EHR_ISS,
     FHIR_TOKEN,
     LiveServer,
     Signer,
@@ -24,6 +25,29 @@ from tests._helpers.service import (
 with warnings.catch_warnings():  # starlette warns that its test client wraps httpx
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
+
+
+@pytest.fixture(autouse=True, scope="session")
+def audit_key_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A test audit key and checkpoint file for registries the service tests create."""
+    import os
+
+    folder = tmp_path_factory.mktemp("audit-key")
+    saved = {k: os.environ.get(k) for k in ("IVIG_AUDIT_KEY", "IVIG_AUDIT_CHECKPOINT_FILE")}
+    os.environ["IVIG_AUDIT_KEY"] = "service-test-audit-key-" + "k" * 32
+    os.environ["IVIG_AUDIT_CHECKPOINT_FILE"] = str(folder / "checkpoints.json")
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def live_server() -> type[LiveServer]:
+    """The :class:`LiveServer` class (a uvicorn server in a thread), for tests that build one."""
+    return LiveServer
 
 
 @pytest.fixture(scope="session")
@@ -59,11 +83,16 @@ def jwks_server(es_signer: Signer, rs_signer: Signer) -> Iterator[LiveServer]:
 
 
 @pytest.fixture(scope="session")
-def live(kb: KnowledgeBase, es_signer: Signer, jwks_server: LiveServer) -> Iterator[LiveServer]:
-    """The ivig service on a real loopback port, trusting the test EHR."""
+def live(
+    kb: KnowledgeBase, es_signer: Signer, jwks_server: LiveServer, fhir_server: LiveServer
+) -> Iterator[LiveServer]:
+    """The ivig service on a real loopback port, trusting the test EHR and its FHIR server."""
     jwks_url = f"{jwks_server.url}/jwks.json"
+    allowed = {EHR_ISS: (f"{fhir_server.url}/fhir", "http://127.0.0.1:*")}  # EHR test servers
     server = LiveServer(
-        lambda url: create_app(service_settings(url, es_signer, jwks_url, knowledge=kb))
+        lambda url: create_app(
+            service_settings(url, es_signer, jwks_url, knowledge=kb, fhir_allowed_bases=allowed)
+        )
     )
     yield server
     server.stop()

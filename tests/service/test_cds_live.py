@@ -47,10 +47,11 @@ def test_discovery_lists_the_services_with_a_signed_jwt(
     assert response.status_code == 200
     services = response.json()["services"]
     assert {(s["hook"], s["id"]) for s in services} == {
-        ("order-select", "ivig-order"),
-        ("order-sign", "ivig-order"),
+        ("order-select", "ivig-order-select"),
+        ("order-sign", "ivig-order-sign"),
         ("patient-view", "ivig-review-due"),
     }
+    assert len({s["id"] for s in services}) == len(services)  # ids are unique (issue 16)
     order = services[0]
     assert "29463-7" in order["prefetch"]["weight"]
     assert "8302-2" in order["prefetch"]["height"]
@@ -82,8 +83,11 @@ def test_order_select_with_prefetch_gives_a_dose_card_and_a_suggestion(
     assert card["source"]["url"].startswith(live.url + "/api/kb")
     assert all(r["display"] for r in card["overrideReasons"])
     assert card["selectionBehavior"] == "at-most-one"
-    (suggestion,) = card["suggestions"]
+    # the dose change keeps the draft's medication; a second suggestion also picks a product
+    suggestion, with_product = card["suggestions"]
+    assert suggestion["isRecommended"] and not with_product["isRecommended"]
     (action,) = suggestion["actions"]
+    assert action["resource"]["medicationCodeableConcept"]["text"] == "Immune globulin IV"
     assert action["type"] == "update" and action["description"]
     order = action["resource"]
     assert order["id"] == "mr1" and order["resourceType"] == "MedicationRequest"

@@ -94,7 +94,8 @@ def test_snomed_codes_map_too(kb: KnowledgeBase) -> None:
 def test_an_earlier_ig_order_means_maintenance_unless_the_order_says(kb: KnowledgeBase) -> None:
     bundle = gbs_bundle()
     old = copy.deepcopy(resources_of(bundle, "MedicationRequest")[0])
-    old.update(id="mr0", status="completed")
+    # an earlier normal-Ig order for the same condition (reasonReference c1), 60 days ago
+    old.update(id="mr0", status="completed", authoredOn="2026-09-23")
     bundle["entry"].append({"resource": old})
     assert _read(kb, bundle)["request"]["phase"] == "maintenance"
     draft = resources_of(bundle, "MedicationRequest")[0]
@@ -113,6 +114,15 @@ def test_an_earlier_ig_order_means_maintenance_unless_the_order_says(kb: Knowled
             {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "1"}]},
             False,
         ),
+        # specific immunoglobulins are never normal immunoglobulin (ATC J06BB; issue 16)
+        ({"text": "WinRho SDF Rho(D) immune globulin intravenous"}, False),
+        ({"coding": [{"system": "urn:oid:2.16.840.1.113883.6.73", "code": "J06BB09"}]}, False),
+        ({"text": "Atgam (lymphocyte immune globulin, anti-thymocyte globulin)"}, False),
+        ({"text": "HyperRAB rabies immune globulin"}, False),
+        ({"coding": [{"system": "http://hl7.org/fhir/sid/ndc", "code": "13533063504"}]}, False),
+        ({"text": "subcutaneous immune globulin 20 %"}, True),
+        ({"text": "Hizentra 20%"}, True),
+        ({"coding": [{"system": "http://hl7.org/fhir/sid/ndc", "code": "44206-0439-10"}]}, True),
     ],
 )
 def test_immunoglobulin_orders_are_recognised(
@@ -152,12 +162,24 @@ def test_fhir_request_endpoint_gives_the_request(client: Any) -> None:
     assert response.json()["request"]["condition"] == "gbs"
 
 
-def test_a_resource_that_is_not_a_bundle_is_422(client: Any) -> None:
+def test_a_resource_that_is_not_a_bundle_is_422_as_an_operation_outcome(client: Any) -> None:
+    """FHIR endpoint errors are OperationOutcomes in application/fhir+json (issue 16)."""
     response = client.post(
         "/api/fhir/request", json={"resourceType": "Patient"}, headers=auth("clinician")
     )
     assert response.status_code == 422
-    assert response.json()["problems"][0]["field"] == "Bundle"
+    assert response.headers["content-type"].startswith("application/fhir+json")
+    outcome = response.json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert outcome["issue"][0]["expression"] == ["Bundle"]
+    assert outcome["issue"][0]["severity"] == "error"
+    not_json = client.post(
+        "/api/fhir/recommend",
+        content=b"[1, 2",
+        headers={**auth("clinician"), "content-type": "application/json"},
+    )
+    assert not_json.status_code == 422
+    assert not_json.json()["resourceType"] == "OperationOutcome"
 
 
 @settings(max_examples=25, deadline=None)

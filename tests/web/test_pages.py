@@ -376,7 +376,8 @@ def _active_course(client: TestClient) -> tuple[str, int, str]:
 
 
 def _infusion(html: str, course_id: int, **changes: str) -> dict[str, str]:
-    product = re.search(rf'id="f-inf-{course_id}-product".*?<option value="([^"]+)"', html, re.S)
+    selected = rf'id="f-inf-{course_id}-product".*?<option value="([^"]+)" selected'
+    product = re.search(selected, html, re.S)
     assert product
     form = {"csrf": _csrf(html), "date": TODAY.isoformat(), "product": product.group(1),
             "lot_number": "LOT-WEB-4711", "grams": "30", "rate_ml_per_h": "120",
@@ -389,10 +390,21 @@ def test_a_nurse_records_an_infusion_and_its_lot_shows(client_for: Client) -> No
     ref, course_id, html = _active_course(nurse)
     assert f'for="f-inf-{course_id}-lot_number">Lot (batch) number' in html
     url = f"/app/patients/{ref}/courses/{course_id}/infusions"
-    response = nurse.post(url, data=_infusion(html, course_id), follow_redirects=False)
+    # the demonstration course has used its authorised grams: the registry refuses a further
+    # infusion unless the form gives an override reason, which the dashboard then shows
+    refused = nurse.post(url, data=_infusion(html, course_id))
+    assert refused.status_code == 422
+    assert "override_reason" in refused.text
+    reason = {"override_reason": "second bag ordered by Dr A after review"}
+    # a nurse may record infusions but not one beyond the authorisation (ivig.permissions)
+    assert nurse.post(url, data=_infusion(refused.text, course_id, **reason)).status_code == 403
+    pharmacist = client_for("pharmacist")
+    html = pharmacist.get(f"/app/patients/{ref}").text
+    form = _infusion(html, course_id, **reason)
+    response = pharmacist.post(url, data=form, follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"].startswith(f"/app/patients/{ref}")
-    page = nurse.get(response.headers["location"]).text
+    page = pharmacist.get(response.headers["location"]).text
     assert '<td class="lot">LOT-WEB-4711</td>' in page
     assert "mild headache" in page
 

@@ -9,6 +9,8 @@ Modules are imported on use so that a fast command (``ivig dose``) loads only wh
 
 * :mod:`ivig.app.recommend` - ``recommend``: eligibility, plan, products, schedule, monitoring;
 * :mod:`ivig.app.dose` - ``dose``: dosing weight and dose plan for a condition and phase;
+* :mod:`ivig.app.compare` - ``compare``: one patient under every jurisdiction;
+* :mod:`ivig.app.order_check` - ``check_order``: an ordered regimen beside the policy plan;
 * :mod:`ivig.app.products` - ``rank``, ``schedule``: products for a patient, one day's infusion;
 * :mod:`ivig.app.scores` - ``score``, ``score_change``, ``review``;
 * :mod:`ivig.app.findings` - which findings the criteria need (forms, missing-finding groups);

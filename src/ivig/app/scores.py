@@ -5,11 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from ivig.core.scores import item_allowed_text, list_scores
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ivig.knowledge.base import KnowledgeBase
 
-__all__ = ["review", "score", "score_change"]
+__all__ = [
+    "item_allowed_text",
+    "list_scores",
+    "review",
+    "review_history",
+    "score",
+    "score_change",
+]
 
 
 def score(kb: KnowledgeBase, score_id: str, items: dict[str, Any]) -> dict[str, Any]:
@@ -31,3 +40,10 @@ def review(kb: KnowledgeBase, history: dict[str, Any]) -> dict[str, Any]:
     from ivig.core.review import review_course
 
     return {"knowledge_version": kb.version, **review_course(kb, history)}
+
+
+def review_history(kb: KnowledgeBase, history: dict[str, Any]) -> dict[str, Any]:
+    """The review of a course history as the core gives it (``ivig review``)."""
+    from ivig.core.review import review_course
+
+    return dict(review_course(kb, history))

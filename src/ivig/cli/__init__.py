@@ -14,7 +14,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up
 if TYPE_CHECKING:
     import argparse
 
-__all__ = ["COMMANDS", "main"]
+__all__ = ["COMMANDS", "COMMAND_HELP", "main"]
 
 #: command name -> module that implements it
 COMMANDS: dict[str, str] = {
@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "schedule": "ivig.cli.products",
     "recommend": "ivig.cli.recommend",
     "schema": "ivig.cli.recommend",
+    "check-order": "ivig.cli.check_order",
     "score": "ivig.cli.scores",
     "review": "ivig.cli.scores",
     "pk": "ivig.cli.pk",
@@ -34,8 +35,29 @@ COMMANDS: dict[str, str] = {
     "serve": "ivig.cli.serve",
 }
 
+#: command name -> one-line help, for ``ivig --help`` without importing any command module
+#: (a test checks each line against the help its module registers)
+COMMAND_HELP: dict[str, str] = {
+    "kb": "browse the knowledge base",
+    "dose": "dosing weight, dose and daily split with the trace",
+    "products": "rank products for a patient, with reasons and sources",
+    "schedule": "infusion-rate step table of one dose",
+    "recommend": "one explainable recommendation for a request file",
+    "schema": "JSON Schema of the request or the recommendation",
+    "check-order": "check an ordered regimen against the policy plan (exit 1 when critical)",
+    "score": "compute a clinical score (or `ivig score list`)",
+    "review": "review a course history: is the Ig working?",
+    "pk": "IgG pharmacokinetics: simulate and optimise",
+    "db": "registry database: migrations and audit verification",
+    "registry": "requests, authorisations, courses, lots, reviews",
+    "report": "usage reports as tables, CSV and PNG/SVG charts",
+    "audit": "audit historical orders (CSV) against criteria and policy",
+    "serve": "run the REST API, CDS Hooks and FHIR service",
+}
+
 
 def _build_parser(only: str | None) -> argparse.ArgumentParser:
+    """The parser of command ``only`` (its module imported), or the overview of every command."""
     import argparse
     import importlib
 
@@ -47,18 +69,26 @@ def _build_parser(only: str | None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"ivig {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    modules = [COMMANDS[only]] if only else list(dict.fromkeys(COMMANDS.values()))
-    for name in modules:
-        try:
-            module = importlib.import_module(name)
-            module.add_parsers(sub)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue  # a command not built yet
-            if only is None and _missing_extra(exc) is not None:
-                continue  # its extra is not installed: `ivig COMMAND` says which
-            raise
+    if only is None:  # the overview: names and help lines, no command module imported
+        for command, text in COMMAND_HELP.items():
+            sub.add_parser(command, help=text)
+        return parser
+    importlib.import_module(COMMANDS[only]).add_parsers(sub)
+    _add_pretty(sub)
     return parser
+
+
+def _add_pretty(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Give every (sub-)command that has ``--json`` a ``--pretty`` flag (indented JSON)."""
+    import argparse
+
+    for parser in sub.choices.values():
+        options = {o for action in parser._actions for o in action.option_strings}
+        if "--json" in options and "--pretty" not in options:
+            parser.add_argument("--pretty", action="store_true", help="indent the JSON output")
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _add_pretty(action)
 
 
 def _missing_extra(exc: ModuleNotFoundError) -> Exception | None:
@@ -69,27 +99,33 @@ def _missing_extra(exc: ModuleNotFoundError) -> Exception | None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ivig`` console script; returns the exit status."""
-    from ivig.errors import IvigError
-
     args_in = sys.argv[1:] if argv is None else argv
     first = next((a for a in args_in if not a.startswith("-")), None)
     try:
         parser = _build_parser(first if first in COMMANDS else None)
         args = parser.parse_args(args_in)
+        if getattr(args, "pretty", False):
+            from ivig.cli._common import OUTPUT
+
+            OUTPUT["pretty"] = True
         func = getattr(args, "func", None)
         if func is None:
             parser.print_help()
             return 2
         status: int = func(args)
-    except IvigError as exc:
-        print(f"ivig: error: {exc}", file=sys.stderr)
-        return 2
+    except BrokenPipeError:  # e.g. `ivig kb list | head`
+        return 0
     except ModuleNotFoundError as exc:  # an adapter's extra is not installed
         missing = _missing_extra(exc)
         if missing is None:
             raise
         print(f"ivig: error: {missing}", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # e.g. `ivig kb list | head`
-        return 0
+    except Exception as exc:
+        from ivig.errors import IvigError  # imported here: `ivig --help` never needs it
+
+        if not isinstance(exc, IvigError):
+            raise
+        print(f"ivig: error: {exc}", file=sys.stderr)
+        return 2
     return status

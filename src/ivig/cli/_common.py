@@ -13,7 +13,10 @@ if TYPE_CHECKING:
 
     from ivig.knowledge import KnowledgeBase
 
-__all__ = ["console", "emit_json", "kb", "print_footer"]
+__all__ = ["OUTPUT", "console", "emit_json", "kb", "print_footer"]
+
+#: output options set by :func:`ivig.cli.main` from the command line (``--pretty``)
+OUTPUT = {"pretty": False}
 
 
 def kb() -> KnowledgeBase:
@@ -24,8 +27,12 @@ def kb() -> KnowledgeBase:
 
 
 def emit_json(obj: Any) -> None:
-    """Write ``obj`` as indented JSON to standard output."""
-    sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False, default=str))
+    """Write ``obj`` as JSON to standard output: compact (the C encoder) unless ``--pretty``."""
+    if OUTPUT["pretty"]:
+        text = json.dumps(obj, indent=2, ensure_ascii=False, default=str)
+    else:
+        text = json.dumps(obj, ensure_ascii=False, default=str, separators=(",", ":"))
+    sys.stdout.write(text)
     sys.stdout.write("\n")
 
 

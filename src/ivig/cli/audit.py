@@ -1,21 +1,30 @@
-"""``ivig audit ORDERS.csv``: check historical orders against the criteria and a dosing policy.
+"""``ivig audit ORDERS.csv``: check historical orders against a dosing policy and the criteria.
 
 Streams the file (constant memory), uses every CPU by default, shows a progress bar on a
 terminal, prints the totals (``--json`` for machine output) and writes per-order details and
-bad rows to CSV files when asked. See :mod:`ivig.registry.batch_audit` for the definitions.
+bad rows to CSV files when asked (only when the run succeeds). See
+:mod:`ivig.registry.batch_audit` for the definitions.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ivig.cli._common import console, emit_json, kb, print_footer
 
 if TYPE_CHECKING:
     import argparse
 
-__all__ = ["add_parsers"]
+__all__ = ["CRITERIA_LABELS", "add_parsers"]
+
+#: how the criteria column reads in the terminal table
+CRITERIA_LABELS = {
+    "met": "documented and met",
+    "unmet": "documented and unmet",
+    "not_documented": "not documented",
+    "out_of_scope": "out of scope",
+}
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -25,12 +34,11 @@ def _run(args: argparse.Namespace) -> int:
     options = AuditOptions(
         jurisdiction=args.jurisdiction, policy=args.policy, rounding=args.rounding
     )
-    details = open(args.details, "w", encoding="utf-8", newline="") if args.details else None  # noqa: SIM115
-    errors = open(args.errors, "w", encoding="utf-8", newline="") if args.errors else None  # noqa: SIM115
+    outputs = _Outputs(args.details, args.errors)
     show_progress = sys.stderr.isatty() and not args.no_progress
-    try:
+    with outputs:
         if show_progress:
-            result = _with_progress(args, knowledge, options, details, errors)
+            result = _with_progress(args, knowledge, options, outputs.details, outputs.errors)
         else:
             result = audit_orders(
                 args.orders,
@@ -38,18 +46,77 @@ def _run(args: argparse.Namespace) -> int:
                 options,
                 workers=args.workers or default_workers(),
                 on_error=args.on_error,
-                details=details,
-                errors_out=errors,
+                details=outputs.details,
+                errors_out=outputs.errors,
             )
-    finally:
-        for fh in (details, errors):
-            if fh is not None:
-                fh.close()
     if args.json:
         emit_json(result)
         return 0
     _print(result, knowledge)
     return 0
+
+
+class _Outputs:
+    """The details and errors files, written beside their final names and moved into place
+    only when the run succeeds: a failed run leaves no empty or partial file behind."""
+
+    def __init__(self, details: str | None, errors: str | None) -> None:
+        self._targets = [details, errors]
+        self._temps: list[str | None] = [None, None]
+        self._files: list[IO[str] | None] = [None, None]
+
+    @property
+    def details(self) -> IO[str] | None:
+        return self._files[0]
+
+    @property
+    def errors(self) -> IO[str] | None:
+        return self._files[1]
+
+    def __enter__(self) -> _Outputs:
+        import os
+        import tempfile
+
+        from ivig.errors import InputError
+
+        for k, target in enumerate(self._targets):
+            if target is None:
+                continue
+            folder = os.path.dirname(os.path.abspath(target))
+            try:
+                fd, temp = tempfile.mkstemp(prefix=".ivig-audit-", suffix=".csv", dir=folder)
+            except OSError as exc:
+                self._discard()
+                raise InputError(
+                    "--details" if k == 0 else "--errors", target, "a writable path",
+                    detail=exc.strerror,
+                ) from None  # fmt: skip
+            self._temps[k] = temp
+            self._files[k] = open(fd, "w", encoding="utf-8", newline="")
+        return self
+
+    def __exit__(self, kind: object, exc: object, tb: object) -> None:
+        import os
+
+        if kind is not None:
+            self._discard()
+            return
+        for k, target in enumerate(self._targets):
+            handle, temp = self._files[k], self._temps[k]
+            if handle is not None and temp is not None and target is not None:
+                handle.close()
+                os.replace(temp, target)
+
+    def _discard(self) -> None:
+        import contextlib
+        import os
+
+        for handle, temp in zip(self._files, self._temps, strict=True):
+            if handle is not None:
+                handle.close()
+            if temp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp)
 
 
 def _with_progress(
@@ -99,8 +166,14 @@ def _print(result: dict[str, Any], knowledge: Any) -> None:
     table.add_column("measure")
     table.add_column("value", justify="right")
     table.add_row("orders audited", f"{result['orders']:,}")
-    for status, count in result["by_status"].items():
-        table.add_row(f"  {status.replace('_', ' ')}", f"{count:,}")
+    table.add_row("criteria", "")
+    for criteria, count in result["by_criteria"].items():
+        table.add_row(f"  {CRITERIA_LABELS.get(criteria, criteria)}", f"{count:,}")
+    table.add_row("orders with a policy dose", f"{result['orders_with_policy_dose']:,}")
+    table.add_row(
+        "orders without a policy dose (see the details' note)",
+        f"{result['orders_without_policy_dose']:,}",
+    )
     table.add_row("bad rows (skipped)", f"{result['bad_rows']:,}")
     table.add_row("grams prescribed", f"{result['grams_prescribed']:,.1f} g")
     table.add_row(
@@ -132,7 +205,10 @@ def add_parsers(sub: Any) -> None:
         "condition, phase, grams [, indication, findings_json]",
     )
     p.add_argument("--policy", help="dosing-weight policy id (default: the jurisdiction's)")
-    p.add_argument("--jurisdiction", default="international", help="criteria to apply")
+    p.add_argument(
+        "--jurisdiction",
+        help="criteria to apply (default: the policy's jurisdiction, else international)",
+    )
     p.add_argument("--rounding", choices=("none", "nearest-5g"), help="rounding of policy doses")
     p.add_argument("--details", metavar="FILE", help="write one CSV row per order")
     p.add_argument("--errors", metavar="FILE", help="write every bad row (line, id, error)")

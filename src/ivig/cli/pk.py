@@ -21,9 +21,7 @@ from ivig.errors import InputError
 if TYPE_CHECKING:
     import argparse
 
-    from ivig.core.pk import PkSimulation, Predictions
-    from ivig.core.pk_map import IndividualFit, Level
-    from ivig.core.pk_model import PkParameters
+    from ivig.app.pk import IndividualFit, Level, PkSimulation, Predictions
     from ivig.knowledge import KnowledgeBase
 
 __all__ = ["add_parsers", "read_levels"]
@@ -31,7 +29,7 @@ __all__ = ["add_parsers", "read_levels"]
 
 def read_levels(path: str) -> list[Level]:
     """Measured levels from a CSV (``day,igg_g_per_l``) or JSON file."""
-    from ivig.core.pk_map import Level
+    from ivig.app.pk import Level
 
     file = Path(path)
     if not file.is_file():
@@ -59,23 +57,6 @@ def read_levels(path: str) -> list[Level]:
     return levels
 
 
-def _individualise(
-    args: argparse.Namespace, knowledge: KnowledgeBase, doses: list[Any]
-) -> tuple[PkParameters | None, IndividualFit | None]:
-    if not args.levels:
-        return None, None
-    from ivig.core.pk import pk_population
-    from ivig.core.pk_map import individualise
-
-    fit = individualise(
-        pk_population(knowledge, args.population),
-        doses,
-        read_levels(args.levels),
-        baseline_igg_g_per_l=args.baseline_igg_g_per_l,
-    )
-    return fit.params, fit
-
-
 def _fit_json(fit: IndividualFit | None) -> dict[str, Any] | None:
     if fit is None:
         return None
@@ -90,16 +71,9 @@ def _fit_json(fit: IndividualFit | None) -> dict[str, Any] | None:
 
 
 def _population_info(knowledge: KnowledgeBase, population_id: str | None) -> dict[str, Any]:
-    from ivig.core.pk import pk_population
+    from ivig.app.pk import population_info
 
-    pop = pk_population(knowledge, population_id)
-    return {
-        "id": pop["id"],
-        "name": pop["name"],
-        "verified": pop["verified"],
-        "warnings": pop.get("warnings", []),
-        "sources": [s["id"] for s in pop["sources"]],
-    }
+    return population_info(knowledge, population_id)
 
 
 def _predictions_json(pred: Predictions) -> dict[str, Any]:
@@ -180,23 +154,21 @@ def _plot(
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from ivig.core.pk import default_infusion_hours, pk_population, predict, simulate_regimen
-    from ivig.core.pk_regimen import parse_regimen
+    from ivig.app.pk import simulate
 
     knowledge = kb()
-    pop = pk_population(knowledge, args.population)
-    doses = parse_regimen(args.regimen, args.weight_kg, default_infusion_hours(knowledge))
-    params, fit = _individualise(args, knowledge, doses)
-    sim = simulate_regimen(
-        pop,
-        doses,
-        args.weight_kg,
+    result = simulate(
+        knowledge,
+        population_id=args.population,
+        regimen=args.regimen,
+        weight_kg=args.weight_kg,
         end_day=args.days,
         step_days=args.step_days,
         baseline_igg_g_per_l=args.baseline_igg_g_per_l,
-        params=params,
+        target_igg_g_per_l=args.target_igg_g_per_l,
+        levels=read_levels(args.levels) if args.levels else None,
     )
-    pred = predict(sim, knowledge, args.target_igg_g_per_l)
+    pop, sim, pred, fit = result.population, result.sim, result.predictions, result.fit
     if args.plot:
         levels = read_levels(args.levels) if args.levels else None
         _plot(
@@ -289,66 +261,36 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _optimise(args: argparse.Namespace) -> int:
-    from ivig.core.pk import default_infusion_hours, pk_population, simulate_regimen
-    from ivig.core.pk_model import Dose, parameters_from_population
-    from ivig.core.pk_optimise import optimise_maintenance, sc_weekly_equivalents
-    from ivig.core.pk_regimen import parse_regimen
+    from ivig.app.pk import optimise
 
     knowledge = kb()
-    pop = pk_population(knowledge, args.population)
-    hours = default_infusion_hours(knowledge)
-    fit = None
-    params = parameters_from_population(pop, args.baseline_igg_g_per_l)
-    if args.regimen:
-        history = parse_regimen(args.regimen, args.weight_kg, hours)
-        individual, fit = _individualise(args, knowledge, history)
-        params = individual or params
-    elif args.levels:
-        raise InputError("regimen", None, "the doses given before the levels (--regimen)")
-    interval_days = None
-    if args.interval_weeks is not None:
-        interval_days = args.interval_weeks * 7.0
-    elif args.interval_days is not None:
-        interval_days = args.interval_days
-    route_hours = hours if args.route == "iv" else 0.0
-    plan = optimise_maintenance(
-        params,
-        args.weight_kg,
-        args.target_trough_g_per_l,
+    found = optimise(
+        knowledge,
+        population_id=args.population,
+        weight_kg=args.weight_kg,
+        target_trough_g_per_l=args.target_trough_g_per_l,
         find=args.find,
-        interval_days=interval_days,
+        route=args.route,
+        regimen=args.regimen,
+        levels=read_levels(args.levels) if args.levels else None,
+        baseline_igg_g_per_l=args.baseline_igg_g_per_l,
+        interval_weeks=args.interval_weeks,
+        interval_days=args.interval_days,
         dose_g_per_kg=args.dose_g_per_kg,
         days_per_course=args.days_per_course,
-        route=args.route,
-        infusion_hours=route_hours,
         dose_step_g=args.dose_step_g,
         interval_step_days=args.interval_step_days,
+        plot_days=args.plot_days if args.plot else None,
     )
-    equivalents = []
-    if args.route == "iv":
-        equivalents = sc_weekly_equivalents(
-            knowledge, params, plan.dose_g, plan.interval_days, args.weight_kg
-        )
-    if args.plot:
-        per_day = plan.dose_g_per_kg / plan.days_per_course
-        doses = [
-            Dose(c * plan.interval_days + k, per_day, args.route, route_hours)
-            for c in range(math.ceil(args.plot_days / plan.interval_days))
-            for k in range(plan.days_per_course)
-        ]
-        sim = simulate_regimen(
-            pop, doses, args.weight_kg, end_day=args.plot_days, step_days=0.25, params=params
-        )
-        troughs = [
-            (d.day, float(v))
-            for d, v in zip(sim.doses, sim.at([d.day for d in sim.doses]), strict=True)
-        ]
+    pop, plan, params, fit = found.population, found.plan, found.params, found.fit
+    equivalents = found.sc_equivalents
+    if args.plot and found.sim is not None:
         _plot(
             args.plot,
-            sim,
+            found.sim,
             title=f"Maintenance plan, {pop['name']}",
             target=args.target_trough_g_per_l,
-            troughs=troughs,
+            troughs=found.troughs,
         )
     result = {
         "knowledge_version": knowledge.version,
@@ -404,6 +346,100 @@ def _optimise(args: argparse.Namespace) -> int:
     return 0
 
 
+def _population(args: argparse.Namespace) -> int:
+    """``ivig pk population``: percentiles of IgG per day over virtual patients (chunked)."""
+    from ivig.app.pk import population_summary
+
+    knowledge = kb()
+    pop, summary = population_summary(
+        knowledge,
+        population_id=args.population,
+        regimen=args.regimen,
+        weight_kg=args.weight_kg,
+        patients=args.patients,
+        seed=args.seed,
+        end_day=args.days,
+        step_days=args.step_days,
+        percentiles=_percentile_list(args.percentiles),
+        workers=args.workers or _cpus(),
+    )
+    if args.csv:
+        _write_population_csv(args.csv, summary)
+    if args.json:
+        emit_json(_population_json(knowledge, args, summary))
+        return 0
+    out = console()
+    out.print(
+        f"{summary.n_patients:,} virtual patients, {pop['name']}, seed {summary.seed}: IgG "
+        f"(g/L, bins of {summary.resolution_g_per_l:g}) on days {summary.times_days[0]:g} to "
+        f"{summary.times_days[-1]:g}"
+    )
+    for k in sorted({0, len(summary.times_days) // 2, len(summary.times_days) - 1}):
+        cells = ", ".join(
+            f"p{q:g} {summary.percentile_igg_g_per_l[j][k]:.2f}"
+            for j, q in enumerate(summary.percentiles)
+        )
+        out.print(f"  day {summary.times_days[k]:g}: {cells}")
+    if args.csv:
+        out.print(f"Per-day percentiles written to {args.csv}")
+    for warning in pop.get("warnings", []):
+        out.print(f"[yellow]warning:[/yellow] {warning}")
+    print_footer(out, knowledge)
+    return 0
+
+
+def _cpus() -> int:
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _percentile_list(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(p) for p in text.split(",") if p.strip())
+    except ValueError:
+        raise InputError(
+            "--percentiles", text, "numbers separated by commas, e.g. 5,50,95"
+        ) from None
+    if not values or any(not 0 < v <= 100 for v in values):
+        raise InputError("--percentiles", text, "numbers above 0 and at most 100", "%")
+    return values
+
+
+def _write_population_csv(path: str, summary: Any) -> None:
+    header = ["day", *(f"p{q:g}_g_per_l" for q in summary.percentiles)]
+    header += ["mean_g_per_l", "min_g_per_l", "max_g_per_l"]
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        for k, day in enumerate(summary.times_days):
+            row = [f"{day:g}", *(f"{v[k]:.3f}" for v in summary.percentile_igg_g_per_l)]
+            row += [f"{summary.mean_igg_g_per_l[k]:.3f}", f"{summary.min_igg_g_per_l[k]:.3f}"]
+            row.append(f"{summary.max_igg_g_per_l[k]:.3f}")
+            writer.writerow(row)
+
+
+def _population_json(knowledge: Any, args: argparse.Namespace, summary: Any) -> dict[str, Any]:
+    return {
+        "knowledge_version": knowledge.version,
+        "population": _population_info(knowledge, args.population),
+        "n_patients": summary.n_patients,
+        "seed": summary.seed,
+        "resolution_g_per_l": summary.resolution_g_per_l,
+        "values_above_range": summary.values_above_range,
+        "days": [float(d) for d in summary.times_days],
+        "percentiles": {
+            f"p{q:g}": [round(float(v), 3) for v in summary.percentile_igg_g_per_l[j]]
+            for j, q in enumerate(summary.percentiles)
+        },
+        "mean_g_per_l": [round(float(v), 3) for v in summary.mean_igg_g_per_l],
+        "disclaimer": knowledge.disclaimer,
+    }
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weight-kg", type=float, required=True, help="body weight (kg)")
     p.add_argument(
@@ -428,7 +464,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def add_parsers(sub: Any) -> None:
     """Register ``ivig pk simulate`` and ``ivig pk optimise``."""
-    from ivig.core.pk_regimen import SYNTAX
+    from ivig.app.pk import REGIMEN_SYNTAX as SYNTAX
 
     pk = sub.add_parser("pk", help="IgG pharmacokinetics: simulate and optimise")
     pk_sub = pk.add_subparsers(dest="pk_command", metavar="ACTION", required=True)
@@ -452,6 +488,23 @@ def add_parsers(sub: Any) -> None:
         help="report the time at or above this level",
     )
     sim.set_defaults(func=_simulate)
+
+    popn = pk_sub.add_parser(
+        "population", help="IgG percentiles per day over virtual patients (any number)"
+    )
+    _common(popn)
+    popn.add_argument(
+        "--regimen", nargs="+", action="extend", required=True, metavar="TERM",
+        help=f"dose terms: {SYNTAX}",
+    )  # fmt: skip
+    popn.add_argument("--patients", type=int, default=10_000, help="virtual patients")
+    popn.add_argument("--seed", type=int, default=1, help="random seed (same seed, same result)")
+    popn.add_argument("--days", type=float, default=365.0, help="simulate to this day")
+    popn.add_argument("--step-days", type=float, default=1.0, help="time step (days)")
+    popn.add_argument("--percentiles", default="5,25,50,75,95", help="e.g. 5,50,95")
+    popn.add_argument("--csv", metavar="FILE", help="write the per-day percentiles as CSV")
+    popn.add_argument("--workers", type=int, help="processes (default: the CPUs available)")
+    popn.set_defaults(func=_population)
 
     opt = pk_sub.add_parser("optimise", help="smallest dose or longest interval for a trough")
     _common(opt)

@@ -7,16 +7,15 @@ The database is ``IVIG_DATABASE_URL`` (default: a SQLite file in the user's data
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ivig.cli._common import console, emit_json, kb, print_footer
 
 if TYPE_CHECKING:
-    import argparse
-    from collections.abc import Callable
-
     from sqlalchemy.orm import Session
 
 __all__ = ["add_parsers"]
@@ -63,15 +62,14 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     from ivig.registry.db import upgrade
 
     revision = upgrade(_engine(args))
-    return _show(
-        args, "database", {"revision": revision, "url": _engine(args).url.render_as_string()}
-    )
+    url = _engine(args).url.render_as_string(hide_password=True)
+    return _show(args, "database", {"revision": revision, "url": url})
 
 
 def _db_verify(args: argparse.Namespace) -> int:
     from ivig.registry.audit import verify_audit
 
-    result = _in_session(args, verify_audit)
+    result = _in_session(args, lambda s: verify_audit(s, full=not args.new_only))
     _show(args, "audit chain", {k: v for k, v in result.items() if k != "decision_mismatches"})
     return 0 if result["ok"] else 1
 
@@ -88,9 +86,14 @@ def _registry(args: argparse.Namespace) -> int:
         "user-add": lambda s: api.create_user(
             s, a.username, a.role, actor=a.actor or "system", display_name=a.display_name
         ),
-        "token": lambda s: api.issue_token(s, a.username, actor=_actor(a), label=a.label),
+        "token": lambda s: _token_step(s, a),
+        "user": lambda s: api.set_user_active(
+            s, a.username, a.user_action == "activate", actor=_actor(a)
+        ),
         "request": lambda s: _request_step(s, a, knowledge),
-        "requests": lambda s: api.list_requests(s, status=a.status, patient_ref=a.patient),
+        "requests": lambda s: api.list_requests(
+            s, status=a.status, patient_ref=a.patient, limit=a.limit
+        ),
         "show": lambda s: api.get_request(s, a.request_id),
         "authorise": lambda s: api.authorise(
             s,
@@ -101,9 +104,16 @@ def _registry(args: argparse.Namespace) -> int:
             review_date=a.review_date,
             expiry_date=a.expiry_date,
             changes=json.loads(a.changes) if a.changes else None,
+            knowledge=knowledge,
         ),
         "start-course": lambda s: api.start_course(
-            s, a.request_id, start_date=a.start_date, actor=_actor(a), product=a.product
+            s,
+            a.request_id,
+            start_date=a.start_date,
+            actor=_actor(a),
+            product=a.product,
+            substitution_reason=a.substitution_reason,
+            knowledge=knowledge,
         ),
         "infusion": lambda s: api.record_infusion(
             s,
@@ -116,6 +126,9 @@ def _registry(args: argparse.Namespace) -> int:
             rate_ml_per_h=a.rate_ml_per_h,
             duration_min=a.duration_min,
             reactions=a.reactions,
+            substitution_reason=a.substitution_reason,
+            override_reason=a.override_reason,
+            knowledge=knowledge,
         ),
         "adverse-event": lambda s: api.record_adverse_event(
             s,
@@ -159,6 +172,7 @@ def _registry(args: argparse.Namespace) -> int:
         "reviews-due": lambda s: api.reviews_due(s, today=a.today, within_days=a.within_days),
         "shortage": lambda s: api.shortage_triage(s, knowledge, system=a.system),
         "demo": lambda s: _demo_step(s, a, knowledge),
+        "overrides": _overrides,
         "audit-log": lambda s: api.list_audit(s, limit=a.limit),
     }
     result = _in_session(args, steps[command])
@@ -169,6 +183,25 @@ def _registry(args: argparse.Namespace) -> int:
     if command == "request" and not args.json:
         result = {k: v for k, v in result.items() if k != "recommendation"}
     return _show(args, f"registry {command}", result)
+
+
+def _token_step(session: Session, args: argparse.Namespace) -> Any:
+    from ivig.errors import InputError
+    from ivig.registry import api
+
+    if args.username == "revoke":
+        if args.token_id is None:
+            raise InputError("token_id", None, "the id of the token to revoke")
+        return api.revoke_token(session, args.token_id, actor=_actor(args))
+    if args.token_id is not None:
+        raise InputError("token_id", args.token_id, "only after 'revoke'")
+    return api.issue_token(session, args.username, actor=_actor(args), label=args.label)
+
+
+def _overrides(session: Session) -> Any:
+    from ivig.registry.enforce import list_overrides
+
+    return list_overrides(session)
 
 
 def _request_step(session: Session, args: argparse.Namespace, knowledge: Any) -> Any:
@@ -270,47 +303,53 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--as", dest="actor", metavar="USER", help="acting user (default IVIG_USER)")
 
 
-def add_parsers(sub: Any) -> None:
-    from ivig.permissions import ROLES
-    from ivig.registry.care import AE_OUTCOMES, AE_SEVERITIES, REVIEW_ACTIONS, TIMINGS
-    from ivig.registry.reports import USAGE_GROUPS
-    from ivig.registry.workflow import AUTHORISATION_OUTCOMES, REQUEST_STATUSES
-
+def _add_db_parsers(sub: Any) -> None:
     db = sub.add_parser("db", help="registry database: migrations and audit verification")
     dbs = db.add_subparsers(dest="db_command", required=True)
     p = dbs.add_parser("upgrade", help="create or migrate the database to the latest schema")
     _common(p)
     p.set_defaults(func=_db_upgrade)
-    p = dbs.add_parser("verify-audit", help="verify the hash chain of the audit log")
+    p = dbs.add_parser("verify-audit", help="verify the keyed audit chain and every table")
     _common(p)
+    p.add_argument(
+        "--new-only", action="store_true", help="only the entries since the last checkpoint"
+    )
     p.set_defaults(func=_db_verify)
 
-    reg = sub.add_parser("registry", help="requests, authorisations, courses, lots, reviews")
-    rs = reg.add_subparsers(dest="registry_command", required=True)
 
-    def cmd(name: str, text: str) -> argparse.ArgumentParser:
-        p: argparse.ArgumentParser = rs.add_parser(name, help=text)
-        _common(p)
-        p.set_defaults(func=_registry)
-        return p
+Command = Callable[[str, str], "argparse.ArgumentParser"]
+
+
+def _add_user_commands(cmd: Command) -> None:
+    from ivig.permissions import ROLES
 
     cmd("users", "list the users")
     p = cmd("user-add", "add a user (the first one may be added without --as)")
     p.add_argument("username")
     p.add_argument("role", choices=ROLES)
     p.add_argument("--display-name")
-    p = cmd("token", "issue an API token (shown once; only its hash is stored)")
+    p = cmd("user", "deactivate or activate a user (admin): their tokens and sessions end")
+    p.add_argument("user_action", choices=("deactivate", "activate"))
     p.add_argument("username")
+    p = cmd("token", "issue an API token (shown once) or revoke one: token revoke TOKEN_ID")
+    p.add_argument("username", help="the user to issue a token for, or 'revoke'")
+    p.add_argument("token_id", nargs="?", type=int, help="with 'revoke': the token's id")
     p.add_argument("--label")
+
+
+def _add_request_commands(cmd: Command) -> None:
+    from ivig.registry.workflow import AUTHORISATION_OUTCOMES, REQUEST_STATUSES
+
     p = cmd("request", "register a request file and its recommendation")
     p.add_argument("file", help="request as JSON or YAML (- for standard input)")
     p.add_argument("--patient", required=True, help="pseudonymous patient reference")
     p = cmd("requests", "list requests")
     p.add_argument("--status", choices=REQUEST_STATUSES)
     p.add_argument("--patient")
+    p.add_argument("--limit", type=int, help="at most this many (newest first)")
     p = cmd("show", "one request with its decision, authorisations and courses")
     p.add_argument("request_id", type=int)
-    p = cmd("authorise", "steward's decision on a request")
+    p = cmd("authorise", "steward's decision on a request (never on one's own request)")
     p.add_argument("request_id", type=int)
     p.add_argument("--outcome", required=True, choices=AUTHORISATION_OUTCOMES)
     p.add_argument("--reason", required=True)
@@ -321,6 +360,12 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("request_id", type=int)
     p.add_argument("--start-date", required=True)
     p.add_argument("--product")
+    p.add_argument("--substitution-reason", help="why another product than the authorised one")
+
+
+def _add_care_commands(cmd: Command) -> None:
+    from ivig.registry.care import AE_OUTCOMES, AE_SEVERITIES, TIMINGS
+
     p = cmd("infusion", "record an infusion with its lot number")
     p.add_argument("course_id", type=int)
     p.add_argument("--date", required=True)
@@ -330,6 +375,8 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--rate-ml-per-h", type=float)
     p.add_argument("--duration-min", type=float)
     p.add_argument("--reactions")
+    p.add_argument("--substitution-reason", help="why another product than the course's")
+    p.add_argument("--override-reason", help="why it is recorded past its authorisation")
     p = cmd("adverse-event", "record an adverse event")
     p.add_argument("--patient", required=True)
     p.add_argument("--date", required=True)
@@ -346,6 +393,11 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--value", required=True, type=float)
     p.add_argument("--date", required=True)
     p.add_argument("--timing", default="routine", choices=TIMINGS)
+
+
+def _add_course_commands(cmd: Command) -> None:
+    from ivig.registry.care import REVIEW_ACTIONS
+
     p = cmd("review", "review a course: continue, change, trial_off or stop")
     p.add_argument("course_id", type=int)
     p.add_argument("--date", required=True)
@@ -359,6 +411,9 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("course_id", type=int)
     p.add_argument("--date", required=True)
     p.add_argument("--reason", required=True)
+
+
+def _add_query_commands(cmd: Command) -> None:
     p = cmd("lots", "lot recall: every patient and infusion that received a lot")
     p.add_argument("lot")
     p = cmd("reviews-due", "reviews due and overdue, missing baseline or follow-up")
@@ -366,12 +421,37 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--within-days", type=int, default=14)
     p = cmd("shortage", "rank active and pending requests by the criteria's priority")
     p.add_argument("--system", default="uk_dh_colour", help="evidence system id (ivig kb)")
+    cmd("overrides", "infusions recorded past their authorisation and product substitutions")
     p = cmd("demo", "seed an empty registry with demonstration data")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--patients", type=int, default=40)
     p.add_argument("--today")
     p = cmd("audit-log", "the newest audit-log entries")
     p.add_argument("--limit", type=int, default=20)
+
+
+def _add_registry_parsers(sub: Any) -> None:
+    reg = sub.add_parser("registry", help="requests, authorisations, courses, lots, reviews")
+    rs = reg.add_subparsers(dest="registry_command", required=True)
+
+    def cmd(name: str, text: str) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = rs.add_parser(name, help=text)
+        _common(p)
+        p.set_defaults(func=_registry)
+        return p
+
+    for add in (
+        _add_user_commands,
+        _add_request_commands,
+        _add_care_commands,
+        _add_course_commands,
+        _add_query_commands,
+    ):
+        add(cmd)
+
+
+def _add_report_parsers(sub: Any) -> None:
+    from ivig.registry.reports import USAGE_GROUPS
 
     rep = sub.add_parser("report", help="usage reports as tables, CSV and PNG/SVG charts")
     reps = rep.add_subparsers(dest="report_command", required=True)
@@ -394,3 +474,10 @@ def add_parsers(sub: Any) -> None:
     rcmd("adverse-events", "adverse-event rates per product, per 100 infusions and per 1,000 g")
     p = rcmd("savings", "grams prescribed against grams under a dosing-weight policy")
     p.add_argument("--policy", default="au-2026")
+
+
+def add_parsers(sub: Any) -> None:
+    """The ``db``, ``registry`` and ``report`` commands."""
+    _add_db_parsers(sub)
+    _add_registry_parsers(sub)
+    _add_report_parsers(sub)

@@ -36,7 +36,7 @@ def parse_items(pairs: list[str]) -> dict[str, str]:
 
 
 def _score(args: argparse.Namespace) -> int:
-    from ivig.core.scores import compute_score, item_allowed_text, list_scores
+    from ivig.app.scores import item_allowed_text, list_scores, score
 
     knowledge = kb()
     if args.name == "list":
@@ -72,9 +72,9 @@ def _score(args: argparse.Namespace) -> int:
         out.print(table)
         print_footer(out, knowledge)
         return 0
-    result = compute_score(knowledge, args.name, parse_items(args.items))
+    result = score(knowledge, args.name, parse_items(args.items))
     if args.json:
-        emit_json({"knowledge_version": knowledge.version, **result})
+        emit_json(result)
         return 0
     out = console()
     rng = result.get("range")
@@ -156,10 +156,10 @@ def plot_review(review: dict[str, Any], path: str) -> None:
 
 
 def _review(args: argparse.Namespace) -> int:
-    from ivig.core.review import review_course
+    from ivig.app.scores import review_history
 
     knowledge = kb()
-    review = review_course(knowledge, _read_history(args.history))
+    review = review_history(knowledge, _read_history(args.history))
     if args.plot:
         plot_review(review, args.plot)
         review["plot"] = args.plot

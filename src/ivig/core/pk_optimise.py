@@ -76,6 +76,28 @@ class MaintenancePlan:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Course:
+    """What every step of the search shares: route, course length and infusion time."""
+
+    params: PkParameters
+    weight_kg: float
+    target_trough_g_per_l: float
+    days_per_course: int
+    route: Literal["iv", "sc"]
+    infusion_hours: float
+
+    def trough(self, dose_g_per_kg: float, interval_days: float) -> float:
+        return steady_state_trough(
+            self.params,
+            dose_g_per_kg,
+            interval_days,
+            days_per_course=self.days_per_course,
+            route=self.route,
+            infusion_hours=self.infusion_hours,
+        )
+
+
 def optimise_maintenance(
     params: PkParameters,
     weight_kg: float,
@@ -102,96 +124,92 @@ def optimise_maintenance(
         raise InputError("target_trough_g_per_l", target_trough_g_per_l, "above 0", "g/L")
     if days_per_course < 1:
         raise InputError("days_per_course", days_per_course, "at least 1", "days")
-    baseline = float(params.baseline_igg_g_per_l[0])
-    notes: list[str] = []
+    course = _Course(
+        params, weight_kg, target_trough_g_per_l, days_per_course, route, infusion_hours
+    )
     if find == "dose":
-        if interval_days is None or not math.isfinite(interval_days) or interval_days <= 0:
-            raise InputError(
-                "interval_days", interval_days, "above 0 (needed to find a dose)", "days"
-            )
-        unit = (
-            steady_state_trough(
-                params,
-                1.0,
-                interval_days,
-                days_per_course=days_per_course,
-                route=route,
-                infusion_hours=infusion_hours,
-            )
-            - baseline
-        )
-        needed = max(target_trough_g_per_l - baseline, 0.0) / unit
-        if needed == 0.0:
-            notes.append("The baseline (endogenous) IgG already meets the target trough.")
-        dose_g = needed * weight_kg
-        if dose_step_g < 0 or not math.isfinite(dose_step_g):
-            raise InputError("dose_step_g", dose_step_g, ">= 0", "g")
-        if dose_step_g > 0:
-            dose_g = math.ceil(dose_g / dose_step_g - 1e-9) * dose_step_g
-        amount = dose_g / weight_kg
-        trough = baseline + amount * unit
-        smaller = None
-        if dose_step_g > 0 and dose_g >= dose_step_g:
-            smaller = baseline + (dose_g - dose_step_g) / weight_kg * unit
-        return MaintenancePlan(
-            "dose",
-            target_trough_g_per_l,
-            route,
-            days_per_course,
-            amount,
-            dose_g,
-            interval_days,
-            trough,
-            smaller,
-            notes=notes,
-        )
+        return _smallest_dose(course, interval_days, dose_step_g)
     if find != "interval":
         raise InputError("find", find, "dose or interval")
+    return _longest_interval(course, dose_g_per_kg, interval_step_days, max_interval_days)
+
+
+def _smallest_dose(
+    course: _Course, interval_days: float | None, dose_step_g: float
+) -> MaintenancePlan:
+    """The smallest dose per course (rounded up to ``dose_step_g``) meeting the target."""
+    if interval_days is None or not math.isfinite(interval_days) or interval_days <= 0:
+        raise InputError("interval_days", interval_days, "above 0 (needed to find a dose)", "days")
+    if dose_step_g < 0 or not math.isfinite(dose_step_g):
+        raise InputError("dose_step_g", dose_step_g, ">= 0", "g")
+    baseline = float(course.params.baseline_igg_g_per_l[0])
+    notes: list[str] = []
+    # the trough rises linearly with the dose: the rise for 1 g/kg scales to any dose
+    unit = course.trough(1.0, interval_days) - baseline
+    needed = max(course.target_trough_g_per_l - baseline, 0.0) / unit
+    if needed == 0.0:
+        notes.append("The baseline (endogenous) IgG already meets the target trough.")
+    dose_g = needed * course.weight_kg
+    if dose_step_g > 0:
+        dose_g = math.ceil(dose_g / dose_step_g - 1e-9) * dose_step_g
+    amount = dose_g / course.weight_kg
+    smaller = None
+    if dose_step_g > 0 and dose_g >= dose_step_g:
+        smaller = baseline + (dose_g - dose_step_g) / course.weight_kg * unit
+    return MaintenancePlan(
+        "dose",
+        course.target_trough_g_per_l,
+        course.route,
+        course.days_per_course,
+        amount,
+        dose_g,
+        interval_days,
+        baseline + amount * unit,
+        smaller,
+        notes=notes,
+    )
+
+
+def _longest_interval(
+    course: _Course,
+    dose_g_per_kg: float | None,
+    interval_step_days: float,
+    max_interval_days: float,
+) -> MaintenancePlan:
+    """The longest interval (a multiple of ``interval_step_days``) meeting the target."""
     if dose_g_per_kg is None or not math.isfinite(dose_g_per_kg) or dose_g_per_kg <= 0:
         raise InputError(
             "dose_g_per_kg", dose_g_per_kg, "above 0 (needed to find an interval)", "g/kg"
         )
     if not math.isfinite(interval_step_days) or interval_step_days <= 0:
         raise InputError("interval_step_days", interval_step_days, "above 0", "days")
-    shortest = max(float(days_per_course), interval_step_days)
+    shortest = max(float(course.days_per_course), interval_step_days)
     steps = np.arange(
         math.ceil(shortest / interval_step_days), int(max_interval_days // interval_step_days) + 1
     )
     if steps.size == 0:
         raise InputError("max_interval_days", max_interval_days, f"at least {shortest:g}", "days")
-    troughs = np.array(
-        [
-            steady_state_trough(
-                params,
-                dose_g_per_kg,
-                float(k * interval_step_days),
-                days_per_course=days_per_course,
-                route=route,
-                infusion_hours=infusion_hours,
-            )
-            for k in steps
-        ]
-    )
-    ok = np.flatnonzero(troughs >= target_trough_g_per_l)
+    troughs = np.array([course.trough(dose_g_per_kg, float(k * interval_step_days)) for k in steps])
+    ok = np.flatnonzero(troughs >= course.target_trough_g_per_l)
     if ok.size == 0:
         raise InputError(
             "target_trough_g_per_l",
-            target_trough_g_per_l,
+            course.target_trough_g_per_l,
             f"at most {troughs[0]:.2f} with {dose_g_per_kg:g} g/kg",
             "g/L",
             f"even every {steps[0] * interval_step_days:g} days the trough stays below target",
         )
     best = int(ok[-1])
     nxt = float(troughs[best + 1]) if best + 1 < troughs.size else None
-    if nxt is None:
-        notes.append(f"Target met up to the search limit of {max_interval_days:g} days.")
+    notes = [] if nxt is not None else [
+        f"Target met up to the search limit of {max_interval_days:g} days."]  # fmt: skip
     return MaintenancePlan(
         "interval",
-        target_trough_g_per_l,
-        route,
-        days_per_course,
+        course.target_trough_g_per_l,
+        course.route,
+        course.days_per_course,
         dose_g_per_kg,
-        dose_g_per_kg * weight_kg,
+        dose_g_per_kg * course.weight_kg,
         float(steps[best] * interval_step_days),
         float(troughs[best]),
         nxt,

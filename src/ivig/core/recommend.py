@@ -196,6 +196,7 @@ def _out_of_scope(kb: KnowledgeBase, base: dict[str, Any], use: dict[str, Any]) 
         "infusion": None,
         "monitoring": [],
         "review": None,
+        "prognosis": [],
         "warnings": [],
         "unverified": [],
         "sources": _cite(kb, [r["id"] for r in use["sources"]]),
@@ -277,6 +278,7 @@ def recommend(kb: KnowledgeBase, request: Request) -> Recommendation:
         "infusion": None,
         "monitoring": [],
         "review": review,
+        "prognosis": _prognosis(kb, request, condition_id, notes),
     }
     if plan_id is None:
         notes.warnings.append(no_plan_reason or _no_dose_warning(eligibility["status"]))
@@ -298,6 +300,23 @@ def recommend(kb: KnowledgeBase, request: Request) -> Recommendation:
         sources=_cite(kb, notes.cited),
     )
     return out  # type: ignore[return-value]
+
+
+def _prognosis(
+    kb: KnowledgeBase, request: Request, condition_id: str, notes: _Notes
+) -> list[dict[str, Any]]:
+    """The condition's prognostic scores computed from the request's findings."""
+    from ivig.core.scores import prognosis_from_findings
+
+    findings = {**request.get("findings", {}), "age_years": request["patient"]["age_years"]}
+    rows = prognosis_from_findings(kb, condition_id, findings)
+    for row in rows:
+        result = row.get("result")
+        if result:
+            notes.cited += list(result.get("sources", []))
+            if not result.get("verified", True):
+                notes.unverified.append(f"prognostic score {row['score']} ({row['version']})")
+    return rows
 
 
 def _no_dose_warning(status: str) -> str:

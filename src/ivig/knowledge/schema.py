@@ -23,6 +23,7 @@ from annotated_types import Ge, Gt, Le, MinLen
 from pydantic import ConfigDict, with_config
 from typing_extensions import TypedDict
 
+from ivig.knowledge.schema_codes import MedicationCodes
 from ivig.knowledge.schema_pk import PkModelSet
 from ivig.knowledge.schema_products import (
     AdverseEffect,
@@ -612,3 +613,4 @@ class KnowledgeData(TypedDict):
     scores: list[Score]
     review_rules: list[ReviewRule]
     pk: PkModelSet
+    medication_codes: MedicationCodes

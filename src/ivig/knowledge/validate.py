@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from ivig.knowledge import schema, schema_pk, schema_products, schema_scores
+from ivig.knowledge import schema, schema_codes, schema_pk, schema_products, schema_scores
 from ivig.knowledge.validate_refs import POLICY_INPUTS, check_cross_references
 
 __all__ = [
@@ -65,6 +65,7 @@ COLLECTIONS: tuple[Collection, ...] = (
     Collection("scores", "scores", "dir", schema_scores.Score),
     Collection("review_rules", "review_rules.yaml", "list", schema_scores.ReviewRule),
     Collection("pk", "pk.yaml", "one", schema_pk.PkModelSet),
+    Collection("medication_codes", "medication_codes.yaml", "one", schema_codes.MedicationCodes),
 )
 
 
@@ -206,6 +207,7 @@ def validate_directory(root: Path | None = None) -> tuple[dict[str, Any], list[s
         *schema_products.CHECKS,
         *schema_scores.CHECKS,
         *schema_pk.CHECKS,
+        *schema_codes.CHECKS,
         *EXTRA_CHECKS,
     ):
         check(data, report)

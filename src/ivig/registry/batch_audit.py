@@ -1,24 +1,36 @@
-"""Batch audit of historical orders against the criteria and a dosing policy (``ivig audit``).
+"""Batch audit of historical orders against a dosing policy and the criteria (``ivig audit``).
 
 Each CSV row is one order (one course: all its days). Columns: ``order_id, date, sex,
 age_years, height_cm, weight_kg, condition, phase, grams`` and optionally ``indication`` and
-``findings_json`` (a JSON object of findings). For each order the audit evaluates the indication
-(``ivig.core.eligibility``) and, when immunoglobulin is supported, the dose the policy gives
-(``ivig.core.weight`` then ``ivig.core.dose``): the pure core functions, not the full
-``recommend`` path. Totals: orders by status, grams prescribed, grams by policy, grams over
-policy, grams in orders outside the criteria, and the percentage that could be saved.
+``findings_json`` (a JSON object of findings). Ordinary pharmacy order rows carry no findings.
 
-Definitions (per order): ``policy_g`` is the course total of the policy dose, present only for
-supported orders with a regimen for their phase; ``over_g = max(0, grams - policy_g)``.
-``grams_over_policy`` sums ``over_g``; ``saving_percent = 100 * grams_over_policy /
-grams_prescribed`` (all valid orders). Grams in not-supported or out-of-scope orders are
-reported apart (``grams_outside_criteria``), not added to the saving.
+Two questions are answered apart, as the national dose calculators do:
 
-Streaming: rows are read in chunks and at most ``2 x workers`` chunks are in flight, so memory
-stays constant whatever the file size; per-order details go straight to a CSV. Results are
-memoised per process in bounded caches (eligibility per condition/findings/age/sex, dosing
-weight per patient measures, dose plan per dosing weight). Bad rows are reported with their
-line numbers and skipped, or stop the run (``on_error="stop"``); never silently dropped.
+- **The policy dose** of every order whose condition, phase (and indication, if given) and
+  patient data determine a regimen, whatever the criteria findings: the dosing weight of the
+  policy (:func:`ivig.app.policy.policy_dosing_weight`), the regimen of the phase
+  (:func:`ivig.app.policy.policy_regimen`, IV route) and its dose plan
+  (:func:`ivig.app.policy.policy_course_g`). The indication is chosen as ``ivig dose`` and
+  ``ivig recommend`` choose it (:func:`ivig.app.dose.choose_indication`, without findings):
+  the named one, or the candidates for the phase when they share one regimen (the note names
+  them); otherwise the row has no policy dose and its note says why (name the indication).
+- **The criteria** (:func:`ivig.app.policy.criteria_verdict`), reported as
+  ``met`` (supported, or supported with conditions), ``unmet`` (not supported),
+  ``not_documented`` (the findings the criteria need are missing) or ``out_of_scope``.
+
+Definitions (per order): ``policy_g`` is the course total of the policy dose, present when a
+regimen is determined; ``over_g = max(0, grams - policy_g)``. ``grams_over_policy`` sums
+``over_g``; ``saving_percent = 100 * grams_over_policy / grams_prescribed`` (all valid
+orders). Grams in orders whose criteria are unmet or out of scope are reported apart
+(``grams_outside_criteria``), not added to the saving. Every row without a policy dose says why
+in the ``note`` column of the details; figures in the details are rounded to 0.01 (g, kg).
+
+Streaming: rows are read in chunks, at most ``2 x workers`` chunks are in flight and per-order
+details go straight to a CSV, so memory stays constant whatever the file size. Results are
+memoised per process in bounded caches (criteria per condition/findings/age/sex, regimen per
+condition/indication/phase, dosing weight per patient measures, dose plan per dosing weight).
+Bad rows are reported with their line numbers and skipped, or stop the run
+(``on_error="stop"``); never silently dropped.
 """
 
 from __future__ import annotations
@@ -63,6 +75,7 @@ DETAIL_COLUMNS = (
     "line",
     "order_id",
     "status",
+    "criteria",
     "indication",
     "grams",
     "policy_g",
@@ -70,10 +83,20 @@ DETAIL_COLUMNS = (
     "dosing_weight_kg",
     "note",
 )
-_DOSE_STATUSES = ("supported", "supported_with_conditions")
-_OUTSIDE = ("not_supported", "out_of_scope")
+#: eligibility status -> how the criteria stand for the order
+CRITERIA = {
+    "supported": "met",
+    "supported_with_conditions": "met",
+    "not_supported": "unmet",
+    "insufficient_information": "not_documented",
+    "out_of_scope": "out_of_scope",
+}
+_OUTSIDE = ("unmet", "out_of_scope")
 _PHASES = ("induction", "maintenance", "one_off")
-_CACHE_LIMIT = 200_000
+#: entries per memo before it empties itself (keeps a worker's memory flat, whatever the file)
+_CACHE_LIMIT = 20_000
+#: decimals of the figures in the details file (g and kg, as shown)
+_DETAIL_DECIMALS = 2
 _MAX_ERRORS_KEPT = 1000
 
 
@@ -81,7 +104,8 @@ _MAX_ERRORS_KEPT = 1000
 class AuditOptions:
     """What the orders are checked against."""
 
-    jurisdiction: str = "international"
+    #: criteria of this jurisdiction; ``None``: the policy's jurisdiction (else international)
+    jurisdiction: str | None = None
     #: dosing-weight policy id; ``None``: the jurisdiction's default
     policy: str | None = None
     #: ``None``: the policy's rounding, else the jurisdiction's default
@@ -95,6 +119,8 @@ class AuditTotals:
     orders: int = 0
     bad_rows: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
+    by_criteria: dict[str, int] = field(default_factory=dict)
+    orders_with_policy_dose: int = 0
     grams_prescribed: float = 0.0
     grams_with_policy_dose: float = 0.0
     grams_by_policy: float = 0.0
@@ -105,8 +131,13 @@ class AuditTotals:
     def merge(self, other: AuditTotals) -> None:
         self.orders += other.orders
         self.bad_rows += other.bad_rows
-        for key, count in other.by_status.items():
-            self.by_status[key] = self.by_status.get(key, 0) + count
+        for mine, theirs in (
+            (self.by_status, other.by_status),
+            (self.by_criteria, other.by_criteria),
+        ):
+            for key, count in theirs.items():
+                mine[key] = mine.get(key, 0) + count
+        self.orders_with_policy_dose += other.orders_with_policy_dose
         self.grams_prescribed += other.grams_prescribed
         self.grams_with_policy_dose += other.grams_with_policy_dose
         self.grams_by_policy += other.grams_by_policy
@@ -122,6 +153,9 @@ class AuditTotals:
             "orders": self.orders,
             "bad_rows": self.bad_rows,
             "by_status": dict(sorted(self.by_status.items())),
+            "by_criteria": dict(sorted(self.by_criteria.items())),
+            "orders_with_policy_dose": self.orders_with_policy_dose,
+            "orders_without_policy_dose": self.orders - self.orders_with_policy_dose,
             "grams_prescribed": self.grams_prescribed,
             "grams_with_policy_dose": self.grams_with_policy_dose,
             "grams_by_policy": self.grams_by_policy,
@@ -157,21 +191,96 @@ class _Bounded(dict[Any, Any]):
         return value
 
 
+@dataclass(frozen=True)
+class _Order:
+    """One parsed order row (units in the names)."""
+
+    order_id: str
+    sex: str
+    phase: str
+    age_years: float
+    weight_kg: float
+    height_cm: float | None
+    grams: float
+    condition: str
+    indication: str
+    findings_json: str
+
+
+def _parse_row(row: dict[str, str]) -> _Order:
+    """The fields of one row, each checked; raise ``InputError`` naming the first bad one."""
+    order_id = row["order_id"].strip()
+    if not order_id:
+        raise InputError("order_id", row["order_id"], "a non-empty id")
+    sex = row["sex"].strip().lower()
+    if sex not in ("female", "male"):
+        raise InputError("sex", row["sex"], "female, male")
+    phase = row["phase"].strip()
+    if phase not in _PHASES:
+        raise InputError("phase", row["phase"], ", ".join(_PHASES))
+    if not row["date"].strip():
+        raise InputError("date", row["date"], "a date as YYYY-MM-DD")
+    age = _required(row["age_years"], "age_years", "years")
+    weight = _required(row["weight_kg"], "weight_kg", "kg")
+    height = _number(row["height_cm"], "height_cm", "cm", optional=True)
+    grams = _required(row["grams"], "grams", "g")
+    if grams <= 0:
+        raise InputError("grams", row["grams"], "a number above 0", "g")
+    return _Order(
+        order_id,
+        sex,
+        phase,
+        age,
+        weight,
+        height,
+        grams,
+        row["condition"].strip(),
+        (row.get("indication") or "").strip(),
+        row.get("findings_json") or "",
+    )
+
+
+def _required(raw: str, name: str, unit: str) -> float:
+    value = _number(raw, name, unit)
+    if value is None:  # pragma: no cover - _number raises on empty required values
+        raise InputError(name, raw, "a number", unit, "empty")
+    return value
+
+
+def _findings(raw: str, order: _Order) -> dict[str, object]:
+    """The row's findings (``findings_json``) with its age and sex, which must agree."""
+    findings: dict[str, object] = {}
+    if raw.strip():
+        try:
+            parsed = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise InputError("findings_json", raw, "a JSON object", detail=exc.msg) from None
+        if not isinstance(parsed, dict):
+            raise InputError("findings_json", raw, "a JSON object")
+        findings.update(parsed)
+    for name, value in (("age_years", order.age_years), ("sex", order.sex), ("pregnant", False)):
+        if name in findings and findings[name] != value:
+            raise InputError(f"findings_json.{name}", findings[name], f"{value!r} (the row's)")
+        findings[name] = value
+    return findings
+
+
 class OrderAuditor:
     """Audits single orders; holds the knowledge base, the options and the memo caches."""
 
     def __init__(self, kb: KnowledgeBase, options: AuditOptions) -> None:
         self.kb = kb
-        jurisdiction = kb.jurisdiction(options.jurisdiction)
+        self.policy, jurisdiction_id = _policy_and_jurisdiction(kb, options)
+        jurisdiction = kb.jurisdiction(jurisdiction_id)
         self.jurisdiction = jurisdiction["id"]
-        self.policy = options.policy or jurisdiction["default_dosing_weight_policy"]
         policy = kb.dosing_policy(self.policy)
         rounding = options.rounding or policy.get("rounding", jurisdiction["default_rounding"])
         self.rounding_note = ""
         if rounding == "vials":  # needs a product; orders carry none
             rounding, self.rounding_note = "none", "vial rounding needs a product; not rounded"
         self.rounding = rounding
-        self._eligibility = _Bounded()
+        self._criteria = _Bounded()
+        self._regimens = _Bounded()
         self._weight = _Bounded()
         self._dose = _Bounded()
 
@@ -184,76 +293,123 @@ class OrderAuditor:
             "knowledge_version": self.kb.version,
         }
 
-    def _eligible(
-        self, condition: str, indication: str, phase: str, findings_raw: str, age: float, sex: str
-    ) -> tuple[str, str | None]:
-        key = (condition, indication, phase, findings_raw, age, sex)
-        hit = self._eligibility.get(key)
-        if hit is not None:
-            return hit  # type: ignore[no-any-return]
-        from ivig.core.eligibility import evaluate_eligibility
-
+    def _condition_id(self, condition: str) -> str | None:
+        """The condition's id; ``None`` for a non-neurological use; unknown names raise."""
         condition_id = self.kb.resolve_condition(condition)
         if condition_id is None:
             if self.kb.non_neuro_use(condition) is not None:
-                return self._eligibility.put(key, ("out_of_scope", None))  # type: ignore[no-any-return]
+                return None
             self.kb.condition(condition)  # raises UnknownIdError with the nearest ids
-        assert condition_id is not None  # for mypy: condition() raised otherwise
-        findings: dict[str, object] = {}
-        if findings_raw.strip():
-            try:
-                parsed = json.loads(findings_raw)
-            except json.JSONDecodeError as exc:
-                raise InputError(
-                    "findings_json", findings_raw, "a JSON object", detail=exc.msg
-                ) from None
-            if not isinstance(parsed, dict):
-                raise InputError("findings_json", findings_raw, "a JSON object")
-            findings.update(parsed)
-        for name, value in (("age_years", age), ("sex", sex), ("pregnant", False)):
-            if name in findings and findings[name] != value:
-                raise InputError(f"findings_json.{name}", findings[name], f"{value!r} (the row's)")
-            findings[name] = value
-        indication_id = indication.strip() or None
-        if indication_id and not indication_id.startswith(condition_id + "."):
-            indication_id = f"{condition_id}.{indication_id}"
-        result = evaluate_eligibility(
+        return condition_id
+
+    def _indication_id(self, condition_id: str, indication: str) -> str | None:
+        if not indication:
+            return None
+        if not indication.startswith(condition_id + "."):
+            indication = f"{condition_id}.{indication}"
+        self.kb.indication(indication)  # raises UnknownIdError with the nearest ids
+        return indication
+
+    def criteria(self, order: _Order, condition_id: str | None) -> tuple[str, str | None]:
+        """(eligibility status, indication it settled on) for the order's findings."""
+        if condition_id is None:
+            return "out_of_scope", None
+        o = order
+        key = (condition_id, o.indication, o.phase, o.findings_json, o.age_years, o.sex)
+        hit = self._criteria.get(key)
+        if hit is not None:
+            return hit  # type: ignore[no-any-return]
+        from ivig.app.policy import criteria_verdict
+
+        result = criteria_verdict(
             self.kb,
             condition_id,
-            findings,
+            _findings(order.findings_json, order),
             jurisdiction=self.jurisdiction,
-            indication_id=indication_id,
-            phase=phase,
+            indication_id=self._indication_id(condition_id, order.indication),
+            phase=order.phase,
         )
-        return self._eligibility.put(key, (result["status"], result["indication"]))  # type: ignore[no-any-return]
+        return self._criteria.put(key, (result["status"], result["indication"]))  # type: ignore[no-any-return]
 
-    def _policy_dose(
-        self, indication: str, phase: str, sex: str, age: float, height: float | None, weight: float
-    ) -> tuple[float | None, float, str]:
-        wkey = (sex, age, height, weight)
-        dosing_kg = self._weight.get(wkey)
-        if dosing_kg is None:
-            from ivig.core.weight import compute_dosing_weight
-
-            result = compute_dosing_weight(
-                self.kb,
-                policy_id=self.policy,
-                sex=sex,
-                age_years=age,
-                weight_kg=weight,
-                height_cm=height,
-            )
-            dosing_kg = self._weight.put(wkey, float(result["kg"]))
-        dkey = (indication, phase, dosing_kg)
-        hit = self._dose.get(dkey)
+    def regimen_indication(
+        self, condition_id: str | None, indication: str, phase: str
+    ) -> tuple[str | None, str]:
+        """(indication whose IV regimen gives the policy dose, note); ``None`` and why not."""
+        key = (condition_id, indication, phase)
+        hit = self._regimens.get(key)
         if hit is None:
-            from ivig.core.dose import compute_dose_plan
+            hit = self._regimens.put(key, self._find_regimen(condition_id, indication, phase))
+        return hit  # type: ignore[no-any-return]
+
+    def _find_regimen(
+        self, condition_id: str | None, indication: str, phase: str
+    ) -> tuple[str | None, str]:
+        """The indication as ``ivig dose`` and ``recommend`` choose it without findings
+        (:func:`ivig.app.dose.choose_indication`), if it has an IV regimen for ``phase``."""
+        from ivig.app.dose import choose_indication
+        from ivig.app.policy import policy_regimen
+
+        if condition_id is None:
+            return None, "no policy dose: not a neurological use (out of scope)"
+        named = self._indication_id(condition_id, indication)
+        pool = (
+            [named] if named else [i["id"] for i in self.kb.condition(condition_id)["indications"]]
+        )
+        if not any(
+            r["phase"] == phase and r["route"] == "iv"
+            for i in pool
+            for r in self.kb.indication(i).get("regimens") or []
+        ):
+            return None, f"no policy dose: {named or condition_id} has no IV regimen for {phase}"
+        try:
+            chosen, candidates = choose_indication(
+                self.kb, condition_id, phase, indication or None, None, self.jurisdiction
+            )
+            policy_regimen(self.kb, chosen, phase, route="iv")
+        except InputError as exc:
+            return None, f"no policy dose: {exc}"
+        others = [c for c in candidates if c != chosen]
+        if not others:
+            return chosen, ""
+        return chosen, "the same regimen for the candidates " + ", ".join(candidates)
+
+    def dosing_weight(self, order: _Order) -> tuple[float | None, str]:
+        """(dosing weight by the policy, "") or (``None``, why the policy gives none)."""
+        wkey = (order.sex, order.age_years, order.height_cm, order.weight_kg)
+        hit = self._weight.get(wkey)
+        if hit is None:
+            from ivig.app.policy import policy_dosing_weight
 
             try:
-                plan = compute_dose_plan(
+                result = policy_dosing_weight(
+                    self.kb,
+                    self.policy,
+                    sex=order.sex,
+                    age_years=order.age_years,
+                    weight_kg=order.weight_kg,
+                    height_cm=order.height_cm,
+                )
+                hit = self._weight.put(wkey, (float(result["kg"]), ""))
+            except InputError as exc:
+                hit = self._weight.put(wkey, (None, f"no policy dose: {exc}"))
+        return hit  # type: ignore[no-any-return]
+
+    def policy_dose(self, order: _Order, indication: str) -> tuple[float | None, float | None, str]:
+        """(course total by policy or ``None``, dosing weight, note)."""
+        dosing_kg, note = self.dosing_weight(order)
+        if dosing_kg is None:
+            return None, None, note
+        dkey = (indication, order.phase, dosing_kg)
+        hit = self._dose.get(dkey)
+        if hit is None:
+            from ivig.app.policy import policy_course_g
+
+            try:
+                plan = policy_course_g(
                     self.kb,
                     indication_id=indication,
-                    phase=phase,
+                    phase=order.phase,
+                    route="iv",
                     dosing_weight_kg=dosing_kg,
                     rounding=self.rounding,
                 )
@@ -264,56 +420,60 @@ class OrderAuditor:
 
     def audit_row(self, row: dict[str, str]) -> tuple[Any, ...]:
         """One order -> a detail tuple (see ``DETAIL_COLUMNS`` minus ``line``)."""
-        order_id = row["order_id"].strip()
-        if not order_id:
-            raise InputError("order_id", row["order_id"], "a non-empty id")
-        sex = row["sex"].strip().lower()
-        if sex not in ("female", "male"):
-            raise InputError("sex", row["sex"], "female, male")
-        phase = row["phase"].strip()
-        if phase not in _PHASES:
-            raise InputError("phase", row["phase"], ", ".join(_PHASES))
-        if not row["date"].strip():
-            raise InputError("date", row["date"], "a date as YYYY-MM-DD")
-        age = _number(row["age_years"], "age_years", "years")
-        weight = _number(row["weight_kg"], "weight_kg", "kg")
-        height = _number(row["height_cm"], "height_cm", "cm", optional=True)
-        grams = _number(row["grams"], "grams", "g")
-        assert age is not None and weight is not None and grams is not None
-        if grams <= 0:
-            raise InputError("grams", row["grams"], "a number above 0", "g")
-        status, indication = self._eligible(
-            row["condition"].strip(),
-            row.get("indication") or "",
-            phase,
-            row.get("findings_json") or "",
-            age,
-            sex,
-        )
+        order = _parse_row(row)
+        condition_id = self._condition_id(order.condition)
+        status, settled = self.criteria(order, condition_id)
+        indication, note = self.regimen_indication(condition_id, order.indication, order.phase)
         policy_g: float | None = None
         dosing_kg: float | None = None
-        note = ""
-        if status in _DOSE_STATUSES and indication is not None:
-            policy_g, dosing_kg, note = self._policy_dose(
-                indication, phase, sex, age, height, weight
-            )
-        over_g = max(0.0, grams - policy_g) if policy_g is not None else None
-        return (order_id, status, indication, grams, policy_g, over_g, dosing_kg, note)
+        if indication is not None:
+            policy_g, dosing_kg, dose_note = self.policy_dose(order, indication)
+            note = dose_note or note
+        over_g = max(0.0, order.grams - policy_g) if policy_g is not None else None
+        shown = indication or settled
+        return (order.order_id, status, CRITERIA[status], shown, order.grams, policy_g, over_g,
+                dosing_kg, note)  # fmt: skip
+
+
+def _policy_and_jurisdiction(kb: KnowledgeBase, options: AuditOptions) -> tuple[str, str]:
+    """The policy and the jurisdiction: each given, or the one following from the other."""
+    if options.jurisdiction is not None:
+        policy = (
+            options.policy or kb.jurisdiction(options.jurisdiction)["default_dosing_weight_policy"]
+        )
+        return policy, options.jurisdiction
+    if options.policy is not None:
+        jurisdiction = kb.dosing_policy(options.policy).get("jurisdiction") or "international"
+        return options.policy, str(jurisdiction)
+    return kb.jurisdiction("international")["default_dosing_weight_policy"], "international"
 
 
 def _add(totals: AuditTotals, detail: tuple[Any, ...]) -> None:
-    _, status, _, grams, policy_g, over_g, _, _ = detail
+    _, status, criteria, _, grams, policy_g, over_g, _, _ = detail
     totals.orders += 1
     totals.by_status[status] = totals.by_status.get(status, 0) + 1
+    totals.by_criteria[criteria] = totals.by_criteria.get(criteria, 0) + 1
     totals.grams_prescribed += grams
     if policy_g is not None:
+        totals.orders_with_policy_dose += 1
         totals.grams_with_policy_dose += grams
         totals.grams_by_policy += policy_g
         totals.grams_over_policy += over_g
         if over_g > 0:
             totals.orders_over_policy += 1
-    elif status in _OUTSIDE:
+    if criteria in _OUTSIDE:
         totals.grams_outside_criteria += grams
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, _DETAIL_DECIMALS)
+
+
+def _detail_row(line: int, detail: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A details-file row: figures rounded to the precision shown."""
+    order_id, status, criteria, indication, grams, policy_g, over_g, dosing_kg, note = detail
+    figures = (_rounded(grams), _rounded(policy_g), _rounded(over_g), _rounded(dosing_kg))
+    return (line, order_id, status, criteria, indication, *figures, note)
 
 
 Chunk = list[tuple[int, list[str]]]
@@ -339,11 +499,13 @@ def _process(
             order_id = values[header.index("order_id")] if len(values) == width else ""
             errors.append({"line": line, "order_id": order_id, "error": str(exc)})
             if keep_details:
-                details.append((line, order_id, "bad_row", None, None, None, None, None, str(exc)))
+                details.append(
+                    (line, order_id, "bad_row", None, None, None, None, None, None, str(exc))
+                )
             continue
         _add(totals, detail)
         if keep_details:
-            details.append((line, *detail))
+            details.append(_detail_row(line, detail))
     return totals, details, errors
 
 
@@ -378,7 +540,7 @@ def audit_rows(
     options: AuditOptions | None = None,
     *,
     workers: int = 1,
-    chunk_size: int = 20_000,
+    chunk_size: int = 5_000,
     on_error: str = "skip",
     details: IO[str] | None = None,
     errors_out: IO[str] | None = None,

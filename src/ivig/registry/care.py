@@ -22,7 +22,13 @@ from ivig.registry._rows import (
     required_text,
     row_out,
 )
-from ivig.registry.audit import append_audit, save_audited
+from ivig.registry.audit import append_audit, save_audited, sha256_json
+from ivig.registry.enforce import (
+    check_infusion,
+    check_product,
+    check_substitution,
+    knowledge_or_default,
+)
 from ivig.registry.models import (
     AdverseEvent,
     CdsFeedback,
@@ -96,6 +102,48 @@ def _not_before(day: dt.date, course: Course, field: str) -> None:
         )
 
 
+def _reactions_text(reactions: object) -> str | None:
+    """Reactions as one text: a string, or a list of strings joined by "; "."""
+    if reactions is None:
+        return None
+    if isinstance(reactions, list | tuple):
+        if not all(isinstance(r, str) for r in reactions):
+            raise InputError("reactions", None, "a text or a list of texts")
+        reactions = "; ".join(r.strip() for r in reactions if r.strip())
+    if not isinstance(reactions, str):
+        raise InputError("reactions", reactions, "a text or a list of texts")
+    text = reactions.strip()
+    if len(text) > 2000:
+        raise InputError("reactions", text[:40], "a text of at most 2000 characters")
+    return text or None
+
+
+def _infusion_numbers(
+    knowledge: KnowledgeBase, grams: object, rate_ml_per_h: object, duration_min: object
+) -> tuple[float, float | None, float | None]:
+    """Grams, rate and duration checked: above 0 and within the knowledge base's limits."""
+    checked = positive(grams, "grams", "g")
+    limit = knowledge.limit("dose_g_per_day")
+    if limit is not None and not limit["min"] <= checked <= limit["max"]:
+        raise InputError(
+            "grams", checked, f"{limit['min']:g} to {limit['max']:g}", "g", limit["reason"]
+        )
+    rate = optional_positive(rate_ml_per_h, "rate_ml_per_h", "mL/h")
+    rate_limit = knowledge.limit("rate_ml_per_h")
+    if rate is not None and rate_limit is not None and rate > rate_limit["max"]:
+        raise InputError(
+            "rate_ml_per_h",
+            rate,
+            f"{rate_limit['min']:g} to {rate_limit['max']:g}",
+            "mL/h",
+            rate_limit["reason"],
+        )
+    duration = optional_positive(duration_min, "duration_min", "min")
+    if duration is not None and duration > 24 * 60:
+        raise InputError("duration_min", duration, "at most 1440 (one day)", "min")
+    return checked, rate, duration
+
+
 def record_infusion(
     session: Session,
     course_id: int,
@@ -107,23 +155,50 @@ def record_infusion(
     actor: str,
     rate_ml_per_h: float | None = None,
     duration_min: float | None = None,
-    reactions: str | None = None,
+    reactions: str | list[str] | None = None,
+    substitution_reason: str | None = None,
+    override_reason: str | None = None,
+    knowledge: KnowledgeBase | None = None,
 ) -> dict[str, Any]:
-    """One infusion given on an active course, with its lot (batch) number."""
+    """One infusion given on an active course, with its lot (batch) number.
+
+    The product must be the course's (or a substitution with ``substitution_reason``); the
+    date may not be in the future; an infusion after the authorisation's expiry or past its
+    grams is refused unless ``override_reason`` is given (see :mod:`ivig.registry.enforce`).
+    """
     require_permission(session, actor, "record_infusion")
     user = get_user(session, actor)
+    kb = knowledge_or_default(knowledge)
     course = _course(session, course_id, "active")
     day = as_date(date, "date")
     _not_before(day, course, "date")
+    given = check_product(kb, product, "product")
+    checked_g, rate, duration = _infusion_numbers(kb, grams, rate_ml_per_h, duration_min)
+    why = check_substitution(
+        session,
+        actor=actor,
+        expected=course.product,
+        given=given,
+        reason=substitution_reason,
+        field="product",
+    )
+    over_runs = check_infusion(
+        session, course, day=day, grams=checked_g, actor=actor, override_reason=override_reason
+    )
     infusion = Infusion(
         course_id=course.id,
         date=day,
-        product=required_text(product, "product", 80),
+        product=given,
         lot_number=required_text(lot_number, "lot_number", 80),
-        grams=positive(grams, "grams", "g"),
-        rate_ml_per_h=optional_positive(rate_ml_per_h, "rate_ml_per_h", "mL/h"),
-        duration_min=optional_positive(duration_min, "duration_min", "min"),
-        reactions=reactions.strip() if reactions and reactions.strip() else None,
+        grams=checked_g,
+        rate_ml_per_h=rate,
+        duration_min=duration,
+        reactions=_reactions_text(reactions),
+        substitution_reason=why,
+        override_reason=required_text(override_reason, "override_reason", 2000)
+        if over_runs
+        else None,
+        over_runs=over_runs or None,
         recorded_by=user.id,
     )
     session.add(infusion)
@@ -208,7 +283,19 @@ def _score_value(
     number = positive_or_zero(value, "value")
     if len(score["items"]) == 1:
         compute_score(knowledge, score["id"], {score["items"][0]["id"]: value})
+    _within_range(score, number)
     return score["id"], number
+
+
+def _within_range(score: Any, number: float) -> None:
+    """Refuse a total outside the score's range in the knowledge base (e.g. INCAT 0 to 10)."""
+    bounds = score.get("range")
+    if not bounds:
+        return
+    low, high = float(bounds["min"]), bounds.get("max")
+    if number < low or (high is not None and number > float(high)):
+        shown = f"{low:g} to {float(high):g}" if high is not None else f"at least {low:g}"
+        raise InputError("value", number, shown, score.get("unit"), f"the range of {score['id']}")
 
 
 def positive_or_zero(value: object, field: str) -> float:
@@ -448,12 +535,20 @@ def record_cds_feedback(
     outcome_timestamp: str | None = None,
     payload: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Feedback a CDS Hooks client sends on a card (accepted or overridden, with reasons)."""
+    """Feedback a CDS Hooks client sends on a card (accepted or overridden, with reasons).
+
+    Idempotent: the same service, card, outcome and time is stored once; a repeat returns the
+    stored row with ``duplicate: True`` (so the caller acknowledges only what is stored)."""
     user_id = None
     if actor is not None:
         require_permission(session, actor, "cds_feedback")
         user_id = get_user(session, actor).id
+    key = sha256_json([service_id, card_id, outcome, outcome_timestamp])
+    found = session.scalar(select(CdsFeedback).where(CdsFeedback.feedback_key == key))
+    if found is not None:
+        return {**row_out(found), "duplicate": True}
     row = CdsFeedback(
+        feedback_key=key,
         service_id=service_id,
         card_id=required_text(card_id, "card_id", 120),
         outcome=_one_of(outcome, "outcome", CDS_OUTCOMES),
@@ -473,7 +568,7 @@ def record_cds_feedback(
         entity_id=row.id,
         payload=out,
     )
-    return out
+    return {**out, "duplicate": False}
 
 
 IGG_KINDS = ("baseline", "trough", "peak", "random")

@@ -4,9 +4,12 @@ The URL comes from ``IVIG_DATABASE_URL``; without it the registry is a SQLite fi
 data directory (``${XDG_DATA_HOME:-~/.local/share}/ivig/registry.db``). PostgreSQL URLs use the
 psycopg 3 driver (``postgresql://...`` is rewritten to ``postgresql+psycopg://...``).
 
-SQLite transactions start with ``BEGIN IMMEDIATE`` (the write lock is taken up front, so two
-writers never meet half-way and the audit chain stays linear); the file runs in WAL mode with
-``synchronous=FULL`` so a killed process never leaves a half-written step.
+SQLite write transactions start with ``BEGIN IMMEDIATE`` (the write lock is taken up front, so
+two writers never meet half-way and the audit chain stays linear); read transactions
+(:func:`read_scope`) start with a deferred ``BEGIN`` and never take the write lock, so in WAL mode
+readers never block writers. ``synchronous=FULL`` means a killed process never leaves a
+half-written step; ``recursive_triggers`` makes ``INSERT OR REPLACE`` fire the audit log's
+delete trigger. A new SQLite file is created with mode 0600 in a 0700 directory.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ __all__ = [
     "default_database_url",
     "make_engine",
     "make_session_factory",
+    "mask_url",
+    "read_scope",
     "session_scope",
     "upgrade",
 ]
@@ -43,6 +48,15 @@ def default_database_url() -> str:
     return f"sqlite:///{Path(base) / 'ivig' / 'registry.db'}"
 
 
+def mask_url(url: str) -> str:
+    """``url`` with its password replaced by ``***`` (for anything printed or logged)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy reads: hide everything after //
+        head, sep, _ = url.partition("//")
+        return head + sep + "***" if sep else "***"
+
+
 def _normalise(url: str) -> str:
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
@@ -57,11 +71,27 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA recursive_triggers=ON")
     cur.close()
 
 
+#: execution option that marks a read-only transaction (deferred BEGIN on SQLite)
+READ_ONLY = "ivig_read_only"
+
+
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    if conn.get_execution_options().get(READ_ONLY):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _create_private(database: str) -> None:
+    path = Path(database).expanduser()
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
@@ -71,7 +101,7 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            _create_private(database)
         engine = create_engine(raw, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
@@ -90,6 +120,18 @@ def session_scope(engine: Engine) -> Iterator[Session]:
     """One transaction: commit when the block ends normally, roll back on any exception."""
     with make_session_factory(engine)() as session, session.begin():
         yield session
+
+
+@contextmanager
+def read_scope(engine: Engine) -> Iterator[Session]:
+    """One read-only transaction: never takes SQLite's write lock; always rolled back."""
+    reader = engine.execution_options(**{READ_ONLY: True})
+    with make_session_factory(reader)() as session:
+        session.begin()
+        try:
+            yield session
+        finally:
+            session.rollback()
 
 
 def _alembic_config(engine: Engine) -> Any:

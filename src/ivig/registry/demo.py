@@ -12,6 +12,7 @@ Randomness comes only from ``seed``.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 from typing import TYPE_CHECKING, Any
 
@@ -42,13 +43,13 @@ _AE_TYPES = ("headache", "infusion reaction", "fever", "rash", "aseptic meningit
 def _supported_findings(
     kb: KnowledgeBase, sc: dict[str, Any], patient: dict[str, Any], rnd: random.Random
 ) -> dict[str, Any] | None:
-    from ivig.core.eligibility import evaluate_eligibility
+    from ivig.app.policy import criteria_verdict
     from ivig.registry.orders_gen import _finding_value
 
     base = {"age_years": patient["age_years"], "sex": patient["sex"], "pregnant": False}
     for _ in range(40):
         findings = {m["name"]: _finding_value(m, rnd) for m in sc["missing"]}
-        result = evaluate_eligibility(
+        result = criteria_verdict(
             kb,
             sc["condition"],
             {**findings, **base},
@@ -73,6 +74,13 @@ def _score_items(kb: KnowledgeBase, score_id: str, rnd: random.Random) -> dict[s
         else:
             return None
     return items
+
+
+def _day_grams(dose: dict[str, Any], authorised_g: float) -> list[float]:
+    """Each day's grams, scaled to the authorised total and never summing above it."""
+    scale = authorised_g / dose["total_g"]
+    days = [math.floor(day["grams"] * scale * 10) / 10 for day in dose["days"]]
+    return days
 
 
 def _measure(kb: KnowledgeBase, rec: dict[str, Any]) -> str | None:
@@ -202,7 +210,7 @@ def _follow(
                 knowledge=kb,
             )
             counts["outcomes"] += 1
-    days = [day["grams"] for day in dose["days"]]
+    days = _day_grams(dose, changes["total_g"] if changes else dose["total_g"])
     interval = dose.get("interval_weeks")
     cycle_start = start
     while cycle_start <= day0:

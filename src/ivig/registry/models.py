@@ -29,6 +29,7 @@ __all__ = [
     "AdverseEvent",
     "ApiToken",
     "AuditEntry",
+    "AuditHead",
     "Authorisation",
     "Base",
     "CdsFeedback",
@@ -39,8 +40,10 @@ __all__ = [
     "OutcomeAssessment",
     "Patient",
     "RequestRecord",
+    "SignInAttempt",
     "TrialOff",
     "User",
+    "WebSession",
     "utc_now",
 ]
 
@@ -162,6 +165,8 @@ class Course(Base):
     next_review_date: Mapped[dt.date | None] = mapped_column(Date)
     end_date: Mapped[dt.date | None] = mapped_column(Date)
     end_reason: Mapped[str | None] = mapped_column(Text)
+    #: why the course uses another product than the authorised one (None: the authorised one)
+    substitution_reason: Mapped[str | None] = mapped_column(Text)
     started_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     request: Mapped[RequestRecord] = relationship()
     patient: Mapped[Patient] = relationship()
@@ -178,6 +183,12 @@ class Infusion(Base):
     rate_ml_per_h: Mapped[float | None] = mapped_column(Float)
     duration_min: Mapped[float | None] = mapped_column(Float)
     reactions: Mapped[str | None] = mapped_column(Text)
+    #: why the product differs from the course's (None: the course's product)
+    substitution_reason: Mapped[str | None] = mapped_column(Text)
+    #: why the infusion was recorded past its authorisation (None: within it)
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    #: what the infusion passed (expiry, authorised grams), as recorded with the override
+    over_runs: Mapped[list[Any] | None]
     recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
     course: Mapped[Course] = relationship()
@@ -255,6 +266,8 @@ class CdsFeedback(Base):
     payload: Mapped[dict[str, Any] | None]
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     received_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    #: the feedback's identity (service, card, outcome, time): a repeat is not stored twice
+    feedback_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class AuditEntry(Base):
@@ -272,6 +285,43 @@ class AuditEntry(Base):
     payload: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: canonical JSON of {"table:id": SHA-256 of the row's columns, or null when deleted} for
+    #: every row this step wrote (what the verification compares the tables with)
+    rows: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditHead(Base):
+    """The newest audit entry (one row), updated with each append: a deleted tail shows."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class WebSession(Base):
+    """A signed-in browser: only the SHA-256 of its cookie value is stored."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    #: the API token the user signed in with (its revocation ends the session)
+    api_token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    ended_at: Mapped[dt.datetime | None]
+    user: Mapped[User] = relationship()
+
+
+class SignInAttempt(Base):
+    """A failed sign-in (for throttling); only the username is kept, never the password."""
+
+    __tablename__ = "sign_in_failures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), index=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utc_now, index=True)
 
 
 class IggLevel(Base):

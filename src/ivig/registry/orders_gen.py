@@ -6,6 +6,9 @@ statuses spread over supported / with conditions / not supported / insufficient 
 Some orders name conditions with no regimen or non-neurological uses. Grams are the actual
 weight times the regimen's default g/kg times a random prescribing factor (some above, some
 below the policy). ``bad_rate`` adds malformed rows. All randomness comes from ``seed``.
+
+``ordinary=True`` gives what a pharmacy system exports: only the required columns (no
+indication, no findings), each row a condition and phase that have an IV regimen.
 """
 
 from __future__ import annotations
@@ -18,12 +21,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ivig.knowledge.base import KnowledgeBase
 
-__all__ = ["HEADER", "generate_order_lines", "order_scenarios"]
+__all__ = ["HEADER", "ORDINARY_HEADER", "generate_order_lines", "order_scenarios"]
 
 HEADER = (
     "order_id,date,sex,age_years,height_cm,weight_kg,condition,phase,grams,indication,"
     "findings_json\n"
 )
+ORDINARY_HEADER = "order_id,date,sex,age_years,height_cm,weight_kg,condition,phase,grams\n"
 #: spread of prescribed grams around the regimen's default dose (a prescribing habit, not a
 #: clinical value): some orders below, most at, some above
 _FACTORS = (0.9, 1.0, 1.0, 1.0, 1.1, 1.25)
@@ -38,7 +42,7 @@ _BAD_ROWS = (
 
 def order_scenarios(kb: KnowledgeBase) -> list[dict[str, Any]]:
     """(condition, indication, phase, regimen g/kg, findings asked for) from the knowledge."""
-    from ivig.core.eligibility import evaluate_eligibility
+    from ivig.app.policy import criteria_verdict
 
     base = {"age_years": 50, "sex": "female", "pregnant": False}
     out: list[dict[str, Any]] = []
@@ -59,7 +63,7 @@ def order_scenarios(kb: KnowledgeBase) -> list[dict[str, Any]]:
             for regimen in regimens:
                 if regimen["route"] != "iv":
                     continue
-                result = evaluate_eligibility(
+                result = criteria_verdict(
                     kb,
                     condition["id"],
                     dict(base),
@@ -101,13 +105,22 @@ def _finding_value(item: dict[str, Any], rnd: random.Random) -> object:
     return rnd.random() < 0.8
 
 
+def _ordinary_scenarios(kb: KnowledgeBase) -> list[dict[str, Any]]:
+    """One scenario per condition and phase with an IV regimen, without indication/findings."""
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for sc in order_scenarios(kb):
+        if sc["g_per_kg"] is not None:
+            seen.setdefault((sc["condition"], sc["phase"]), {**sc, "indication": "", "missing": []})
+    return list(seen.values())
+
+
 def generate_order_lines(
-    kb: KnowledgeBase, n: int, *, seed: int = 0, bad_rate: float = 0.0
+    kb: KnowledgeBase, n: int, *, seed: int = 0, bad_rate: float = 0.0, ordinary: bool = False
 ) -> Iterator[str]:
     """The header and ``n`` CSV order lines (streamed; nothing is held in memory)."""
     rnd = random.Random(seed)
-    scenarios = order_scenarios(kb)
-    yield HEADER
+    scenarios = _ordinary_scenarios(kb) if ordinary else order_scenarios(kb)
+    yield ORDINARY_HEADER if ordinary else HEADER
     for k in range(n):
         order_id = f"O{k:07d}"
         if bad_rate and rnd.random() < bad_rate:
@@ -123,6 +136,12 @@ def generate_order_lines(
         findings = {m["name"]: _finding_value(m, rnd) for m in sc["missing"]}
         findings_json = json.dumps(findings, separators=(",", ":")).replace('"', '""')
         date = f"20{rnd.randint(23, 25)}-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d}"
+        if ordinary:
+            yield (
+                f"{order_id},{date},{sex},{age},{height},{weight},{sc['condition']},"
+                f"{sc['phase']},{grams:g}\n"
+            )
+            continue
         yield (
             f"{order_id},{date},{sex},{age},{height},{weight},{sc['condition']},{sc['phase']},"
             f'{grams:g},{sc["indication"]},"{findings_json}"\n'

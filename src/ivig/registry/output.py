@@ -15,7 +15,23 @@ from ivig.errors import InputError
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["print_table", "write_chart", "write_csv"]
+__all__ = ["csv_safe", "csv_safe_row", "print_table", "write_chart", "write_csv"]
+
+#: a cell starting with one of these is read as a formula by spreadsheets (OWASP CSV injection)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> Any:
+    """``value`` safe to open in a spreadsheet: text that starts like a formula gets a leading
+    apostrophe (OWASP); numbers and other values are left as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_safe_row(row: dict[str, Any]) -> dict[str, Any]:
+    """Every cell of ``row`` through :func:`csv_safe` (for any CSV export, e.g. batch audit)."""
+    return {key: csv_safe(value) for key, value in row.items()}
 
 
 def _columns(rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -52,12 +68,13 @@ def print_table(out: Console, title: str, rows: Sequence[dict[str, Any]]) -> Non
 
 
 def write_csv(path: str, rows: Sequence[dict[str, Any]]) -> None:
-    """``rows`` to a CSV file (columns in first-seen order; nested values left out)."""
+    """``rows`` to a CSV file (columns in first-seen order; nested values left out; cells that
+    would start a spreadsheet formula neutralised)."""
     cols = _columns(rows)
     with open(path, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
+        writer = csv.DictWriter(fh, fieldnames=[csv_safe(c) for c in cols], extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({csv_safe(k): csv_safe(v) for k, v in row.items()} for row in rows)
 
 
 def write_chart(

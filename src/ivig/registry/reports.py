@@ -190,8 +190,7 @@ def report_weight_savings(
     functions under ``policy`` (same indication, regimen and rounding); the decision itself is
     never changed. ``grams_given`` scales the saving to the grams actually infused.
     """
-    from ivig.core.dose import compute_dose_plan
-    from ivig.core.weight import dosing_weight_for_patient
+    from ivig.app.policy import policy_course_g, policy_dosing_weight
 
     knowledge.dosing_policy(policy)
     rows = []
@@ -213,8 +212,17 @@ def report_weight_savings(
             continue
         patient = rec["request"]["patient"]
         try:
-            weight = dosing_weight_for_patient(knowledge, patient, policy)
-            plan = compute_dose_plan(
+            weight = policy_dosing_weight(
+                knowledge,
+                policy,
+                sex=patient["sex"],
+                age_years=patient["age_years"],
+                weight_kg=patient["weight_kg"],
+                height_cm=patient.get("height_cm"),
+                pregnant=patient.get("pregnant", False),
+                pre_pregnancy_weight_kg=patient.get("pre_pregnancy_weight_kg"),
+            )
+            plan = policy_course_g(
                 knowledge,
                 indication_id=dose["indication"],
                 phase=dose["phase"],

@@ -131,6 +131,10 @@ def set_user_active(session: Session, username: str, active: bool, *, actor: str
     require_permission(session, actor, "manage_users")
     user = get_user(session, username)
     user.active = active
+    if not active:
+        from ivig.registry.sessions import end_user_sessions
+
+        end_user_sessions(session, user_id=user.id)
     session.flush()
     out = user_out(user)
     append_audit(
@@ -179,7 +183,10 @@ def revoke_token(session: Session, token_id: int, *, actor: str) -> dict[str, An
     if row.user.username != actor:
         require_permission(session, actor, "manage_users")
     if row.revoked_at is None:
+        from ivig.registry.sessions import end_user_sessions
+
         row.revoked_at = utc_now()
+        end_user_sessions(session, api_token_id=row.id)
         session.flush()
         append_audit(
             session,

@@ -25,6 +25,14 @@ from ivig.registry._rows import (
     today_utc,
 )
 from ivig.registry.audit import append_audit, save_audited, sha256_json
+from ivig.registry.enforce import (
+    authorised_plan,
+    check_changes,
+    check_four_eyes,
+    check_product,
+    check_substitution,
+    knowledge_or_default,
+)
 from ivig.registry.models import (
     Authorisation,
     Course,
@@ -201,10 +209,20 @@ def get_request(session: Session, request_id: int) -> dict[str, Any]:
 
 
 def list_requests(
-    session: Session, *, status: str | None = None, patient_ref: str | None = None
+    session: Session,
+    *,
+    status: str | None = None,
+    patient_ref: str | None = None,
+    limit: int | None = None,
+    before_id: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Requests, newest first, optionally with one status or for one patient."""
+    """Requests, newest first, optionally with one status or for one patient; at most ``limit``
+    of them, with ids below ``before_id`` (the cursor of the next page)."""
     query = select(RequestRecord).order_by(RequestRecord.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    if before_id is not None:
+        query = query.where(RequestRecord.id < before_id)
     if status is not None:
         if status not in REQUEST_STATUSES:
             raise InputError("status", status, ", ".join(REQUEST_STATUSES))
@@ -233,6 +251,29 @@ def weekly_grams(total_g: float | None, interval_weeks: float | None) -> float |
     return float(total_g)
 
 
+def _checked_changes(
+    knowledge: KnowledgeBase | None,
+    record: RequestRecord,
+    outcome: str,
+    changes: dict[str, Any] | None,
+) -> dict[str, Any] | None:
+    if outcome != "approve_with_changes":
+        if changes:
+            raise InputError(
+                "changes", changes, "no changes unless the outcome is approve_with_changes"
+            )
+        return None
+    if not changes:
+        raise InputError("changes", changes, "the changes made (" + ", ".join(_CHANGE_KEYS) + ")")
+    unknown = sorted(set(changes) - set(_CHANGE_KEYS))
+    if unknown:
+        raise InputError(f"changes.{unknown[0]}", changes[unknown[0]], ", ".join(_CHANGE_KEYS))
+    for key, unit in (("total_g", "g"), ("interval_weeks", "weeks")):
+        if changes.get(key) is not None:
+            positive(changes[key], f"changes.{key}", unit)
+    return check_changes(knowledge_or_default(knowledge), record, changes)
+
+
 def authorise(
     session: Session,
     request_id: int,
@@ -243,11 +284,16 @@ def authorise(
     review_date: dt.date | str | None = None,
     expiry_date: dt.date | str | None = None,
     changes: dict[str, Any] | None = None,
+    knowledge: KnowledgeBase | None = None,
+    allow_self: bool | None = None,
 ) -> dict[str, Any]:
     """The steward's decision on a request: approve, decline or approve with changes.
 
     ``changes`` (required for ``approve_with_changes``) may hold total_g, interval_weeks,
-    product, regimen and note. An active course's next review moves to ``review_date``.
+    product, regimen and note; the product must be in the knowledge base and the total within
+    its course limit. No one authorises their own request unless ``allow_self`` (default: the
+    site setting ``IVIG_ALLOW_SELF_AUTHORISATION``). An active course's next review moves to
+    ``review_date``.
     """
     require_permission(session, actor, "authorise")
     user = get_user(session, actor)
@@ -257,21 +303,8 @@ def authorise(
     record: RequestRecord = get_or_fail(session, RequestRecord, request_id, "request_id")
     if record.status == "stopped":
         raise InputError("request_id", request_id, "a request that is not stopped")
-    if outcome == "approve_with_changes":
-        if not changes:
-            raise InputError(
-                "changes", changes, "the changes made (" + ", ".join(_CHANGE_KEYS) + ")"
-            )
-        unknown = sorted(set(changes) - set(_CHANGE_KEYS))
-        if unknown:
-            raise InputError(f"changes.{unknown[0]}", changes[unknown[0]], ", ".join(_CHANGE_KEYS))
-        for key, unit in (("total_g", "g"), ("interval_weeks", "weeks")):
-            if changes.get(key) is not None:
-                positive(changes[key], f"changes.{key}", unit)
-    elif changes:
-        raise InputError(
-            "changes", changes, "no changes unless the outcome is approve_with_changes"
-        )
+    check_four_eyes(record, actor, allow_self=allow_self)
+    changes = _checked_changes(knowledge, record, outcome, changes)
     active = session.scalars(
         select(Course).where(Course.request_id == record.id, Course.status != "stopped")
     ).all()
@@ -330,9 +363,15 @@ def start_course(
     start_date: dt.date | str,
     actor: str,
     product: str | None = None,
+    substitution_reason: str | None = None,
+    knowledge: KnowledgeBase | None = None,
 ) -> dict[str, Any]:
     """Start a course on an approved request; its first review date comes from the
-    authorisation's review date or else the stored review plan (first review, earliest week)."""
+    authorisation's review date or else the stored review plan (first review, earliest week).
+
+    The product must be the authorised one unless ``substitution_reason`` is given (by a role
+    that may substitute); any product must be in the knowledge base. The start may not be in
+    the future or after the authorisation's expiry."""
     require_permission(session, actor, "start_course")
     user = get_user(session, actor)
     record: RequestRecord = get_or_fail(session, RequestRecord, request_id, "request_id")
@@ -349,8 +388,23 @@ def start_course(
             f"on or before {auth.expiry_date.isoformat()}",
             detail="the authorisation has expired",
         )
-    changes = (auth.changes if auth else None) or {}
-    chosen = product or changes.get("product") or record.decision.product
+    if start > today_utc():
+        raise InputError(
+            "start_date", start.isoformat(), f"on or before today ({today_utc().isoformat()})"
+        )
+    plan = authorised_plan(session, record) or {}
+    expected = plan.get("product")
+    chosen = product or expected
+    if chosen is not None:
+        chosen = check_product(knowledge_or_default(knowledge), chosen, "product")
+    why = check_substitution(
+        session,
+        actor=actor,
+        expected=expected,
+        given=str(chosen),
+        reason=substitution_reason,
+        field="product",
+    )
     next_review = auth.review_date if auth is not None else None
     window = first_review_window(record.decision.recommendation)
     if next_review is None and window is not None:
@@ -362,6 +416,7 @@ def start_course(
         start_date=start,
         status="active",
         next_review_date=next_review,
+        substitution_reason=why,
         started_by=user.id,
     )
     session.add(course)

@@ -139,6 +139,7 @@ def _print_follow_up(out: Console, rec: dict[str, Any]) -> None:
     if review:
         measures = ", ".join(m["name"] for m in review["measures"])
         out.print(f"\n[b]Review[/b] measures: {e(measures)}. {e(review['response_definition'])}")
+    _print_prognosis(out, rec.get("prognosis", []))
     for alt in rec["eligibility"].get("alternatives", []):
         out.print(
             e(f"alternative: {alt['name']}" + (f" — {alt['note']}" if alt.get("note") else ""))
@@ -155,6 +156,23 @@ def _print_notes(out: Console, rec: dict[str, Any]) -> None:
     out.print("[dim]sources: " + ", ".join(s["id"] for s in rec.get("sources", [])) + "[/dim]")
     out.print(f"[dim]knowledge {rec['knowledge_version']} · engine {rec['engine_version']}[/dim]")
     out.print(f"[dim]{rec['disclaimer']}[/dim]")
+
+
+def _print_prognosis(out: Console, rows: list[dict[str, Any]]) -> None:
+    """The condition's prognostic scores: the total and its band, or what is still needed."""
+    from rich.markup import escape as e
+
+    for row in rows:
+        head = f"[b]Prognosis[/b] {e(row['name'])} ({e(row['version'])}): "
+        result = row.get("result")
+        if result:
+            bands = "; ".join(i["label"] for i in result.get("interpretation", []))
+            mark = "" if result.get("verified") else " [yellow](unverified)[/yellow]"
+            out.print(f"{head}{_g(result['total'])} {e(str(result['unit']))}{mark} — {e(bands)}")
+        elif row.get("missing"):
+            out.print(f"{head}needs {e(', '.join(row['missing']))}")
+        elif row.get("refused"):
+            out.print(f"{head}not computed: {e(row['refused'])}")
 
 
 def print_recommendation(out: Console, rec: dict[str, Any]) -> None:

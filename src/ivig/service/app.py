@@ -36,6 +36,20 @@ Every result carries the knowledge version. ivig supports clinical decisions; it
 the judgement of the treating clinician."""
 
 
+def _add_outer_layer(app: FastAPI, settings: Settings) -> None:
+    """Limits, security headers, the access log and the last-resort 500 (outermost)."""
+    from ivig.service.logs import install_json_logging
+    from ivig.service.middleware import ServiceMiddleware
+
+    if settings.json_logs:
+        install_json_logging()
+    app.add_middleware(
+        ServiceMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        max_header_bytes=settings.max_header_bytes,
+    )
+
+
 def create_app(
     settings: Settings | None = None, *, extra_routers: Sequence[APIRouter] = ()
 ) -> FastAPI:
@@ -45,8 +59,9 @@ def create_app(
 
     from ivig import __version__
     from ivig.service.api_docs import add_offline_docs
+    from ivig.service.auth import oauth_verifier
     from ivig.service.errors import IvigJSONResponse, install_error_handlers
-    from ivig.service.security import JwtVerifier, ReplayCache, add_cors
+    from ivig.service.security import JwtVerifier, add_cors, replay_cache_for
     from ivig.service.settings import Settings
     from ivig.service.state import FeedbackLog, RegistryLink, ServiceState
 
@@ -59,16 +74,15 @@ def create_app(
         kb = load_knowledge()
     registry = RegistryLink(settings.database_url) if settings.database_url else None
     timeout = settings.fhir_timeout_s
-    oauth = (
-        JwtVerifier(settings.oauth_issuers, leeway_s=settings.jwt_leeway_s, require_jti=False)
-        if settings.oauth_issuers
-        else None
-    )
+    oauth = oauth_verifier(settings)
     state = ServiceState(
         settings=settings,
         kb=kb,
         cds_verifier=JwtVerifier(
-            settings.cds_issuers, leeway_s=settings.jwt_leeway_s, replay=ReplayCache()
+            settings.cds_issuers,
+            leeway_s=settings.jwt_leeway_s,
+            replay=replay_cache_for(registry.engine if registry else None),
+            max_lifetime_s=settings.cds_max_token_lifetime_s,
         ),
         oauth_verifier=oauth,
         registry=registry,
@@ -87,6 +101,7 @@ def create_app(
     app.state.ivig = state
     install_error_handlers(app)
     add_cors(app, settings)
+    _add_outer_layer(app, settings)
     for module_name, attribute, needs_registry in ROUTERS:
         if needs_registry and registry is None:
             continue

@@ -10,26 +10,54 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from ivig.permissions import ROLES, Action, roles_for
-from ivig.service.security import Unauthorized
+from ivig.service.logs import security_event
+from ivig.service.security import JwtVerifier, ReplayCache, Unauthorized
 from ivig.service.state import get_state
+
+if TYPE_CHECKING:
+    from ivig.service.settings import Settings
 
 __all__ = [
     "ANY_USER",
     "ROLES",
     "Principal",
+    "ReuseAllowed",
     "authenticate",
+    "oauth_verifier",
     "require_permission",
     "require_roles",
 ]
 
 ANY_USER = ROLES
+
+
+class ReuseAllowed(ReplayCache):
+    """OAuth access tokens are bearer tokens meant for many calls: their ``jti`` (Keycloak,
+    Okta, Entra ID and Auth0 all send one) is not a one-time nonce. Replay checks stay for
+    CDS Hooks JWTs only."""
+
+    def check_and_add(self, iss: str, jti: str, exp: float) -> bool:
+        return True
+
+
+def oauth_verifier(settings: Settings) -> JwtVerifier | None:
+    """The verifier of OAuth access tokens for the REST API (no replay check), if configured."""
+    if not settings.oauth_issuers:
+        return None
+    return JwtVerifier(
+        settings.oauth_issuers,
+        leeway_s=settings.jwt_leeway_s,
+        require_jti=False,
+        replay=ReuseAllowed(),
+    )
+
 
 bearer_scheme = HTTPBearer(auto_error=False, description="API token or OAuth2 access token")
 
@@ -56,7 +84,11 @@ async def authenticate(request: Request, token: str | None) -> Principal:
         return Principal(static.username, static.role, "static")
     if token.count(".") == 2 and state.oauth_verifier is not None:
         audience = settings.oauth_audience or settings.public_base_url
-        claims = await state.oauth_verifier.verify(token, [audience])
+        try:
+            claims = await state.oauth_verifier.verify(token, [audience])
+        except Unauthorized as exc:
+            security_event("jwt_rejected", reason=str(exc.reason)[:200], via="oauth")
+            raise
         return Principal(_username(claims), _role(claims), "oauth")
     if state.registry is not None:
         user = await run_in_threadpool(state.registry.verify_token, token)
@@ -91,9 +123,9 @@ def require_roles(*roles: str) -> Callable[..., Awaitable[Principal]]:
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     ) -> Principal:
         principal = await authenticate(request, credentials.credentials if credentials else None)
+        request.state.principal = principal
         if principal.role not in allowed:
             raise HTTPException(403, f"this operation needs one of the roles: {shown}")
-        request.state.principal = principal
         return principal
 
     dependency.__name__ = f"require_{'_or_'.join(sorted(allowed))}"

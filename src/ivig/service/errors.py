@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
 
 from ivig.errors import InputError, InvalidRequestError, IvigError
+from ivig.service.logs import security_event
 from ivig.service.security import Unauthorized
 
 if TYPE_CHECKING:
@@ -83,13 +84,61 @@ class IvigJSONResponse(JSONResponse):
         return text.encode("utf-8")
 
 
+#: at most this many characters of a bad value are quoted back (a 10 MB field is not echoed)
+VALUE_PREFIX_CHARS = 40
+#: at most this many characters of any message
+MESSAGE_CHARS = 400
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, with a note of how long it was."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text)} characters)"
+
+
 def _problem_value(value: object) -> object:
-    return None if isinstance(value, dict | list) else json_safe(value)
+    if isinstance(value, dict | list):
+        return None
+    if isinstance(value, str | bytes):
+        text = value if isinstance(value, str) else value.decode("utf-8", "replace")
+        return shorten(_printable(text), VALUE_PREFIX_CHARS)
+    return json_safe(value)
+
+
+def _printable(text: str) -> str:
+    """``text`` with NUL and lone surrogates shown as escapes (they cannot be sent as JSON)."""
+    return "".join(
+        c if c != "\x00" and not 0xD800 <= ord(c) <= 0xDFFF else f"\\u{ord(c):04x}" for c in text
+    )
+
+
+def _clean_problem(problem: dict[str, Any]) -> dict[str, Any]:
+    out = dict(problem)
+    if "value" in out:
+        out["value"] = _problem_value(out["value"])
+    for key in ("message", "allowed", "detail"):
+        if isinstance(out.get(key), str):
+            out[key] = shorten(_printable(out[key]), MESSAGE_CHARS)
+    return out
 
 
 def _error(status: int, detail: str, problems: list[dict[str, Any]]) -> Response:
-    body = {"detail": detail, "problems": [json_safe(p) for p in problems]}
+    body = {
+        "detail": shorten(_printable(detail), MESSAGE_CHARS),
+        "problems": [json_safe(_clean_problem(p)) for p in problems],
+    }
     return IvigJSONResponse(body, status_code=status)
+
+
+def _short_input_error(exc: InputError) -> InputError:
+    """The same error quoting only a prefix of its value (the message is built from it)."""
+    value = exc.value
+    if isinstance(value, str | bytes) and len(value) > VALUE_PREFIX_CHARS:
+        value = _problem_value(value)
+    elif isinstance(value, dict | list):
+        value = "(a structure)"
+    return InputError(exc.field, value, exc.allowed, exc.unit, exc.detail)
 
 
 async def _request_validation(_: Request, exc: Exception) -> Response:
@@ -111,19 +160,27 @@ async def _request_validation(_: Request, exc: Exception) -> Response:
 
 async def _invalid_request(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, InvalidRequestError)
-    problems = [{**p, "value": _problem_value(p.get("value"))} for p in exc.problems]
+    problems = [_clean_problem(p) for p in exc.problems]
     return _error(422, f"{len(problems)} problem(s) in the request", problems)
 
 
 async def _input_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, InputError)
-    problem = exc.to_dict()
+    short = _short_input_error(exc)
+    problem = short.to_dict()
     problem["value"] = _problem_value(problem.get("value"))
-    return _error(422, str(exc), [problem])
+    return _error(422, str(short), [problem])
 
 
-async def _ivig_error(_: Request, exc: Exception) -> Response:
+async def _ivig_error(request: Request, exc: Exception) -> Response:
     if type(exc).__name__ == "RoleError":
+        security_event(
+            "forbidden",
+            reason="registry role check",
+            route=_route(request),
+            status=403,
+            user=getattr(exc, "username", None),
+        )
         return _error(403, str(exc), [])
     if type(exc).__name__ == "KnowledgeValidationError":
         log.error("knowledge base does not validate")
@@ -131,16 +188,33 @@ async def _ivig_error(_: Request, exc: Exception) -> Response:
     return _error(422, str(exc), [])
 
 
+def _route(request: Request) -> str:
+    route = request.scope.get("route")
+    return str(getattr(route, "path", None) or "(unmatched)")
+
+
 async def _unauthorized(request: Request, exc: Exception) -> Response:
     reason = exc.reason if isinstance(exc, Unauthorized) else "unauthorized"
-    log.info("401 on %s %s: %s", request.method, request.url.path, reason)
+    security_event(
+        "unauthenticated", reason=shorten(str(reason), 200), route=_route(request), status=401
+    )
     return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
 
-async def _http_exception(_: Request, exc: Exception) -> Response:
+async def _http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 401:
+        security_event("unauthenticated", reason="401", route=_route(request), status=401)
         return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
+    if exc.status_code == 403:
+        principal = getattr(request.state, "principal", None)
+        security_event(
+            "forbidden",
+            reason=shorten(str(exc.detail), 200),
+            route=_route(request),
+            status=403,
+            user=getattr(principal, "username", None),
+        )
     headers = dict(exc.headers or {})
     body = {"detail": str(exc.detail), "problems": []}
     return IvigJSONResponse(body, status_code=exc.status_code, headers=headers)

@@ -4,22 +4,32 @@ As CDS Hooks 2.0 asks: every call carries ``Authorization: Bearer <jwt>`` signed
 asymmetric algorithm (ES384 or RS384 here); ``iss`` must be on the allow list, whose JWK Set is
 given out of band or fetched from its URL (``jku`` only from that issuer's allow list); ``aud``
 must name this service (its base URL or the exact URL called); ``exp``, ``iat`` and ``jti`` are
-required and a ``jti`` is accepted once. Any failure answers 401 with no detail; the reason goes
-to the log (never a claim value, never patient data).
+required (``exp`` and ``iat`` as numbers; a CDS Hooks token may live at most
+``Settings.cds_max_token_lifetime_s``, 5 minutes by default) and a ``jti`` is accepted once, by
+every worker sharing the registry database (:mod:`ivig.service.replay`). Any failure answers
+401 with no detail; the reason goes to the log (never a claim value, never patient data).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import jwt
 
+from ivig.service.replay import DatabaseReplayCache, MemoryReplayCache, ReplayStore
+
 if TYPE_CHECKING:
     import httpx
     from fastapi import FastAPI
+    from sqlalchemy.engine import Engine
 
     from ivig.service.settings import CdsIssuer, Settings
 
@@ -27,10 +37,13 @@ __all__ = [
     "ALGORITHMS",
     "JwksCache",
     "JwtVerifier",
+    "KeySet",
     "ReplayCache",
     "Unauthorized",
     "add_cors",
     "bearer_token",
+    "parse_jwt",
+    "replay_cache_for",
 ]
 
 log = logging.getLogger("ivig.service.security")
@@ -61,24 +74,64 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip()
 
 
-class ReplayCache:
-    """``jti`` values already seen, each kept until its token expires."""
+#: the in-memory replay cache (one process); :func:`replay_cache_for` picks the shared one
+ReplayCache = MemoryReplayCache
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        self._seen: dict[tuple[str, str], float] = {}
-        self._clock = clock
 
-    def check_and_add(self, iss: str, jti: str, exp: float) -> bool:
-        """True the first time ``(iss, jti)`` is seen before it expires; False on a replay."""
-        now = self._clock()
-        if len(self._seen) > 1024:
-            self._seen = {k: v for k, v in self._seen.items() if v > now}
-        key = (iss, jti)
-        until = self._seen.get(key)
-        if until is not None and until > now:
-            return False
-        self._seen[key] = exp
-        return True
+def replay_cache_for(engine: Engine | None) -> ReplayStore:
+    """The replay cache of a service: in the registry database when there is one, so every
+    worker refuses a token another worker accepted; in memory otherwise.
+
+    On SQLite the cache uses an engine of its own with ``synchronous=NORMAL`` (a replay entry
+    lost to a power cut only re-admits a token that is still unexpired; the registry's own
+    engine keeps ``synchronous=FULL``).
+    """
+    if engine is None:
+        return MemoryReplayCache()
+    database = engine.url.database or ""
+    if engine.dialect.name == "sqlite" and database not in ("", ":memory:"):
+        from sqlalchemy import event
+
+        from ivig.registry.db import make_engine
+
+        engine = make_engine(engine.url.render_as_string(hide_password=False))
+        event.listen(engine, "connect", _sqlite_normal_sync)
+    return DatabaseReplayCache(engine)
+
+
+def _sqlite_normal_sync(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+class KeySet:
+    """A JWK Set indexed by ``kid`` (O(1) lookups), with the public-key objects built once."""
+
+    def __init__(self, jwks: Mapping[str, Any] | None) -> None:
+        self._jwks: dict[str, dict[str, Any]] = {}
+        for key in (jwks or {}).get("keys", []) or []:
+            kid = key.get("kid") if isinstance(key, dict) else None
+            if isinstance(kid, str) and kid not in self._jwks:
+                self._jwks[kid] = key
+        self._objects: dict[tuple[str, str], Any] = {}
+
+    def __contains__(self, kid: str) -> bool:
+        return kid in self._jwks
+
+    def public_key(self, kid: str, alg: str) -> Any | None:
+        """The public key ``kid`` for ``alg`` (``None`` when the set has no such key)."""
+        found = self._objects.get((kid, alg))
+        if found is None:
+            jwk = self._jwks.get(kid)
+            if jwk is None:
+                return None
+            try:
+                found = jwt.PyJWK(jwk, algorithm=alg).key
+            except jwt.PyJWTError:
+                raise Unauthorized("key unusable for the algorithm") from None
+            self._objects[(kid, alg)] = found
+        return found
 
 
 class JwksCache:
@@ -89,22 +142,22 @@ class JwksCache:
         client_factory: Callable[[], httpx.AsyncClient] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._sets: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._sets: dict[str, tuple[float, KeySet]] = {}
         self._client_factory = client_factory
         self._clock = clock
 
-    async def keys(self, url: str, *, refresh: bool = False) -> dict[str, Any]:
-        """The JWK Set at ``url`` (``{"keys": [...]}``), from the cache when fresh."""
+    async def keys(self, url: str, *, refresh: bool = False) -> KeySet:
+        """The JWK Set at ``url``, indexed by ``kid``, from the cache when fresh."""
         now = self._clock()
         cached = self._sets.get(url)
         if cached is not None:
-            fetched_at, jwks = cached
+            fetched_at, keys = cached
             age = now - fetched_at
             if age < JWKS_TTL_S and not (refresh and age > JWKS_REFETCH_S):
-                return jwks
-        jwks = await self._fetch(url)
-        self._sets[url] = (now, jwks)
-        return jwks
+                return keys
+        keys = KeySet(await self._fetch(url))
+        self._sets[url] = (now, keys)
+        return keys
 
     async def _fetch(self, url: str) -> dict[str, Any]:
         import httpx
@@ -122,15 +175,86 @@ class JwksCache:
         return data
 
 
-def _find_key(jwks: Mapping[str, Any] | None, kid: str) -> dict[str, Any] | None:
-    for key in (jwks or {}).get("keys", []):
-        if isinstance(key, dict) and key.get("kid") == kid:
-            return key
-    return None
+def _b64_json(part: str) -> dict[str, Any]:
+    data = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    return data
+
+
+def parse_jwt(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
+    """Header, claims, signing input and signature of a compact JWS, decoded once.
+
+    Raise :class:`Unauthorized` when ``token`` is not three base64url parts of JSON objects.
+    """
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise Unauthorized("token is not a JWT")
+    try:
+        header = _b64_json(parts[0])
+        claims = _b64_json(parts[1])
+        signature = base64.urlsafe_b64decode(parts[2] + "=" * (-len(parts[2]) % 4))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise Unauthorized("token is not a JWT") from None
+    return header, claims, f"{parts[0]}.{parts[1]}".encode("ascii"), signature
+
+
+def _numeric_date(claims: Mapping[str, Any], name: str) -> float | None:
+    """The NumericDate claim ``name`` if present (a JSON number; a string or boolean is refused)."""
+    value = claims.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise Unauthorized(f"{name} is not a number")
+    return float(value)
+
+
+def _required_date(claims: Mapping[str, Any], name: str) -> float:
+    value = _numeric_date(claims, name)
+    if value is None:
+        raise Unauthorized(f"{name} missing")
+    return value
+
+
+def _check_audience(claims: Mapping[str, Any], audiences: Sequence[str]) -> None:
+    aud = claims.get("aud")
+    named = [aud] if isinstance(aud, str) else aud
+    if not isinstance(named, list) or not named:
+        raise Unauthorized("aud missing")
+    if not any(isinstance(a, str) and a in audiences for a in named):
+        raise Unauthorized("aud does not name this service")
+
+
+@dataclass(frozen=True)
+class _Header:
+    alg: str
+    kid: str
+    jku: object
+
+
+def _check_header(header: Mapping[str, Any]) -> _Header:
+    alg = header.get("alg")
+    if alg not in ALGORITHMS:
+        raise Unauthorized("algorithm not allowed")
+    typ = header.get("typ")
+    if typ is not None and str(typ).upper() != "JWT":
+        raise Unauthorized("typ is not JWT")
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise Unauthorized("kid missing")
+    if "crit" in header:
+        raise Unauthorized("crit header not supported")
+    return _Header(str(alg), kid, header.get("jku"))
 
 
 class JwtVerifier:
-    """Verify signed JWTs from an allow list of issuers (:class:`CdsIssuer`)."""
+    """Verify signed JWTs from an allow list of issuers (:class:`CdsIssuer`).
+
+    The token is decoded once (:func:`parse_jwt`), its signature checked with the issuer's key
+    (found by ``kid`` in O(1)), then its claims: ``exp`` and ``iat`` numbers, ``nbf`` if given,
+    ``aud``, ``jti`` and, when ``max_lifetime_s`` is set, ``exp`` no later than that many seconds
+    after ``iat``.
+    """
 
     def __init__(
         self,
@@ -138,86 +262,99 @@ class JwtVerifier:
         *,
         leeway_s: float = 30.0,
         jwks_cache: JwksCache | None = None,
-        replay: ReplayCache | None = None,
+        replay: ReplayStore | None = None,
         require_jti: bool = True,
+        max_lifetime_s: float | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.issuers = {i.iss: i for i in issuers}
+        self._static = {i.iss: KeySet(i.jwks) for i in issuers}
         self.leeway_s = leeway_s
         self.jwks = jwks_cache or JwksCache()
-        self.replay = replay or ReplayCache()
+        self.replay = replay or MemoryReplayCache()
         self.require_jti = require_jti
-        self._keys: dict[tuple[str, str, str], Any] = {}
+        self.max_lifetime_s = max_lifetime_s
+        self._clock = clock
+        self._algorithms = {name: jwt.get_algorithm_by_name(name) for name in ALGORITHMS}
 
     async def verify(self, token: str, audiences: Sequence[str]) -> dict[str, Any]:
         """The verified claims of ``token``; raise :class:`Unauthorized` on any failure."""
-        try:
-            header = jwt.get_unverified_header(token)
-            unverified = jwt.decode(token, options={"verify_signature": False})
-        except jwt.PyJWTError:
-            raise Unauthorized("token is not a JWT") from None
-        alg = header.get("alg")
-        if alg not in ALGORITHMS:
-            raise Unauthorized("algorithm not allowed")
-        typ = header.get("typ")
-        if typ is not None and str(typ).upper() != "JWT":
-            raise Unauthorized("typ is not JWT")
-        kid = header.get("kid")
-        if not isinstance(kid, str) or not kid:
-            raise Unauthorized("kid missing")
-        iss = unverified.get("iss")
+        header_raw, claims, signing_input, signature = parse_jwt(token)
+        header = _check_header(header_raw)
+        iss = claims.get("iss")
         issuer = self.issuers.get(iss) if isinstance(iss, str) else None
         if issuer is None:
             raise Unauthorized("issuer not on the allow list")
-        key = await self._key(issuer, kid, header.get("jku"))
-        required = ["exp", "iat", "iss", "aud"] + (["jti"] if self.require_jti else [])
+        key = await self._key(issuer, header)
         try:
-            signing_key = self._signing_key(issuer.iss, alg, key)
-            claims: dict[str, Any] = jwt.decode(
-                token,
-                signing_key,
-                algorithms=[alg],
-                audience=list(audiences),
-                issuer=issuer.iss,
-                leeway=self.leeway_s,
-                options={"require": required},
-            )
-        except jwt.PyJWTError as exc:
-            raise Unauthorized(f"token rejected ({type(exc).__name__})") from None
-        jti = claims.get("jti")
-        if jti is not None and not self.replay.check_and_add(
-            issuer.iss, str(jti), float(claims["exp"]) + self.leeway_s
-        ):
+            valid = self._algorithms[header.alg].verify(signing_input, key, signature)
+        except (ValueError, TypeError):
+            valid = False
+        if not valid:
+            raise Unauthorized("token rejected (InvalidSignatureError)")
+        exp = self._check_times(claims)
+        _check_audience(claims, audiences)
+        jti = self._jti(claims)
+        if jti is not None and not await self._first_use(issuer.iss, jti, exp + self.leeway_s):
             raise Unauthorized("jti replayed")
         return claims
 
-    def _signing_key(self, iss: str, alg: str, jwk: dict[str, Any]) -> Any:
-        """The public key object of ``jwk`` (built once per issuer, algorithm and key)."""
-        import json
+    async def _first_use(self, iss: str, jti: str, until: float) -> bool:
+        """The replay check; a database cache runs in a worker thread, off the event loop."""
+        if isinstance(self.replay, DatabaseReplayCache):
+            import anyio.to_thread
 
-        cache_key = (iss, alg, json.dumps(jwk, sort_keys=True))
-        found = self._keys.get(cache_key)
-        if found is None:
-            found = jwt.PyJWK(jwk, algorithm=alg).key
-            if len(self._keys) > 256:
-                self._keys.clear()
-            self._keys[cache_key] = found
-        return found
+            return await anyio.to_thread.run_sync(self.replay.check_and_add, iss, jti, until)
+        return self.replay.check_and_add(iss, jti, until)
 
-    async def _key(self, issuer: CdsIssuer, kid: str, jku: object) -> dict[str, Any]:
+    def _check_times(self, claims: Mapping[str, Any]) -> float:
+        """``exp`` (returned), ``iat`` and ``nbf`` against the clock and the lifetime bound."""
+        now = self._clock()
+        exp = _required_date(claims, "exp")
+        iat = _required_date(claims, "iat")
+        nbf = _numeric_date(claims, "nbf")
+        if exp + self.leeway_s <= now:
+            raise Unauthorized("token rejected (ExpiredSignatureError)")
+        if iat - self.leeway_s > now:
+            raise Unauthorized("iat in the future")
+        if nbf is not None and nbf - self.leeway_s > now:
+            raise Unauthorized("token not yet valid")
+        if self.max_lifetime_s is not None and exp - iat > self.max_lifetime_s:
+            raise Unauthorized("token lifetime longer than allowed")
+        return exp
+
+    def _jti(self, claims: Mapping[str, Any]) -> str | None:
+        """The one-time ``jti`` to check for replay; ``None`` for reusable bearer tokens.
+
+        CDS Hooks JWTs (``require_jti``) are single-use; OAuth2 access tokens are presented on
+        every request of their lifetime, so their ``jti`` is not a one-time value.
+        """
+        if not self.require_jti:
+            return None
+        jti = claims.get("jti")
+        if jti is None:
+            raise Unauthorized("jti missing")
+        if not isinstance(jti, str) or not jti:
+            raise Unauthorized("jti is not a string")
+        return jti
+
+    async def _key(self, issuer: CdsIssuer, header: _Header) -> Any:
+        jku = header.jku
         if jku is not None:
             if not isinstance(jku, str) or jku not in (*issuer.jku_allowed, issuer.jwks_url):
                 raise Unauthorized("jku not on the allow list")
             url: str | None = jku
         else:
             url = issuer.jwks_url
-        key = _find_key(issuer.jwks, kid)
-        if key is not None and jku is None:
-            return key
+            key = self._static[issuer.iss].public_key(header.kid, header.alg)
+            if key is not None:
+                return key
         if url is None:
             raise Unauthorized("unknown key id")
-        key = _find_key(await self.jwks.keys(url), kid)
-        if key is None:  # the issuer may have rotated its keys
-            key = _find_key(await self.jwks.keys(url, refresh=True), kid)
+        keys = await self.jwks.keys(url)
+        if header.kid not in keys:  # the issuer may have rotated its keys
+            keys = await self.jwks.keys(url, refresh=True)
+        key = keys.public_key(header.kid, header.alg)
         if key is None:
             raise Unauthorized("unknown key id")
         return key

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ivig.service.security import JwtVerifier
     from ivig.service.settings import Settings
 
-__all__ = ["FeedbackLog", "RegistryLink", "ServiceState", "get_state"]
+__all__ = ["FeedbackLog", "RegistryLink", "ServiceState", "fhir_server_allowed", "get_state"]
 
 
 class RegistryLink:
@@ -40,11 +40,19 @@ class RegistryLink:
         with session_scope(self.engine) as session:
             yield session
 
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """One read-only transaction (on SQLite it never takes the write lock)."""
+        from ivig.registry.db import read_scope
+
+        with read_scope(self.engine) as session:
+            yield session
+
     def verify_token(self, token: str) -> dict[str, Any] | None:
         """The active user holding ``token``, or ``None``."""
         from ivig.registry import api
 
-        with self.session() as session:
+        with self.read_session() as session:
             user: dict[str, Any] | None = api.verify_token(session, token)
         return user
 
@@ -56,6 +64,8 @@ class FeedbackLog:
 
     items: list[dict[str, Any]] = field(default_factory=list)
     _keys: set[tuple[str, str, str]] = field(default_factory=set)
+    #: at most this many items are kept (without a registry; with one, the registry keeps them)
+    max_items: int = 10_000
 
     def record(self, service_id: str, item: dict[str, Any]) -> bool:
         """Add ``item`` unless the same card, outcome and time was recorded; True if added."""
@@ -64,6 +74,11 @@ class FeedbackLog:
             return False
         self._keys.add(key)
         self.items.append({"service_id": service_id, **item})
+        if len(self.items) > self.max_items:  # bounded memory: forget the oldest
+            old = self.items.pop(0)
+            self._keys.discard(
+                (str(old.get("card")), str(old.get("outcome")), str(old.get("outcomeTimestamp")))
+            )
         return True
 
 
@@ -84,3 +99,15 @@ def get_state(request: Request) -> ServiceState:
     """The service state of the app handling ``request``."""
     state: ServiceState = request.app.state.ivig
     return state
+
+
+def fhir_server_allowed(state: ServiceState, request: Request, base: str) -> bool:
+    """Whether the CDS client's ``fhirServer`` is on its issuer's allow-list (settings
+    ``fhir_allowed_bases``); a refused one is not fetched (no SSRF) and is logged."""
+    issuer = getattr(request.state, "cds_issuer", None)
+    if state.settings.fhir_base_allowed(issuer, base):
+        return True
+    from ivig.service.logs import security_event
+
+    security_event("fhir_server_refused", reason="not on the issuer's allow-list")
+    return False

@@ -84,6 +84,19 @@ def infusion_fields(kb: KnowledgeBase) -> list[CareField]:
         CareField("rate_ml_per_h", "Highest rate reached", "float", "mL/h"),
         CareField("duration_min", "Duration", "float", "min"),
         CareField("reactions", "Reactions during the infusion", "textarea"),
+        CareField(
+            "substitution_reason",
+            "Reason for another product than the authorised one",
+            "textarea",
+            help="needed only when the product is not the one the steward authorised",
+        ),
+        CareField(
+            "override_reason",
+            "Reason to record beyond the authorisation",
+            "textarea",
+            help="needed only after the authorisation's expiry or past its authorised grams; "
+            "the stewardship dashboard shows every override",
+        ),
     ]
 
 

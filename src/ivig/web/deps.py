@@ -10,7 +10,14 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from ivig.web.access import NAV, allowed
 from ivig.web.cache import RegistryCache
 from ivig.web.glossary import name, plain, where
-from ivig.web.session import COOKIE_NAME, WebConfig, WebUser, csrf_token, read_session
+from ivig.web.session import (
+    COOKIE_NAME,
+    WebConfig,
+    WebUser,
+    csrf_token,
+    read_session,
+    session_is_live,
+)
 from ivig.web.templating import render_page
 
 if TYPE_CHECKING:
@@ -52,6 +59,8 @@ def state_of(request: Request) -> ServiceState:
 
 def _still_active(request: Request, user: WebUser) -> bool:
     registry = state_of(request).registry
+    if not session_is_live(registry, user):  # signed out, revoked or deactivated (registry)
+        return False
     if user.via not in ("registry", "demo") or registry is None:
         return True
     from ivig.registry import api

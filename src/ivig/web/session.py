@@ -1,8 +1,14 @@
 """Browser sessions: a signed cookie naming the user and role, and a CSRF token per session.
 
-The cookie holds ``username``, ``role``, how the user signed in and an expiry, signed with
+The cookie holds ``username``, ``role``, how the user signed in, an expiry and (with a
+registry) the secret of the session's row in the registry (``web_sessions``), signed with
 HMAC-SHA256 under the server's secret (:class:`WebConfig`). Nothing clinical is stored in it.
-Every form that changes data carries :func:`csrf_token`, checked with :func:`check_csrf`.
+The registry row makes sessions work across workers and restarts and lets sign-out, token
+revocation and user deactivation end them at once (:func:`session_is_live`). The signing
+secret comes from ``IVIG_WEB_SECRET``, else from a file (``IVIG_WEB_SECRET_FILE``, default
+``web-secret.key`` in the registry's data directory, created 0600), so every worker shares it.
+Every form that changes data carries :func:`csrf_token`, checked with :func:`check_csrf`; the
+sign-in and sign-out forms are also refused from another origin (:func:`same_origin`).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import os
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "COOKIE_NAME",
@@ -24,6 +31,8 @@ __all__ = [
     "check_csrf",
     "csrf_token",
     "read_session",
+    "same_origin",
+    "session_is_live",
     "sign_session",
 ]
 
@@ -46,10 +55,10 @@ class WebConfig:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> WebConfig:
-        """``IVIG_WEB_SECRET`` (random per process when unset), ``IVIG_WEB_DEMO_LOGIN=1``."""
+        """``IVIG_WEB_SECRET`` (else the secret file), ``IVIG_WEB_DEMO_LOGIN=1``."""
         env = dict(os.environ) if env is None else env
         raw = env.get("IVIG_WEB_SECRET")
-        secret = raw.encode("utf-8") if raw else secrets.token_bytes(32)
+        secret = raw.encode("utf-8") if raw else _secret_from_file(env.get("IVIG_WEB_SECRET_FILE"))
         return cls(
             secret=secret,
             demo_login=env.get("IVIG_WEB_DEMO_LOGIN") == "1",
@@ -57,14 +66,26 @@ class WebConfig:
         )
 
 
+def _secret_from_file(named: str | None) -> bytes:
+    """The signing secret kept in a private file (created once), shared by every worker."""
+    from pathlib import Path
+
+    from ivig.registry.audit_key import data_dir, private_file
+
+    path = Path(named).expanduser() if named else data_dir() / "web-secret.key"
+    private_file(path, secrets.token_hex(32) + "\n")
+    return path.read_text(encoding="utf-8").strip().encode("utf-8")
+
+
 @dataclass(frozen=True)
 class WebUser:
-    """The signed-in user of a browser session."""
+    """The signed-in user of a browser session (``sid``: its registry session secret)."""
 
     username: str
     role: str
     via: str
     expires: int
+    sid: str = ""
 
     def may(self, *roles: str) -> bool:
         """True when the user holds one of ``roles`` (``admin`` may do everything)."""
@@ -84,11 +105,19 @@ def _mac(secret: bytes, payload: str) -> str:
 
 
 def sign_session(
-    config: WebConfig, username: str, role: str, via: str, *, now: float | None = None
+    config: WebConfig,
+    username: str,
+    role: str,
+    via: str,
+    *,
+    now: float | None = None,
+    sid: str = "",
 ) -> str:
-    """The cookie value of a new session for ``username``."""
+    """The cookie value of a new session for ``username`` (``sid``: its registry row)."""
     expires = int((time.time() if now is None else now) + SESSION_SECONDS)
     body = {"u": username, "r": role, "v": via, "e": expires, "n": secrets.token_hex(8)}
+    if sid:
+        body["s"] = sid
     payload = _b64(json.dumps(body, separators=(",", ":")).encode("utf-8"))
     return f"{payload}.{_mac(config.secret, payload)}"
 
@@ -104,7 +133,9 @@ def read_session(
         return None
     try:
         body = json.loads(_unb64(payload))
-        user = WebUser(str(body["u"]), str(body["r"]), str(body["v"]), int(body["e"]))
+        user = WebUser(
+            str(body["u"]), str(body["r"]), str(body["v"]), int(body["e"]), str(body.get("s", ""))
+        )
     except (ValueError, KeyError, TypeError):
         return None
     if user.expires < (time.time() if now is None else now):
@@ -122,3 +153,26 @@ def check_csrf(config: WebConfig, cookie: str | None, token: object) -> bool:
     if not cookie or not isinstance(token, str) or not token:
         return False
     return hmac.compare_digest(token, csrf_token(config, cookie))
+
+
+def session_is_live(registry: Any, user: WebUser) -> bool:
+    """Whether the registry still holds this session (always true for one without a row)."""
+    if not user.sid or registry is None:
+        return True
+    from ivig.registry.sessions import web_session_user
+
+    with registry.read_session() as session:
+        found = web_session_user(session, user.sid)
+    return found is not None and found["username"] == user.username
+
+
+def same_origin(origin: str | None, referer: str | None, allowed: tuple[str, ...]) -> bool:
+    """Whether a sign-in or sign-out POST comes from this site: its ``Origin`` (else its
+    ``Referer``) names one of ``allowed``; a request with neither (not a browser) passes."""
+
+    def ours(url: str) -> bool:
+        return any(url == a.rstrip("/") or url.startswith(a.rstrip("/") + "/") for a in allowed)
+
+    if origin:
+        return origin != "null" and ours(origin)
+    return ours(referer) if referer else True

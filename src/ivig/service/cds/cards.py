@@ -1,9 +1,13 @@
-"""Cards: the recommendation rendered for the EHR (CDS Hooks 2.0 card attributes).
+"""Cards: the recommendation and the order check rendered for the EHR (CDS Hooks 2.0).
 
-One card per immunoglobulin order: the dose card (info, or warning when conditions, warnings
-or findings are open) with a suggestion that replaces the draft order by the computed one; a
-"more information needed" card; a "not supported" card; a "cannot check" card for data that
-the record lacks. Summaries stay under 140 characters; empty fields are left out.
+One card per normal-immunoglobulin order: the dose card — the ordered dose beside the policy
+dose when the draft gives one, its indicator rising with the deviation (info within the
+tolerance, warning above it, critical above the regimen maximum or for an excluded product),
+every input with its date, a provisional plan's open points first — with ``update`` suggestions
+that change only the draft's dose, rate and timing (none for a draft without an id); a
+"not supported" card; a "data age" warning for outdated inputs; an "out of scope" card for a
+specific immunoglobulin; a "cannot check" card for data the record lacks. Summaries stay under
+140 characters; empty fields are left out.
 """
 
 from __future__ import annotations
@@ -12,14 +16,23 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ivig.render import fmt
 from ivig.service.cds.services import OVERRIDE_REASONS
 from ivig.service.fhir import codes as C
-from ivig.service.fhir.write import to_fhir_medication_request
 
 if TYPE_CHECKING:
     from ivig.knowledge.base import KnowledgeBase
 
-__all__ = ["SUMMARY_MAX", "error_card", "recommendation_cards", "review_due_card", "summary"]
+__all__ = [
+    "SUMMARY_MAX",
+    "error_card",
+    "form_url",
+    "out_of_scope_card",
+    "recommendation_cards",
+    "review_due_card",
+    "stale_card",
+    "summary",
+]
 
 #: the spec: a summary is one sentence under 140 characters
 SUMMARY_MAX = 139
@@ -106,14 +119,16 @@ def _dose_lines(rec: Mapping[str, Any], product_name: str | None) -> list[str]:
         f"({_g(dose['g_per_kg'])} g/kg × dosing weight {_g(weight['kg'])} kg, "
         f"{weight['method']} weight; policy {weight['policy']})",
         "",
-        "| Day | Grams | Volume (mL) |",
-        "|---|---|---|",
+        "| Day | Grams | Volume (mL) | Vials |",
+        "|---|---|---|---|",
     ]
     for day in dose["days"]:
         volume = _g(round(day["volume_ml"], 1)) if "volume_ml" in day else ""
-        lines.append(f"| {day['day']} | {_g(day['grams'])} | {volume} |")
+        lines.append(
+            f"| {day['day']} | {_g(day['grams'])} | {volume} | {fmt.vials(day.get('vials'))} |"
+        )
     if dose.get("interval_weeks"):
-        lines.append(f"\nRepeat every {_g(dose['interval_weeks'])} weeks.")
+        lines.append(f"\nRepeat {fmt.every(dose['interval_weeks'])}.")
     lines.append(f"\nRounding: {dose['rounding']['method']} — {dose['rounding']['detail']}")
     if product_name:
         lines.append(f"\n**Product**: {product_name}")
@@ -129,6 +144,190 @@ def _dose_lines(rec: Mapping[str, Any], product_name: str | None) -> list[str]:
     return lines
 
 
+def _links(knowledge_url: str, condition_id: str, form: str | None) -> list[dict[str, Any]]:
+    links = [
+        {
+            "label": f"Knowledge base: {condition_id}",
+            "url": f"{knowledge_url}/conditions/{condition_id}",
+            "type": "absolute",
+        }
+    ]
+    if form:
+        links.insert(0, {"label": "Complete the findings in ivig", "url": form, "type": "absolute"})
+    return links
+
+
+def form_url(web_base: str, request: Mapping[str, Any], missing: Sequence[str]) -> str:
+    """The ivig web form prefilled with this patient's request; ``missing`` findings are empty
+    fields of the form (``/app/request/new`` reads every query parameter as a form value)."""
+    from urllib.parse import urlencode
+
+    patient = request["patient"]
+    params: list[tuple[str, str]] = [
+        ("condition", str(request["condition"])),
+        ("phase", str(request["phase"])),
+    ]
+    for key in ("indication", "jurisdiction", "route", "product"):
+        if request.get(key):
+            params.append((key, str(request[key])))
+    for key in ("sex", "age_years", "weight_kg", "height_cm"):
+        if key in patient:
+            params.append((f"patient.{key}", _param(patient[key])))
+    for key, value in (patient.get("labs") or {}).items():
+        params.append((f"patient.labs.{key}", _param(value)))
+    for key, value in (request.get("findings") or {}).items():
+        params.append((f"findings.{key}", _param(value)))
+    params += [(f"findings.{name}", "") for name in missing]
+    return f"{web_base.rstrip('/')}/app/request/new?{urlencode(params)}"
+
+
+def _param(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _reading_lines(reading: Mapping[str, Any] | None) -> list[str]:
+    if not reading:
+        return []
+    lines: list[str] = []
+    if reading.get("inputs"):
+        lines += ["", "**Inputs used**"]
+        lines += [f"- {i['text']} — {i['reference']}, {i['date']}" for i in reading["inputs"]]
+    if reading.get("phase_from"):
+        lines.append(f"- phase set by the earlier order {reading['phase_from']}")
+    if reading.get("cautions"):
+        lines += ["", "**Check**", *[f"- {c}" for c in reading["cautions"]]]
+    return lines
+
+
+def _missing_lines(rec: Mapping[str, Any]) -> list[str]:
+    missing = rec["eligibility"].get("missing", [])
+    if not missing:
+        return []
+    lines = ["", "**Findings needed before authorisation**"]
+    for item in missing:
+        lines.append(
+            f"- `{item['name']}` ({item['type']}): {item['description']} — record it as an "
+            f"Observation coded `{C.IVIG_FINDING}|{item['name']}` or complete it in ivig"
+        )
+    return lines
+
+
+def _no_dose_card(
+    kb: KnowledgeBase,
+    rec: Mapping[str, Any],
+    knowledge_url: str,
+    links: list[dict[str, Any]],
+    notes: Sequence[str],
+    reading: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    elig = rec["eligibility"]
+    name = kb.condition(elig.get("condition") or rec["request"]["condition"])["name"]
+    lines = _eligibility_lines(rec)
+    if elig["status"] == "insufficient_information":
+        missing = elig.get("missing", [])
+        text = f"Immunoglobulin for {name}: {len(missing)} finding(s) needed before a dose"
+        topic = "information-needed"
+        lines += _missing_lines(rec)
+    else:
+        text = f"Immunoglobulin is not supported for {name}: {elig['reason']}"
+        topic = "not-supported"
+        alternatives = elig.get("alternatives") or []
+        if alternatives:
+            lines += ["", "**Alternatives**"]
+            lines += [f"- {a.get('name', a.get('id'))}" for a in alternatives]
+    detail = lines + _reading_lines(reading) + _footer(rec, notes)
+    return _card(
+        kb,
+        knowledge_url,
+        topic=topic,
+        text=text,
+        indicator="warning",
+        detail="\n".join(detail),
+        links=links,
+    )
+
+
+_RANK = {"info": 0, "warning": 1, "critical": 2}
+
+
+def _dose_summary(rec: Mapping[str, Any], name: str, check: Mapping[str, Any] | None) -> str:
+    dose = rec["dose"]
+    route = "IVIg" if dose["route"] == "iv" else "SCIg"
+    prefix = "Provisional: " if rec.get("plan_status") == "provisional" else ""
+    excluded = [f for f in (check or {}).get("findings", []) if f["code"] == "excluded_product"]
+    if excluded:
+        return f"{prefix}{route} for {name}: {excluded[0]['message']}"
+    if check and check.get("ratio") is not None:
+        ordered, policy = check["ordered_grams_per_day"], check["policy_grams_per_day"]
+        ratio = float(check["ratio"])
+        if ratio > 1 + check["tolerance_pct"] / 100:
+            how = f"{ratio:.1f}× over" if ratio >= 2 else f"{(ratio - 1) * 100:.0f} % over"
+        elif ratio < 1 - check["tolerance_pct"] / 100:
+            how = f"{(1 - ratio) * 100:.0f} % under"
+        else:
+            how = f"within {check['tolerance_pct']:g} %"
+        if ordered is not None:
+            return (
+                f"{prefix}{route} for {name}: {_g(round(ordered, 2))} g/day ordered, policy "
+                f"{_g(policy)} g/day: {how}"
+            )
+        return (
+            f"{prefix}{route} for {name}: {_g(check['ordered_total_g'])} g ordered, policy "
+            f"{_g(check['policy_total_g'])} g: {how}"
+        )
+    return (
+        f"{prefix}{route} {_g(dose['total_g'])} g for {name}: {_g(dose['g_per_kg_per_day'])} "
+        f"g/kg/day × {len(dose['days'])} d (dosing weight {_g(rec['dosing_weight']['kg'])} kg)"
+    )
+
+
+def _confirm_lines(rec: Mapping[str, Any]) -> list[str]:
+    """A provisional plan opens with what must be confirmed before authorisation."""
+    if rec.get("plan_status") != "provisional":
+        return []
+    items = rec.get("to_confirm") or ["the criteria findings"]
+    return [
+        "**Provisional plan — confirm before authorisation**",
+        *[f"- {item}" for item in items],
+        "",
+    ]
+
+
+def _check_lines(check: Mapping[str, Any] | None) -> list[str]:
+    if not check:
+        return []
+    lines = ["**Order check**"]
+    if check.get("ordered_total_g") is not None and check.get("policy_total_g") is not None:
+        lines.append(
+            f"- ordered {_g(check['ordered_total_g'])} g "
+            f"({_g(round(check['ordered_g_per_kg'], 2))} g/kg); "
+            f"policy {_g(check['policy_total_g'])} g "
+            f"({_g(check['policy_g_per_kg'])} g/kg); difference {_g(check['difference_g'])} g "
+            f"({_g(check['difference_pct'])} %)"
+        )
+    lines += [f"- {f['severity']}: {f['message']}" for f in check["findings"]]
+    return [*lines, ""]
+
+
+def _dose_indicator(
+    rec: Mapping[str, Any], check: Mapping[str, Any] | None, reading: Mapping[str, Any] | None
+) -> str:
+    base = "info"
+    if rec["eligibility"]["status"] != "supported" or rec.get("warnings"):
+        base = "warning"
+    if reading and reading.get("cautions"):
+        base = "warning"
+    if rec.get("plan_status") == "provisional":
+        base = "warning"
+    if check:
+        worst = str(check["severity"])
+        # a dose within tolerance is not raised by the order check
+        base = max(base, worst, key=_RANK.__getitem__)
+    return base
+
+
 def recommendation_cards(
     kb: KnowledgeBase,
     rec: Mapping[str, Any],
@@ -138,103 +337,155 @@ def recommendation_cards(
     patient_ref: str,
     references: Mapping[str, str],
     notes: Sequence[str] = (),
+    reading: Mapping[str, Any] | None = None,
+    check: Mapping[str, Any] | None = None,
+    web_base: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The cards for one immunoglobulin order and its recommendation."""
+    """The cards for one immunoglobulin order, its recommendation and its order check."""
     elig = rec["eligibility"]
     condition_id = elig.get("condition") or rec["request"]["condition"]
     name = kb.condition(condition_id)["name"]
-    links = [
-        {
-            "label": f"Knowledge base: {condition_id}",
-            "url": f"{knowledge_url}/conditions/{condition_id}",
-            "type": "absolute",
-        }
-    ]
-    status = elig["status"]
+    missing = [m["name"] for m in elig.get("missing", [])]
+    form = form_url(web_base, rec["request"], missing) if web_base and missing else None
+    links = _links(knowledge_url, condition_id, form)
+    cards = (
+        [stale_card(kb, knowledge_url, reading["stale"])]
+        if reading and reading.get("stale")
+        else []
+    )
     if rec.get("dose") is None:
-        if status == "insufficient_information":
-            missing = elig.get("missing", [])
-            lines = [*_eligibility_lines(rec), "", "**Findings needed**"]
-            for item in missing:
-                lines.append(
-                    f"- `{item['name']}` ({item['type']}): {item['description']} — record it as an "
-                    f"Observation coded `{C.IVIG_FINDING}|{item['name']}`"
-                )
-            text = f"Immunoglobulin for {name}: {len(missing)} finding(s) needed before a dose"
-            return [
-                _card(
-                    kb,
-                    knowledge_url,
-                    topic="information-needed",
-                    text=text,
-                    indicator="warning",
-                    detail="\n".join(lines + _footer(rec, notes)),
-                    links=links,
-                )
-            ]
-        alternatives = elig.get("alternatives") or []
-        lines = _eligibility_lines(rec)
-        if alternatives:
-            lines += [
-                "",
-                "**Alternatives**",
-                *[f"- {a.get('name', a.get('id'))}" for a in alternatives],
-            ]
-        text = f"Immunoglobulin is not supported for {name}: {elig['reason']}"
-        return [
-            _card(
-                kb,
-                knowledge_url,
-                topic="not-supported",
-                text=text,
-                indicator="warning",
-                detail="\n".join(lines + _footer(rec, notes)),
-                links=links,
-            )
-        ]
-
+        return [_no_dose_card(kb, rec, knowledge_url, links, notes, reading), *cards]
     dose = rec["dose"]
     product_id = dose.get("product")
     product_name = kb.product(product_id)["name"] if product_id else None
-    route = "IVIg" if dose["route"] == "iv" else "SCIg"
-    days = len(dose["days"])
-    text = (
-        f"{route} {_g(dose['total_g'])} g for {name}: {_g(dose['g_per_kg_per_day'])} g/kg/day "
-        f"× {days} d (dosing weight {_g(rec['dosing_weight']['kg'])} kg)"
-    )
-    indicator = "warning" if status != "supported" or rec.get("warnings") else "info"
-    resource = to_fhir_medication_request(
-        rec, patient_ref=patient_ref, references=references, draft=order, product_name=product_name
-    )
-    label = summary(
-        f"Order {_g(dose['total_g'])} g"
-        + (f" {product_name}" if product_name else "")
-        + f" ({_g(dose['g_per_kg_per_day'])} g/kg/day × {days} d)"
-    )
-    action: dict[str, Any] = {
-        "type": "update" if order is not None and "id" in order else "create",
-        "description": "Replace the draft order by the computed dose, product and rate",
-        "resource": resource,
-    }
-    suggestion = {
-        "label": label,
-        "uuid": str(uuid.uuid4()),
-        "isRecommended": True,
-        "actions": [action],
-    }
-    detail = [*_dose_lines(rec, product_name), "", *_eligibility_lines(rec), *_footer(rec, notes)]
-    return [
-        _card(
-            kb,
-            knowledge_url,
-            topic="dose",
-            text=text,
-            indicator=indicator,
-            detail="\n".join(detail),
-            suggestions=[suggestion],
-            links=links,
-        )
+    suggestions = _suggestions(kb, rec, order, patient_ref, references, product_name, web_base)
+    detail = [
+        *_confirm_lines(rec),
+        *_check_lines(check),
+        *_dose_lines(rec, product_name),
+        "",
+        *_eligibility_lines(rec),
+        *_missing_lines(rec),
+        *_reading_lines(reading),
     ]
+    if order is not None and "id" not in order:
+        detail += [
+            "",
+            "_The draft order has no id: change it by hand (no suggestion, so that "
+            "accepting cannot order immunoglobulin twice)._",
+        ]
+    card = _card(
+        kb,
+        knowledge_url,
+        topic="dose",
+        text=_dose_summary(rec, name, check),
+        indicator=_dose_indicator(rec, check, reading),
+        detail="\n".join(detail + _footer(rec, notes)),
+        suggestions=suggestions,
+        links=links,
+    )
+    return [card, *cards]
+
+
+def _suggestions(
+    kb: KnowledgeBase,
+    rec: Mapping[str, Any],
+    order: Mapping[str, Any] | None,
+    patient_ref: str,
+    references: Mapping[str, str],
+    product_name: str | None,
+    canonical_base: str | None = None,
+) -> list[dict[str, Any]]:
+    """An ``update`` of the draft (dose, rate, timing changed; everything else kept).
+
+    A draft without an id gets no suggestion: a ``create`` beside it would order twice.
+    """
+    from ivig.service.fhir.write import updated_order
+
+    if order is None or "id" not in order:
+        return []
+    dose = rec["dose"]
+    days = len(dose["days"])
+    out = []
+    resource = updated_order(
+        rec,
+        order,
+        patient_ref=patient_ref,
+        references=references,
+        canonical_base=canonical_base,
+    )
+    out.append(
+        {
+            "label": summary(
+                f"Change the dose to {_g(dose['total_g'])} g "
+                f"({_g(dose['g_per_kg_per_day'])} g/kg/day × {days} d)"
+            ),
+            "uuid": str(uuid.uuid4()),
+            "isRecommended": True,
+            "actions": [
+                {
+                    "type": "update",
+                    "description": "Change the dose, rate and timing of the draft order",
+                    "resource": resource,
+                }
+            ],
+        }
+    )
+    ordered_product = rec["request"].get("product")
+    if product_name and dose.get("product") != ordered_product:
+        with_product = updated_order(
+            rec,
+            order,
+            patient_ref=patient_ref,
+            references=references,
+            product_name=product_name,
+            canonical_base=canonical_base,
+        )
+        out.append(
+            {
+                "label": summary(f"Change the dose and the product to {product_name}"),
+                "uuid": str(uuid.uuid4()),
+                "isRecommended": False,
+                "actions": [
+                    {
+                        "type": "update",
+                        "description": f"Dose, rate and timing as computed, product {product_name}",
+                        "resource": with_product,
+                    }
+                ],
+            }
+        )
+    return out
+
+
+def stale_card(kb: KnowledgeBase, knowledge_url: str, stale: Sequence[str]) -> dict[str, Any]:
+    """A warning that data older than the knowledge base allows drove the dose."""
+    first = stale[0]
+    text = "Outdated data used for the immunoglobulin dose: " + first.split(";")[0]
+    detail = "\n".join(
+        [
+            "**Outdated or undated data**",
+            *[f"- {s}" for s in stale],
+            "",
+            f"_Knowledge {kb.version}. {kb.disclaimer}_",
+        ]
+    )
+    return _card(kb, knowledge_url, topic="data-age", text=text, indicator="warning", detail=detail)
+
+
+def out_of_scope_card(
+    kb: KnowledgeBase, knowledge_url: str, what: str, via: str, order_ref: str
+) -> dict[str, Any]:
+    """An immunoglobulin ivig does not advise on (a specific or an intramuscular one)."""
+    text = f"ivig does not advise on this order: {what} is not normal IVIg/SCIg"
+    detail = (
+        f"The order {order_ref} is for **{what}** (recognised by {via}). ivig checks normal "
+        "immunoglobulin for neurological indications only; it gives no dose and no suggestion "
+        f"for this order.\n\n_Knowledge {kb.version}. {kb.disclaimer}_"
+    )
+    return _card(
+        kb, knowledge_url, topic="out-of-scope", text=text, indicator="info", detail=detail
+    )
 
 
 def error_card(kb: KnowledgeBase, knowledge_url: str, message: str) -> dict[str, Any]:

@@ -53,7 +53,9 @@ def fill_template(template: str, context: Mapping[str, Any]) -> str | None:
     return None if missing else filled
 
 
-def _resources(key: str, value: Any) -> list[dict[str, Any]] | None:
+def _resources(
+    key: str, value: Any, full_urls: dict[int, str] | None = None
+) -> list[dict[str, Any]] | None:
     """Resources of one prefetch value; ``None`` for an OperationOutcome (an error)."""
     if not isinstance(value, dict):
         return None
@@ -61,7 +63,7 @@ def _resources(key: str, value: Any) -> list[dict[str, Any]] | None:
     if kind == "OperationOutcome":
         return None
     if kind == "Bundle":
-        return bundle_resources(value, f"prefetch.{key}")
+        return bundle_resources(value, f"prefetch.{key}", full_urls)
     if isinstance(kind, str):
         return [value]
     return None
@@ -89,8 +91,12 @@ async def gather_resources(
     templates: Mapping[str, str],
     client_factory: Callable[[], httpx.AsyncClient],
     essential: tuple[str, ...] = ESSENTIAL_KEYS,
+    full_urls: dict[int, str] | None = None,
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """Resources for ``templates`` and the keys that were fetched from the FHIR server."""
+    """Resources for ``templates`` and the keys that were fetched from the FHIR server.
+
+    ``full_urls`` receives the ``fullUrl`` of every Bundle entry read (by ``id(resource)``).
+    """
     context = hook_request.get("context") or {}
     prefetch = hook_request.get("prefetch") or {}
     found: list[dict[str, Any]] = []
@@ -100,7 +106,7 @@ async def gather_resources(
             value = prefetch[key]
             if value is None:
                 continue  # the client says: no data
-            resources = _resources(key, value)
+            resources = _resources(key, value, full_urls)
             if resources is not None:
                 found += resources
                 continue
@@ -121,7 +127,7 @@ async def gather_resources(
                 *(_fetch(client, server, to_fetch[k], headers) for k in keys)
             )
         for key, value in zip(keys, results, strict=True):
-            resources = _resources(key, value)
+            resources = _resources(key, value, full_urls)
             if resources is None:
                 continue
             found += resources

@@ -9,7 +9,9 @@ from ivig.service.fhir import codes as C
 __all__ = [
     "ESSENTIAL_KEYS",
     "ORDER_PREFETCH",
+    "ORDER_SELECT_SERVICE_ID",
     "ORDER_SERVICE_ID",
+    "ORDER_SIGN_SERVICE_ID",
     "OVERRIDE_REASONS",
     "REVIEW_SERVICE_ID",
     "SERVICES",
@@ -17,6 +19,10 @@ __all__ = [
     "hooks_of",
 ]
 
+#: one id per hook: the reference sandbox (and others) key services by id
+ORDER_SELECT_SERVICE_ID = "ivig-order-select"
+ORDER_SIGN_SERVICE_ID = "ivig-order-sign"
+#: the id both order hooks shared before 0.x; still answered, no longer listed
 ORDER_SERVICE_ID = "ivig-order"
 REVIEW_SERVICE_ID = "ivig-review-due"
 
@@ -38,31 +44,44 @@ ORDER_PREFETCH: dict[str, str] = {
     "egfr": _latest(*C.LAB_CODES["egfr"]),
     "findings": f"Observation?patient={_P}&code={C.IVIG_FINDING}|",
     "conditions": f"Condition?patient={_P}",
-    "igOrders": f"MedicationRequest?patient={_P}",
+    # bounded: normal-immunoglobulin codes, orders in force or done, newest first, a page
+    "igOrders": (
+        f"MedicationRequest?patient={_P}&status=active,completed,on-hold"
+        f"&code={','.join(C.NORMAL_IG_CODES)}&_sort=-authoredon&_count=50"
+    ),
+    # procedures that set findings from standard codes (artificial respiration)
+    "procedures": f"Procedure?patient={_P}&status=in-progress,completed&_sort=-date&_count=50",
 }
 #: without these the service cannot work: missing from prefetch and not fetchable -> 412
 ESSENTIAL_KEYS = ("patient", "weight")
 
 _ORDER_TEXT = (
-    "Checks an immunoglobulin (IVIg/SCIg) order: eligibility for the indication, dosing weight, "
-    "dose and daily split, product and infusion rate; suggests the computed order."
+    "Checks a normal-immunoglobulin (IVIg/SCIg) order: the ordered dose against the policy dose, "
+    "eligibility for the indication, dosing weight, product and infusion rate, the age of the "
+    "data used; suggests a change of the draft's dose, rate and timing."
+)
+
+_USAGE = (
+    "Recognises normal immunoglobulin by ATC J06BA01/J06BA02, NDC or configured codes; "
+    "specific immunoglobulins (ATC J06BB: anti-D, hepatitis B, CMV...) get an out-of-scope card."
 )
 
 SERVICES: list[dict[str, Any]] = [
     {
         "hook": "order-select",
-        "id": ORDER_SERVICE_ID,
+        "id": ORDER_SELECT_SERVICE_ID,
         "title": "ivig: immunoglobulin order check",
         "description": _ORDER_TEXT,
         "prefetch": ORDER_PREFETCH,
-        "usageRequirements": "Recognises orders by ATC J06BA codes, configured codes or text.",
+        "usageRequirements": _USAGE,
     },
     {
         "hook": "order-sign",
-        "id": ORDER_SERVICE_ID,
+        "id": ORDER_SIGN_SERVICE_ID,
         "title": "ivig: immunoglobulin order check",
         "description": _ORDER_TEXT,
         "prefetch": ORDER_PREFETCH,
+        "usageRequirements": _USAGE,
     },
     {
         "hook": "patient-view",
@@ -93,4 +112,6 @@ def discovery() -> dict[str, Any]:
 
 def hooks_of(service_id: str) -> set[str]:
     """The hooks a service id answers (empty for an unknown id)."""
+    if service_id == ORDER_SERVICE_ID:
+        return {"order-select", "order-sign"}
     return {s["hook"] for s in SERVICES if s["id"] == service_id}

@@ -12,9 +12,13 @@ __all__ = [
     "ATC_IG_PREFIX",
     "ATC_IV",
     "IG_TEXT_TERMS",
+    "IVIG_KNOWLEDGE_VERSION",
+    "KNOWLEDGE_EXTENSION_PATH",
     "LAB_CODES",
     "LOINC",
+    "NORMAL_IG_CODES",
     "OBSERVATION_FIELDS",
+    "ROUTE_IM",
     "ROUTE_IV",
     "ROUTE_SC",
     "SYSTEM_ALIASES",
@@ -24,6 +28,7 @@ __all__ = [
     "UCUM_LENGTH",
     "UCUM_MASS",
     "UCUM_SUBSTANCE_UMOL_PER_L",
+    "knowledge_extension_url",
 ]
 
 LOINC = "http://loinc.org"
@@ -33,8 +38,18 @@ ATC = "http://www.whocc.no/atc"
 DOSE_RATE_TYPE = "http://terminology.hl7.org/CodeSystem/dose-rate-type"
 #: the ivig code system for findings (Observation.code) that the knowledge base declares
 IVIG_FINDING = "urn:ivig:finding"
-#: extension carrying the knowledge version on every emitted resource
+#: extension carrying the knowledge version (the name used before it had a canonical URL)
 IVIG_KNOWLEDGE_VERSION = "urn:ivig:extension:knowledge-version"
+#: where this service publishes the extension's StructureDefinition
+KNOWLEDGE_EXTENSION_PATH = "/api/fhir/StructureDefinition/ivig-knowledge-version"
+
+
+def knowledge_extension_url(base: str | None) -> str:
+    """The extension's canonical URL on the service at ``base`` (its public URL)."""
+    if not base:
+        return IVIG_KNOWLEDGE_VERSION
+    return base.rstrip("/") + KNOWLEDGE_EXTENSION_PATH
+
 
 #: FHIR code-system URLs -> the system names the knowledge base uses in ``codes``
 SYSTEM_ALIASES: dict[str, str] = {
@@ -81,8 +96,11 @@ UCUM_EGFR = ("mL/min/{1.73_m2}", "mL/min/1.73.m2", "mL/min/1.73m2")
 #: ATC group of immunoglobulins; J06BA02 is the intravascular one (notes §2.2)
 ATC_IG_PREFIX = "J06BA"
 ATC_IV = ("J06BA02", "immunoglobulins, normal human, for intravascular adm.")
+#: search tokens of normal immunoglobulin for the bounded order-history query
+NORMAL_IG_CODES = (f"{ATC}|J06BA01", f"{ATC}|J06BA02")
 ROUTE_IV = (SNOMED, "47625008", "Intravenous route")
 ROUTE_SC = (SNOMED, "34206005", "Subcutaneous route")
+ROUTE_IM = (SNOMED, "78421000", "Intramuscular route")
 
 #: words in a medication's text that mark an immunoglobulin order (besides product names)
 IG_TEXT_TERMS = (

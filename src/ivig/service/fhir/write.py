@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ivig.render import fmt
 from ivig.service.fhir import codes as C
 
-__all__ = ["to_fhir_bundle", "to_fhir_careplan", "to_fhir_medication_request"]
+__all__ = ["to_fhir_bundle", "to_fhir_careplan", "to_fhir_medication_request", "updated_order"]
 
 
 def _qty(value: float, unit: str) -> dict[str, Any]:
@@ -29,8 +30,9 @@ def _g(value: float) -> str:
     return f"{value:g}"
 
 
-def _knowledge_ext(rec: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return [{"url": C.IVIG_KNOWLEDGE_VERSION, "valueString": str(rec["knowledge_version"])}]
+def _knowledge_ext(rec: Mapping[str, Any], base: str | None) -> list[dict[str, Any]]:
+    url = C.knowledge_extension_url(base)
+    return [{"url": url, "valueString": str(rec["knowledge_version"])}]
 
 
 def _medication(rec: Mapping[str, Any], product_name: str | None) -> dict[str, Any]:
@@ -55,6 +57,17 @@ def _rate_text(infusion: Mapping[str, Any] | None) -> str:
     return "; infusion rate " + ", ".join(parts) + " as tolerated"
 
 
+def _timing(count: int, interval_weeks: float | None, course_days: int) -> dict[str, Any]:
+    """Daily for ``count`` days; a one-day maintenance dose repeats every ``interval_weeks``.
+
+    A course of several days repeated every few weeks cannot be one ``Timing.repeat``; its
+    cycle is in ``dispenseRequest.dispenseInterval`` (see :func:`to_fhir_medication_request`).
+    """
+    if interval_weeks and course_days == 1:
+        return {"repeat": {"frequency": 1, "period": interval_weeks, "periodUnit": "wk"}}
+    return {"repeat": {"count": count, "frequency": 1, "period": 1, "periodUnit": "d"}}
+
+
 def _dosages(rec: Mapping[str, Any]) -> list[dict[str, Any]]:
     dose = rec["dose"]
     infusion = rec.get("infusion")
@@ -76,7 +89,7 @@ def _dosages(rec: Mapping[str, Any]) -> list[dict[str, Any]]:
             + _rate_text(infusion)
         )
         if dose.get("interval_weeks"):
-            text += f"; repeat the course every {_g(dose['interval_weeks'])} weeks"
+            text += f"; repeat the course {fmt.every(dose['interval_weeks'])}"
         calculated: dict[str, Any] = {
             "type": _rate_type("calculated"),
             "doseQuantity": _qty(grams, "g"),
@@ -86,9 +99,7 @@ def _dosages(rec: Mapping[str, Any]) -> list[dict[str, Any]]:
         dosage: dict[str, Any] = {
             "sequence": n,
             "text": text,
-            "timing": {
-                "repeat": {"count": len(group), "frequency": 1, "period": 1, "periodUnit": "d"}
-            },
+            "timing": _timing(len(group), dose.get("interval_weeks"), len(days)),
             "route": route_concept,
             "doseAndRate": [
                 {
@@ -111,6 +122,7 @@ def to_fhir_medication_request(
     draft: Mapping[str, Any] | None = None,
     product_name: str | None = None,
     status: str = "draft",
+    canonical_base: str | None = None,
 ) -> dict[str, Any]:
     """The recommendation's dose as a MedicationRequest (``None`` dose: raise ``ValueError``).
 
@@ -128,7 +140,7 @@ def to_fhir_medication_request(
     phase = rec["dose"]["phase"]
     resource.update(
         {
-            "extension": _knowledge_ext(rec),
+            "extension": _knowledge_ext(rec, canonical_base),
             "status": status,
             "intent": str(draft.get("intent", "order")) if draft else "proposal",
             "courseOfTherapyType": {
@@ -144,6 +156,11 @@ def to_fhir_medication_request(
             "dosageInstruction": _dosages(rec),
         }
     )
+    weeks = rec["dose"].get("interval_weeks")
+    if weeks:
+        resource["dispenseRequest"] = {
+            "dispenseInterval": {"value": weeks, "unit": "wk", "system": C.UCUM, "code": "wk"}
+        }
     if "condition" in refs:
         resource["reasonReference"] = [{"reference": refs["condition"]}]
     support = [refs[k] for k in ("weight_kg", "height_cm", "iga_g_per_l") if k in refs]
@@ -155,7 +172,9 @@ def to_fhir_medication_request(
     return resource
 
 
-def to_fhir_careplan(rec: Mapping[str, Any], *, patient_ref: str) -> dict[str, Any]:
+def to_fhir_careplan(
+    rec: Mapping[str, Any], *, patient_ref: str, canonical_base: str | None = None
+) -> dict[str, Any]:
     """The monitoring plan and the review plan as a CarePlan (activities in plain text)."""
     activities: list[dict[str, Any]] = []
     for item in rec.get("monitoring", []):
@@ -183,7 +202,7 @@ def to_fhir_careplan(rec: Mapping[str, Any], *, patient_ref: str) -> dict[str, A
         activities.append({"detail": {"status": "not-started", "description": text.strip()}})
     plan: dict[str, Any] = {
         "resourceType": "CarePlan",
-        "extension": _knowledge_ext(rec),
+        "extension": _knowledge_ext(rec, canonical_base),
         "status": "draft",
         "intent": "proposal",
         "title": "Immunoglobulin monitoring and review plan",
@@ -202,9 +221,11 @@ def to_fhir_bundle(
     references: Mapping[str, str] | None = None,
     draft: Mapping[str, Any] | None = None,
     product_name: str | None = None,
+    canonical_base: str | None = None,
 ) -> dict[str, Any]:
     """A collection Bundle: the MedicationRequest (when there is a dose) and the CarePlan."""
     entries = []
+    plan = to_fhir_careplan(rec, patient_ref=patient_ref, canonical_base=canonical_base)
     if rec.get("dose") is not None:
         order = to_fhir_medication_request(
             rec,
@@ -212,7 +233,114 @@ def to_fhir_bundle(
             references=references,
             draft=draft,
             product_name=product_name,
+            canonical_base=canonical_base,
         )
-        entries.append({"resource": order})
-    entries.append({"resource": to_fhir_careplan(rec, patient_ref=patient_ref)})
+        order_url = _full_url(order)
+        entries.append({"fullUrl": order_url, "resource": order})
+        weeks = rec["dose"].get("interval_weeks")
+        if weeks:
+            plan.setdefault("activity", []).insert(0, _cycle_activity(order_url, weeks))
+    entries.append({"fullUrl": _full_url(plan), "resource": plan})
     return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+
+
+def _full_url(resource: Mapping[str, Any]) -> str:
+    import uuid
+
+    return f"urn:uuid:{uuid.uuid4()}"
+
+
+def _cycle_activity(order_url: str, weeks: float) -> dict[str, Any]:
+    """The maintenance cycle as a CarePlan activity pointing at the order."""
+    return {
+        "reference": {"reference": order_url},
+        "detail": {
+            "status": "not-started",
+            "description": f"Repeat the immunoglobulin course every {_g(weeks)} weeks",
+            "scheduledTiming": {"repeat": {"frequency": 1, "period": weeks, "periodUnit": "wk"}},
+        },
+    }
+
+
+def updated_order(
+    rec: Mapping[str, Any],
+    draft: Mapping[str, Any],
+    *,
+    patient_ref: str,
+    references: Mapping[str, str] | None = None,
+    product_name: str | None = None,
+    canonical_base: str | None = None,
+) -> dict[str, Any]:
+    """The draft with only its dose, rate and timing changed (and product, if one is named).
+
+    Every other element of the draft is kept as it is: category, priority, performer,
+    dispenseRequest, substitution, the prescriber's notes, the medication's codings (ATC is
+    added as an extra coding). The dosage keeps the draft's route and instructions.
+    """
+    import copy
+
+    computed = to_fhir_medication_request(
+        rec,
+        patient_ref=patient_ref,
+        references=references,
+        draft=draft,
+        product_name=product_name,
+        canonical_base=canonical_base,
+    )
+    out = copy.deepcopy(dict(draft))
+    old = [d for d in draft.get("dosageInstruction", []) or [] if isinstance(d, dict)]
+    dosages = []
+    for n, new in enumerate(computed["dosageInstruction"]):
+        base = copy.deepcopy(old[min(n, len(old) - 1)]) if old else {}
+        for key in ("sequence", "text", "timing", "doseAndRate", "maxDosePerPeriod"):
+            base[key] = new[key]
+        base.setdefault("route", new["route"])
+        dosages.append(base)
+    out["dosageInstruction"] = dosages
+    weeks = rec["dose"].get("interval_weeks")
+    if weeks:
+        dispense = dict(out.get("dispenseRequest") or {})
+        dispense["dispenseInterval"] = computed["dispenseRequest"]["dispenseInterval"]
+        out["dispenseRequest"] = dispense
+    if product_name or "medicationReference" not in out:
+        out["medicationCodeableConcept"] = _medication_kept(
+            out.get("medicationCodeableConcept"),
+            computed["medicationCodeableConcept"],
+            product_name,
+        )
+        out.pop("medicationReference", None)
+    ours = _knowledge_ext(rec, canonical_base)
+    out["extension"] = [
+        e
+        for e in out.get("extension", []) or []
+        if e.get("url") not in (ours[0]["url"], C.IVIG_KNOWLEDGE_VERSION)
+    ] + ours
+    support = list(out.get("supportingInformation", []) or [])
+    for ref in computed.get("supportingInformation", []):
+        if ref not in support:
+            support.append(ref)
+    if support:
+        out["supportingInformation"] = support
+    notes = list(out.get("note", []) or [])
+    out["note"] = notes + [n for n in computed["note"] if n not in notes]
+    return out
+
+
+def _medication_kept(
+    concept: object, computed: Mapping[str, Any], product_name: str | None
+) -> dict[str, Any]:
+    """The draft's medication with its codings kept and ATC added (a new product replaces)."""
+    import copy
+
+    if product_name or not isinstance(concept, dict):
+        return dict(computed)
+    out = copy.deepcopy(concept)
+    codings = [c for c in out.get("coding", []) or [] if isinstance(c, dict)]
+    for extra in computed.get("coding", []):
+        if not any(
+            (c.get("system"), c.get("code")) == (extra["system"], extra["code"]) for c in codings
+        ):
+            codings.append(extra)
+    if codings:
+        out["coding"] = codings
+    return out

@@ -73,6 +73,43 @@ def post_compare(request: IvigRequest, state: State, user: AnyUser) -> IvigJSONR
     return IvigJSONResponse(compare(state.kb, request))
 
 
+class OrderBody(BaseModel):
+    """What was ordered: product, grams per day with days or a total, interval, rate."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    product: str | None = None
+    grams_per_day: float | None = Field(None, gt=0, description="g per day (with days)")
+    days: int | None = Field(None, gt=0)
+    total_g: float | None = Field(None, gt=0)
+    interval_weeks: float | None = Field(None, gt=0)
+    rate_ml_per_h: float | None = Field(None, gt=0)
+
+
+class CheckOrderBody(BaseModel):
+    """A request and the regimen ordered for it."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    request: IvigRequest
+    order: OrderBody
+    tolerance_pct: float | None = Field(
+        None, ge=0, lt=1000, description="% above the policy dose that is flagged (default: the "
+        "service setting, 10)",
+    )  # fmt: skip
+
+
+@router.post("/check-order", response_class=IvigJSONResponse, responses=JSON_OBJECT)
+def post_check_order(body: CheckOrderBody, state: State, user: AnyUser) -> IvigJSONResponse:
+    """The ordered regimen beside the policy plan, with findings graded info / warning /
+    critical (as ``ivig check-order``)."""
+    from ivig.app.order_check import check_order
+
+    tolerance = body.tolerance_pct
+    if tolerance is None:
+        tolerance = state.settings.order_tolerance_pct
+    order = body.order.model_dump(exclude_none=True)
+    return IvigJSONResponse(check_order(state.kb, body.request, order, tolerance_pct=tolerance))
+
+
 @router.post("/dose", response_class=IvigJSONResponse, responses=JSON_OBJECT)
 def post_dose(query: DoseQuery, state: State, user: AnyUser) -> IvigJSONResponse:
     """Dosing weight, dose plan, daily split and rounding with the trace (as ``ivig dose``)."""

@@ -24,7 +24,7 @@ from ivig.service.cds.services import (
 )
 from ivig.service.errors import ERROR_RESPONSES, IvigJSONResponse
 from ivig.service.security import Unauthorized, bearer_token
-from ivig.service.state import ServiceState, get_state
+from ivig.service.state import ServiceState, fhir_server_allowed, get_state
 
 __all__ = ["router"]
 
@@ -38,7 +38,9 @@ async def cds_client(request: Request) -> dict[str, Any] | None:
     if token is None:
         raise Unauthorized("no bearer token")
     base = state.settings.public_base_url.rstrip("/")
-    return await state.cds_verifier.verify(token, [base, base + request.url.path])
+    claims = await state.cds_verifier.verify(token, [base, base + request.url.path])
+    request.state.cds_issuer = claims.get("iss")
+    return claims
 
 
 router = APIRouter(
@@ -54,7 +56,8 @@ class FhirAuthorization(BaseModel):
     model_config = ConfigDict(extra="allow")
     access_token: str
     token_type: Literal["Bearer"]
-    expires_in: int
+    #: optional here: a call whose prefetch suffices never needs the token
+    expires_in: int | None = None
     scope: str
     subject: str
     patient: str | None = None
@@ -151,7 +154,9 @@ def _check_context(hook: str, context: dict[str, Any]) -> None:
         412: {"description": "Needed data is in neither the prefetch nor the FHIR server"},
     },
 )
-async def call_service(service_id: str, body: HookRequest, state: State) -> IvigJSONResponse:
+async def call_service(
+    service_id: str, body: HookRequest, state: State, request: Request
+) -> IvigJSONResponse:
     """Answer one hook call with cards."""
     hooks = hooks_of(service_id)
     if not hooks:
@@ -159,7 +164,7 @@ async def call_service(service_id: str, body: HookRequest, state: State) -> Ivig
     if body.hook not in hooks:
         raise InputError("hook", body.hook, ", ".join(sorted(hooks)), detail=service_id)
     hook_request: dict[str, Any] = {"context": body.context, "prefetch": body.prefetch or {}}
-    if body.fhirServer:
+    if body.fhirServer and fhir_server_allowed(state, request, body.fhirServer):
         hook_request["fhirServer"] = body.fhirServer
     if body.fhirAuthorization is not None:
         hook_request["fhirAuthorization"] = body.fhirAuthorization.model_dump(exclude_none=True)
@@ -168,39 +173,75 @@ async def call_service(service_id: str, body: HookRequest, state: State) -> Ivig
     if service_id == REVIEW_SERVICE_ID:
         review = await run_in_threadpool(_review_cards, state, context["patientId"])
         return IvigJSONResponse({"cards": review})
-    from ivig.service.fhir.read import bundle_resources, is_ig_medication, medication_concept
+    result = await _order_service(state, body.hook, hook_request)
+    if isinstance(result, IvigJSONResponse):
+        return result
+    return IvigJSONResponse({"cards": result})
 
-    drafts = bundle_resources(context["draftOrders"], "context.draftOrders")
-    if body.hook == "order-select":
+
+async def _order_service(
+    state: ServiceState, hook: str, hook_request: dict[str, Any]
+) -> list[dict[str, Any]] | IvigJSONResponse:
+    """Cards for the draft immunoglobulin orders of an order-select or order-sign call."""
+    from ivig.service.fhir.orders import classify_order
+    from ivig.service.fhir.read import bundle_resources
+    from ivig.service.fhir.record import Record
+
+    context = hook_request["context"]
+    full_urls: dict[int, str] = {}
+    drafts = bundle_resources(context["draftOrders"], "context.draftOrders", full_urls)
+    if hook == "order-select":
         chosen = set(context["selections"])
-        drafts = [d for d in drafts if f"{d.get('resourceType')}/{d.get('id')}" in chosen]
-    orders = [
-        d
-        for d in drafts
-        if d.get("resourceType") == "MedicationRequest"
-        and is_ig_medication(
-            state.kb, medication_concept(d, drafts), state.settings.ig_medication_codes
-        )
-    ]
+        record = Record(drafts, full_urls)
+        drafts = [d for d in drafts if record.ref(d) in chosen or _named(d, full_urls) & chosen]
+    record = Record(drafts, full_urls)
+    codes = state.settings.ig_medication_codes
+    cards: list[dict[str, Any]] = []
+    orders = []
+    for draft in drafts:
+        if draft.get("resourceType") != "MedicationRequest":
+            continue
+        match = classify_order(state.kb, record, draft, codes)
+        if match is None:
+            continue
+        if match.is_normal:
+            orders.append(draft)
+        else:
+            cards.append(
+                K.out_of_scope_card(
+                    state.kb, state.settings.knowledge_url, match.name, match.via, record.ref(draft)
+                )
+            )
     if not orders:
-        return IvigJSONResponse({"cards": []})
+        return cards
     try:
-        resources, _ = await gather_resources(hook_request, ORDER_PREFETCH, state.http_client)
+        resources, _ = await gather_resources(
+            hook_request, ORDER_PREFETCH, state.http_client, full_urls=full_urls
+        )
     except PrefetchUnavailable as exc:
         body_412 = {
             "detail": str(exc),
             "problems": [{"field": f"prefetch.{k}", "message": "needed"} for k in exc.keys],
         }
         return IvigJSONResponse(body_412, status_code=412)
-    cards: list[dict[str, Any]] = []
     for order in orders:  # pure computation of a few milliseconds: run on the event loop
-        cards += _order_cards(state, resources + drafts, order, context["patientId"])
-    return IvigJSONResponse({"cards": cards})
+        cards += _order_cards(state, resources + drafts, order, context["patientId"], full_urls)
+    return cards
+
+
+def _named(resource: dict[str, Any], full_urls: dict[int, str]) -> set[str]:
+    full = full_urls.get(id(resource))
+    return {full} if full else set()
 
 
 def _order_cards(
-    state: ServiceState, resources: list[dict[str, Any]], order: dict[str, Any], patient_id: str
+    state: ServiceState,
+    resources: list[dict[str, Any]],
+    order: dict[str, Any],
+    patient_id: str,
+    full_urls: dict[int, str],
 ) -> list[dict[str, Any]]:
+    from ivig.app.order_check import check_order
     from ivig.app.recommend import recommend_request, validate
     from ivig.service.fhir.read import read_resources
 
@@ -214,9 +255,17 @@ def _order_cards(
             order=order,
             jurisdiction=settings.jurisdiction,
             ig_codes=settings.ig_medication_codes,
+            full_urls=full_urls,
         )
         request = validate(found["request"])
         rec = recommend_request(kb, request)
+        check = (
+            check_order(
+                kb, request, found["ordered"] or {}, tolerance_pct=settings.order_tolerance_pct
+            )
+            if rec.get("dose")
+            else None
+        )
     except InvalidRequestError as exc:
         lines = [f"- {p['field']}: {p['message']}" for p in exc.problems]
         return [
@@ -228,6 +277,7 @@ def _order_cards(
         ]
     except IvigError as exc:
         return [K.error_card(kb, settings.knowledge_url, str(exc))]
+    notes = [*found["notes"], *(f"unverified: {u}" for u in found["unverified"])]
     return K.recommendation_cards(
         kb,
         rec,
@@ -235,7 +285,10 @@ def _order_cards(
         order=order,
         patient_ref=found["references"]["patient"],
         references=found["references"],
-        notes=found["notes"],
+        notes=notes,
+        reading=found,
+        check=check,
+        web_base=settings.public_base_url,
     )
 
 
@@ -263,20 +316,21 @@ def post_feedback(service_id: str, body: FeedbackBody, state: State) -> IvigJSON
     recorded = 0
     for item in body.feedback:
         data = item.model_dump(exclude_none=True)
-        if not state.feedback.record(service_id, data):
+        if state.registry is not None:  # stored first, acknowledged after (idempotent)
+            if not _record_in_registry(state, service_id, data):
+                continue
+        elif not state.feedback.record(service_id, data):
             continue  # the same card, outcome and time again: already recorded
-        if state.registry is not None:
-            _record_in_registry(state, service_id, data)
         recorded += 1
     return IvigJSONResponse({"recorded": recorded})
 
 
-def _record_in_registry(state: ServiceState, service_id: str, data: dict[str, Any]) -> None:
+def _record_in_registry(state: ServiceState, service_id: str, data: dict[str, Any]) -> bool:
     from ivig.registry import api
 
     reason = data.get("overrideReason")
     with state.registry.session() as session:  # type: ignore[union-attr]
-        api.record_cds_feedback(
+        out = api.record_cds_feedback(
             session,
             card_id=data["card"],
             outcome=data["outcome"],
@@ -285,3 +339,4 @@ def _record_in_registry(state: ServiceState, service_id: str, data: dict[str, An
             outcome_timestamp=data["outcomeTimestamp"],
             payload=data,
         )
+    return not out.get("duplicate", False)

@@ -1,19 +1,90 @@
-"""FHIR R4 endpoints: a Bundle in, the request or the recommendation as FHIR resources out."""
+"""FHIR R4 endpoints: a Bundle in, the request or the recommendation as FHIR resources out.
+
+Errors of these endpoints are FHIR too: an OperationOutcome in ``application/fhir+json`` with
+one issue per problem (the field in ``expression``), whatever the status.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 
+from ivig.errors import InputError, InvalidRequestError, IvigError
 from ivig.service.auth import Principal, require_permission
 from ivig.service.errors import ERROR_RESPONSES, IvigJSONResponse
+from ivig.service.fhir import codes as C
 from ivig.service.state import ServiceState, get_state
 from ivig.vocabulary import Jurisdiction, Phase
 
-__all__ = ["router"]
+__all__ = ["operation_outcome", "router"]
 
-router = APIRouter(prefix="/api/fhir", tags=["fhir"], responses=ERROR_RESPONSES)
+FHIR_JSON = "application/fhir+json"
+
+
+def operation_outcome(problems: list[dict[str, Any]], code: str = "invalid") -> dict[str, Any]:
+    """An OperationOutcome with one error issue per problem (``field`` -> ``expression``)."""
+    issues = []
+    for problem in problems or [{"message": "error"}]:
+        issue: dict[str, Any] = {
+            "severity": "error",
+            "code": code,
+            "diagnostics": str(problem.get("message", problem)),
+        }
+        if problem.get("field"):
+            issue["expression"] = [str(problem["field"])]
+        issues.append(issue)
+    return {"resourceType": "OperationOutcome", "issue": issues}
+
+
+def _outcome_of(exc: Exception) -> tuple[int, dict[str, Any]] | None:
+    if isinstance(exc, InvalidRequestError):
+        return 422, operation_outcome(list(exc.problems))
+    if isinstance(exc, InputError):
+        return 422, operation_outcome([exc.to_dict()])
+    if isinstance(exc, RequestValidationError):
+        problems = [
+            {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg")}
+            for e in exc.errors()
+        ]
+        return 422, operation_outcome(problems)
+    if isinstance(exc, IvigError):
+        return 422, operation_outcome([{"message": str(exc)}], "processing")
+    return None
+
+
+class FhirRoute(APIRoute):
+    """A route whose errors are OperationOutcomes (FHIR RESTful API, ``application/fhir+json``)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def fhir_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Exception as exc:
+                found = _outcome_of(exc)
+                if found is None:
+                    raise
+                status, body = found
+                return IvigJSONResponse(body, status_code=status, media_type=FHIR_JSON)
+
+        return fhir_handler
+
+
+_OUTCOME = {"content": {FHIR_JSON: {"schema": {"type": "object"}}}}
+router = APIRouter(
+    prefix="/api/fhir",
+    tags=["fhir"],
+    responses={
+        **ERROR_RESPONSES,
+        422: {"description": "Bad input: an OperationOutcome naming each field", **_OUTCOME},
+    },
+    route_class=FhirRoute,
+)
 AnyUser = Annotated[Principal, Depends(require_permission("compute"))]
 State = Annotated[ServiceState, Depends(get_state)]
 BundleBody = Annotated[
@@ -32,9 +103,11 @@ def _read(
     from ivig.app.recommend import checked
     from ivig.service.fhir.read import bundle_resources, read_resources
 
+    full_urls: dict[int, str] = {}
     found = read_resources(
         state.kb,
-        bundle_resources(bundle),
+        bundle_resources(bundle, full_urls=full_urls),
+        full_urls=full_urls,
         today=state.settings.today(),
         phase=phase,
         jurisdiction=jurisdiction or state.settings.jurisdiction,
@@ -57,7 +130,13 @@ def fhir_to_request(
     """The ivig request read from a Bundle, with notes and the resources it used."""
     found = _read(state, bundle, phase, jurisdiction)
     return IvigJSONResponse(
-        {"request": found["request"], "notes": found["notes"], "references": found["references"]}
+        {
+            "request": found["request"],
+            "notes": found["notes"],
+            "references": found["references"],
+            "inputs": found["inputs"],
+            "stale": found["stale"],
+        }
     )
 
 
@@ -91,15 +170,24 @@ def fhir_recommend(
         references=found["references"],
         draft=found["order"],
         product_name=state.kb.product(product)["name"] if product else None,
+        canonical_base=state.settings.public_base_url,
     )
     elig = rec["eligibility"]
-    issues = [
-        {"severity": "information", "code": "informational", "diagnostics": n}
-        for n in found["notes"]
-    ] + [
-        {"severity": "warning", "code": "informational", "diagnostics": w}
-        for w in rec.get("warnings", [])
-    ]
+    # the plan's warnings first: a provisional plan opens with what must be confirmed
+    issues = (
+        [
+            {"severity": "warning", "code": "informational", "diagnostics": w}
+            for w in rec.get("warnings", [])
+        ]
+        + [
+            {"severity": "warning", "code": "informational", "diagnostics": w}
+            for w in found["stale"]
+        ]
+        + [
+            {"severity": "information", "code": "informational", "diagnostics": n}
+            for n in found["notes"]
+        ]
+    )
     issues.append(
         {
             "severity": "information",
@@ -108,4 +196,45 @@ def fhir_recommend(
         }
     )
     out["entry"].append({"resource": {"resourceType": "OperationOutcome", "issue": issues}})
-    return IvigJSONResponse(out, media_type="application/fhir+json")
+    return IvigJSONResponse(out, media_type=FHIR_JSON)
+
+
+@router.get(
+    "/StructureDefinition/ivig-knowledge-version",
+    response_class=IvigJSONResponse,
+    responses={200: {"content": {FHIR_JSON: {"schema": {"type": "object"}}}}},
+)
+def knowledge_extension(state: State) -> IvigJSONResponse:
+    """The StructureDefinition of the extension that carries the knowledge version."""
+    url = C.knowledge_extension_url(state.settings.public_base_url)
+    definition = {
+        "resourceType": "StructureDefinition",
+        "id": "ivig-knowledge-version",
+        "url": url,
+        "name": "IvigKnowledgeVersion",
+        "title": "ivig knowledge-base version",
+        "status": "active",
+        "kind": "complex-type",
+        "abstract": False,
+        "context": [
+            {"type": "element", "expression": "MedicationRequest"},
+            {"type": "element", "expression": "CarePlan"},
+        ],
+        "type": "Extension",
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Extension",
+        "derivation": "constraint",
+        "description": "The version (date + content hash) of the ivig knowledge base that "
+        "computed this resource.",
+        "differential": {
+            "element": [
+                {"id": "Extension", "path": "Extension", "max": "1"},
+                {"id": "Extension.url", "path": "Extension.url", "fixedUri": url},
+                {
+                    "id": "Extension.value[x]",
+                    "path": "Extension.value[x]",
+                    "type": [{"code": "string"}],
+                },
+            ]
+        },
+    }
+    return IvigJSONResponse(definition, media_type=FHIR_JSON)

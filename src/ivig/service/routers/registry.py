@@ -11,13 +11,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, UploadFile
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
 from ivig.contract import Request as IvigRequest
 from ivig.permissions import Action, Role, allowed, roles_for
 from ivig.service.auth import Principal, require_permission
 from ivig.service.errors import ERROR_RESPONSES, IvigJSONResponse
+from ivig.service.logs import security_event
 from ivig.service.state import ServiceState, get_state
 
 if TYPE_CHECKING:
@@ -51,23 +52,57 @@ def _roles(action: Action) -> str:
 
 
 FREE = ConfigDict(extra="forbid", allow_inf_nan=False)
-#: a database row id (bounded so that no database refuses it)
-RowId = Annotated[int, Path(ge=1, le=2**62)]
-BodyRowId = Annotated[int, Field(ge=1, le=2**62)]
+#: a database row id (bounded to the INTEGER column of PostgreSQL and SQLite)
+MAX_ROW_ID = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+BodyRowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
+#: a free text of the registry (bounded; NUL and lone surrogates refused in ``_call``)
+Text = Annotated[str, Field(max_length=2000)]
+ShortText = Annotated[str, Field(max_length=200)]
 
 
 @contextmanager
-def _session(state: ServiceState) -> Iterator[Session]:
+def _session(state: ServiceState, *, read_only: bool = False) -> Iterator[Session]:
     if state.registry is None:  # the router is only included with a registry
         from ivig.errors import InputError
 
         raise InputError("registry", None, "a configured registry (IVIG_DATABASE_URL)")
-    with state.registry.session() as session:
+    opened = state.registry.read_session() if read_only else state.registry.session()
+    with opened as session:
         yield session
 
 
+def _storable(value: Any, field: str) -> None:
+    """Refuse text no database stores faithfully: NUL bytes and lone surrogates."""
+    from ivig.errors import InputError
+
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise InputError(field, value[:40], "text without NUL characters")
+        if any(0xD800 <= ord(c) <= 0xDFFF for c in value):
+            raise InputError(field, None, "text without lone surrogates (invalid Unicode)")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _storable(key, field)
+            _storable(item, f"{field}.{key}")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _storable(item, f"{field}.{index}")
+
+
 def _call(state: ServiceState, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    for name, value in kwargs.items():
+        _storable(value, name)
+    for index, value in enumerate(args):
+        _storable(value, f"({index})")
     with _session(state) as session:
+        return fn(session, *args, **kwargs)
+
+
+def _read(state: ServiceState, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    for name, value in kwargs.items():
+        _storable(value, name)
+    with _session(state, read_only=True) as session:
         return fn(session, *args, **kwargs)
 
 
@@ -80,76 +115,88 @@ def _api() -> Any:
 class NewRequest(BaseModel):
     model_config = FREE
     request: IvigRequest
-    patient_ref: str
+    patient_ref: Annotated[str, Field(max_length=80)]
+
+
+class ChangesIn(BaseModel):
+    model_config = FREE
+    total_g: Annotated[float, Field(gt=0)] | None = None
+    interval_weeks: Annotated[float, Field(gt=0)] | None = None
+    product: ShortText | None = None
+    regimen: ShortText | None = None
+    note: Text | None = None
 
 
 class Authorisation(BaseModel):
     model_config = FREE
     outcome: Literal["approve", "decline", "approve_with_changes"]
-    reason: str
-    review_date: str | None = None
-    expiry_date: str | None = None
-    changes: dict[str, Any] | None = None
+    reason: Text
+    review_date: ShortText | None = None
+    expiry_date: ShortText | None = None
+    changes: ChangesIn | None = None
 
 
 class CourseStart(BaseModel):
     model_config = FREE
-    start_date: str
-    product: str | None = None
+    start_date: ShortText
+    product: ShortText | None = None
+    substitution_reason: Text | None = None
 
 
 class InfusionIn(BaseModel):
     model_config = FREE
-    date: str
-    product: str
-    lot_number: str
+    date: ShortText
+    product: ShortText
+    lot_number: ShortText
     grams: float
     rate_ml_per_h: float | None = None
     duration_min: float | None = None
-    reactions: list[str] | None = None
+    reactions: Annotated[list[Text], Field(max_length=50)] | Text | None = None
+    substitution_reason: Text | None = None
+    override_reason: Text | None = None
 
 
 class OutcomeIn(BaseModel):
     model_config = FREE
-    score_id: str
+    score_id: ShortText
     value: float
-    date: str
+    date: ShortText
     timing: Literal["baseline", "pre_dose", "post_dose", "routine"] = "routine"
-    items: dict[str, int | float | str] | None = None
+    items: Annotated[dict[ShortText, int | float | ShortText], Field(max_length=100)] | None = None
 
 
 class ReviewIn(BaseModel):
     model_config = FREE
-    date: str
+    date: ShortText
     action: Literal["continue", "change", "trial_off", "stop"]
-    reason: str
+    reason: Text
 
 
 class StopIn(BaseModel):
     model_config = FREE
-    date: str
-    reason: str
+    date: ShortText
+    reason: Text
 
 
 class AdverseEventIn(BaseModel):
     model_config = FREE
-    patient_ref: str
-    date: str
-    event_type: str
-    severity: str
-    outcome: str
-    product: str | None = None
-    lot_number: str | None = None
+    patient_ref: ShortText
+    date: ShortText
+    event_type: ShortText
+    severity: ShortText
+    outcome: ShortText
+    product: ShortText | None = None
+    lot_number: ShortText | None = None
     course_id: BodyRowId | None = None
     infusion_id: BodyRowId | None = None
-    description: str | None = None
+    description: Text | None = None
 
 
 class UserIn(BaseModel):
     model_config = FREE
-    username: str
+    username: Annotated[str, Field(max_length=80)]
     role: Role
-    display_name: str | None = None
+    display_name: ShortText | None = None
 
 
 @router.post("/requests", response_class=IvigJSONResponse, responses=OK)
@@ -167,34 +214,83 @@ def create_request(body: NewRequest, state: State, user: Requester) -> Any:
 
 @router.get("/requests", response_class=IvigJSONResponse, responses=OK)
 def list_requests(
-    state: State, user: AnyUser, status: str | None = None, patient_ref: str | None = None
+    response: Response,
+    state: State,
+    user: AnyUser,
+    status: Annotated[str | None, Query(max_length=40)] = None,
+    patient_ref: Annotated[str | None, Query(max_length=80)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
 ) -> Any:
-    """Requests, filtered by status or patient."""
-    return _call(state, _api().list_requests, status=status, patient_ref=patient_ref)
+    """Requests, newest first, filtered by status or patient; one page of at most ``limit``.
+    The ``X-Next-Cursor`` header (when there is more) is the ``cursor`` of the next page."""
+    rows = _read(
+        state,
+        _api().list_requests,
+        status=status,
+        patient_ref=patient_ref,
+        limit=limit + 1,
+        before_id=cursor,
+    )
+    if len(rows) > limit:
+        rows = rows[:limit]
+        response.headers["X-Next-Cursor"] = str(rows[-1]["request_id"])
+    return rows
 
 
 @router.get("/requests/{request_id}", response_class=IvigJSONResponse, responses=OK)
 def get_request(request_id: RowId, state: State, user: AnyUser) -> Any:
     """One request with its decision, authorisations and courses."""
-    return _call(state, _api().get_request, request_id)
+    return _read(state, _api().get_request, request_id)
 
 
 @router.post("/requests/{request_id}/authorise", response_class=IvigJSONResponse, responses=OK)
 def authorise(request_id: RowId, body: Authorisation, state: State, user: Steward) -> Any:
-    """Approve, decline or approve with changes (stewards)."""
-    return _call(state, _api().authorise, request_id, actor=user.username, **body.model_dump())
+    """Approve, decline or approve with changes (stewards; never one's own request unless the
+    site allows it)."""
+    fields = body.model_dump()
+    if body.changes is not None:
+        fields["changes"] = body.changes.model_dump(exclude_none=True)
+    return _call(
+        state,
+        _api().authorise,
+        request_id,
+        actor=user.username,
+        knowledge=state.kb,
+        allow_self=state.settings.allow_self_authorisation,
+        **fields,
+    )
 
 
 @router.post("/requests/{request_id}/courses", response_class=IvigJSONResponse, responses=OK)
 def start_course(request_id: RowId, body: CourseStart, state: State, user: CourseStarter) -> Any:
     """Start the authorised course."""
-    return _call(state, _api().start_course, request_id, actor=user.username, **body.model_dump())
+    return _call(
+        state,
+        _api().start_course,
+        request_id,
+        actor=user.username,
+        knowledge=state.kb,
+        **body.model_dump(),
+    )
 
 
 @router.post("/courses/{course_id}/infusions", response_class=IvigJSONResponse, responses=OK)
 def record_infusion(course_id: RowId, body: InfusionIn, state: State, user: Giver) -> Any:
     """Record one infusion with its lot number."""
-    return _call(state, _api().record_infusion, course_id, actor=user.username, **body.model_dump())
+    out = _call(
+        state,
+        _api().record_infusion,
+        course_id,
+        actor=user.username,
+        knowledge=state.kb,
+        **body.model_dump(),
+    )
+    if out.get("override_reason") or out.get("substitution_reason"):
+        security_event(
+            "authorisation_override", user=user.username, entity="infusion", entity_id=out["id"]
+        )
+    return out
 
 
 @router.post("/courses/{course_id}/outcomes", response_class=IvigJSONResponse, responses=OK)
@@ -235,13 +331,15 @@ def reviews_due(
     within_days: Annotated[int, Query(ge=0, le=3650)] = 14,
 ) -> Any:
     """Running courses by review status, most urgent first."""
-    return _call(state, _api().reviews_due, today=state.settings.today(), within_days=within_days)
+    return _read(state, _api().reviews_due, today=state.settings.today(), within_days=within_days)
 
 
 @router.get("/recall/{lot_number}", response_class=IvigJSONResponse, responses=OK)
-def recall_lot(lot_number: str, state: State, user: Reporter) -> Any:
+def recall_lot(
+    lot_number: Annotated[str, Path(max_length=80)], state: State, user: Reporter
+) -> Any:
     """Patients, infusions and adverse events of one lot."""
-    return _call(state, _api().recall_lot, lot_number)
+    return _read(state, _api().recall_lot, lot_number=lot_number)
 
 
 @router.get("/reports/{kind}", response_class=IvigJSONResponse, responses=OK)
@@ -252,41 +350,88 @@ def report(
     state: State,
     user: Reporter,
     by: Literal["condition", "indication", "product", "month", "prescriber"] = "condition",
-    policy: str = Query("au-2026", description="dosing-weight policy (weight-savings)"),
+    policy: str = Query(
+        "au-2026", max_length=80, description="dosing-weight policy (weight-savings)"
+    ),
 ) -> Any:
     """Stewardship reports."""
     api = _api()
     if kind == "usage":
-        return _call(state, api.report_usage, by=by)
+        return _read(state, api.report_usage, by=by)
     if kind == "maintenance":
-        return _call(state, api.report_maintenance, today=state.settings.today())
+        return _read(state, api.report_maintenance, today=state.settings.today())
     if kind == "shortage":
         if not allowed(user.role, "shortage"):
             raise HTTPException(403, f"this operation needs one of the roles: {_roles('shortage')}")
-        return _call(state, api.shortage_triage, state.kb)
+        return _read(state, api.shortage_triage, state.kb)
     if kind == "weight-savings":
         state.kb.dosing_policy(policy)
-        return _call(state, api.report_weight_savings, state.kb, policy=policy)
+        return _read(state, api.report_weight_savings, state.kb, policy=policy)
     fn = {"responders": api.report_responders, "adverse-events": api.report_adverse_events}[kind]
-    return _call(state, fn)
+    return _read(state, fn)
+
+
+@router.get("/overrides", response_class=IvigJSONResponse, responses=OK)
+def list_overrides(
+    state: State, user: Reporter, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> Any:
+    """Infusions recorded past their authorisation and courses with a substituted product."""
+    from ivig.registry.enforce import list_overrides as overrides
+
+    return _read(state, overrides, limit=limit)
 
 
 @router.get("/audit-log", response_class=IvigJSONResponse, responses=OK)
 def audit_log(
-    state: State, user: Auditor, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    state: State,
+    user: Auditor,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
+    verify: Literal["none", "new", "full"] = "new",
 ) -> Any:
-    """The latest audit-log entries, and whether the hash chain verifies."""
+    """The audit-log entries before ``cursor`` (default: the newest), newest first. ``verify``:
+    ``new`` checks the entries since the last verified checkpoint (cheap), ``full`` the whole
+    chain and every table, ``none`` nothing."""
     api = _api()
+    checked = None
+    if verify != "none":
+        checked = _read(state, api.verify_audit, full=verify == "full")
     return {
-        "verify": _call(state, api.verify_audit),
-        "entries": _call(state, api.list_audit, limit=limit),
+        "verify": checked,
+        "entries": _read(state, api.list_audit, limit=limit, before_seq=cursor),
     }
 
 
 @router.get("/users", response_class=IvigJSONResponse, responses=OK)
 def list_users(state: State, user: Admin) -> Any:
     """Users and roles (admin)."""
-    return _call(state, _api().list_users)
+    return _read(state, _api().list_users)
+
+
+@router.post("/users/{username}/deactivate", response_class=IvigJSONResponse, responses=OK)
+def deactivate_user(
+    username: Annotated[str, Path(max_length=80)], state: State, user: Admin
+) -> Any:
+    """Deactivate a user (admin): their tokens and web sessions stop working at once."""
+    out = _call(state, _api().set_user_active, username, False, actor=user.username)
+    security_event("user_deactivated", user=user.username, target_user=username)
+    return out
+
+
+@router.post("/users/{username}/activate", response_class=IvigJSONResponse, responses=OK)
+def activate_user(username: Annotated[str, Path(max_length=80)], state: State, user: Admin) -> Any:
+    """Activate a user again (admin)."""
+    out = _call(state, _api().set_user_active, username, True, actor=user.username)
+    security_event("user_activated", user=user.username, target_user=username)
+    return out
+
+
+@router.post("/tokens/{token_id}/revoke", response_class=IvigJSONResponse, responses=OK)
+def revoke_token(token_id: RowId, state: State, user: Admin) -> Any:
+    """Revoke an API token (admin): it stops working at once."""
+    out = _call(state, _api().revoke_token, token_id, actor=user.username)
+    security_event("token_revoked", user=user.username, token_id=token_id)
+    return out
 
 
 @router.post("/users", response_class=IvigJSONResponse, responses=OK)
@@ -304,10 +449,17 @@ def create_user(body: UserIn, state: State, user: Admin) -> Any:
 
 @router.post("/users/{username}/tokens", response_class=IvigJSONResponse, responses=OK)
 def issue_token(
-    username: str, state: State, user: Admin, label: Annotated[str | None, Body(embed=True)] = None
+    username: Annotated[str, Path(max_length=80)],
+    state: State,
+    user: Admin,
+    label: Annotated[str | None, Body(embed=True, max_length=200)] = None,
 ) -> Any:
     """Issue an API token for a user; the token is shown once (admin)."""
-    return _call(state, _api().issue_token, username, actor=user.username, label=label)
+    out = _call(state, _api().issue_token, username, actor=user.username, label=label)
+    security_event(
+        "token_created", user=user.username, target_user=username, token_id=out["token_id"]
+    )
+    return out
 
 
 @audit_router.post("/audit", response_class=IvigJSONResponse, responses=OK)

@@ -1,0 +1,441 @@
+"""CDS Hooks conformance (issue 16): what a real EHR sends, through a client written from the
+specification, against the ivig service on loopback and the EHR's FHIR server on loopback.
+
+Every defect of issue 16 has a test here (or in test_fhir.py / test_cds_live.py) that failed
+before its fix. The corpus (tests/service/data/corpus) has a US record (RxNorm display,
+ICD-10-CM under its OID, LOINC with [oz_av] and [in_i], IgA "<5 mg/dL", creatinine mg/dL, eGFR
+"mL/min/1.73 m2", birthDate "1964", a RhoGAM order of 2015, artificial respiration) and an
+international one (SNOMED CT, ATC, SI units, g/l, urn:uuid references, a partial onset date).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from ivig.contract import validate_request
+from ivig.core.recommend import recommend
+from ivig.knowledge import KnowledgeBase
+from ivig.service.fhir.read import bundle_resources, read_resources
+from tests._helpers.cds_client import CdsClient, EhrFhirServer, corpus, dosed, ivig_draft, resources
+
+EHR_ISS = "https://ehr.example.org"  # the issuer the `live` service trusts (tests/service)
+TODAY = dt.date(2026, 11, 22)  # the service's fixed date (tests/service conftest)
+
+
+@pytest.fixture(scope="module")
+def ehr() -> Iterator[EhrFhirServer]:
+    server = EhrFhirServer()
+    server.add("us1", corpus("us_patient"))
+    server.add("in1", corpus("intl_patient"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def cds(live: Any, es_signer: Any, ehr: EhrFhirServer) -> CdsClient:
+    return CdsClient(live.url, es_signer, EHR_ISS, ehr)
+
+
+def _cards(response: Any) -> list[dict[str, Any]]:
+    assert response.status_code == 200, response.text
+    cards: list[dict[str, Any]] = response.json()["cards"]
+    return cards
+
+
+def _dose_card(cards: list[dict[str, Any]]) -> dict[str, Any]:
+    found = [c for c in cards if c["source"]["topic"]["code"] == "dose"]
+    assert found, [c["summary"] for c in cards]
+    return found[0]
+
+
+def _us_request(kb: KnowledgeBase) -> dict[str, Any]:
+    full_urls: dict[int, str] = {}
+    found = read_resources(
+        kb,
+        bundle_resources(corpus("us_patient"), full_urls=full_urls),
+        today=TODAY,
+        full_urls=full_urls,
+        jurisdiction="au",
+    )
+    return found
+
+
+# -- defect 1: the wrong drug dosed as IVIG ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "medication",
+    [
+        {"text": "RhoGAM Ultra-Filtered PLUS (Rho(D) immune globulin) 300 mcg"},
+        {
+            "coding": [
+                {"system": "http://www.whocc.no/atc", "code": "J06BB04"},
+            ],
+            "text": "Hepatitis B immune globulin (human) 5 mL",
+        },
+        {
+            "coding": [
+                {
+                    "system": "http://hl7.org/fhir/sid/ndc",
+                    "code": "49591-0532-01",
+                    "display": "Cytogam (cytomegalovirus immune globulin intravenous)",
+                }
+            ]
+        },
+    ],
+    ids=["anti-D", "HBIG", "CMV-IG"],
+)
+def test_specific_immunoglobulins_get_no_ivig_dose_and_no_suggestion(
+    cds: CdsClient, medication: dict[str, Any]
+) -> None:
+    """ATC J06BB (atc-j06bb-rxreasoner) and the openFDA NDC records: never dosed as IVIG."""
+    draft = ivig_draft(medicationCodeableConcept=medication)
+    for hook in ("order-select", "order-sign"):
+        cards = _cards(cds.call(hook, "us1", [draft]))
+        assert all(c["source"]["topic"]["code"] == "out-of-scope" for c in cards), cards
+        assert cards and all("suggestions" not in c for c in cards)
+        assert all(" g " not in c["summary"] for c in cards)
+
+
+# -- defect 2: any past Ig order made the episode maintenance --------------------------------
+
+
+def test_a_rhogam_shot_in_2015_leaves_a_new_gbs_episode_induction(cds: CdsClient) -> None:
+    """GBS induction 2 g/kg (gbs-2g-5d; efns-2008) although the record has a 2015 RhoGAM."""
+    card = _dose_card(_cards(cds.call("order-sign", "us1", [ivig_draft()])))
+    assert "maintenance" not in card["summary"]
+    assert "phase induction" in card["detail"]
+
+
+def test_an_earlier_ivig_order_for_the_same_condition_sets_maintenance_and_is_named(
+    cds: CdsClient,
+) -> None:
+    """The international record: a Privigen order for the same CIDP Condition 25 days ago."""
+    draft = ivig_draft(
+        id="draft-in",
+        subject={"reference": "Patient/in1"},
+        reasonReference=[{"reference": "urn:uuid:9a7b0000-0000-4000-8000-000000000008"}],
+        medicationCodeableConcept={
+            "coding": [{"system": "http://www.whocc.no/atc", "code": "J06BA02"}],
+            "text": "Normal immunoglobulin IV",
+        },
+    )
+    cards = _cards(cds.call("order-select", "in1", [draft]))
+    detail = " ".join(c["detail"] for c in cards)
+    assert "phase maintenance: set by the earlier order MedicationRequest/in-prev" in detail
+
+
+def test_the_order_history_prefetch_is_bounded(cds: CdsClient) -> None:
+    for service in cds.discovery()["services"]:
+        if service["hook"].startswith("order-"):
+            query = service["prefetch"]["igOrders"]
+            assert "status=" in query and "code=" in query and "_count=" in query
+
+
+# -- defect 3: comparators dropped ----------------------------------------------------------
+
+
+def test_iga_below_5_mg_per_dl_is_iga_deficiency(kb: KnowledgeBase) -> None:
+    """IgA deficiency is IgA < 0.05 g/L (risk factor iga_deficiency; seed-002): "<5 mg/dL" is
+    below it for every value it allows."""
+    found = _us_request(kb)
+    patient = found["request"]["patient"]
+    assert "iga_deficiency" in patient.get("risk_factors", [])
+    assert "iga_g_per_l" not in patient.get("labs", {})  # the bound is not a value
+    rec = recommend(kb, validate_request(found["request"]))
+    assert any(r["id"] == "iga_deficiency" for r in rec["risk_profile"])
+
+
+def test_an_undecided_comparator_is_said_and_the_value_left_out(kb: KnowledgeBase) -> None:
+    bundle = corpus("us_patient")
+    iga = next(r for r in resources(bundle) if r.get("id") == "us-iga")
+    iga["valueQuantity"]["value"] = 10  # "<10 mg/dL" = "<0.1 g/L": may or may not be < 0.05
+    found = read_resources(kb, bundle_resources(bundle), today=TODAY)
+    assert "iga_deficiency" not in found["request"]["patient"].get("risk_factors", [])
+    assert any("leaves undecided: iga_deficiency" in n for n in found["notes"])
+
+
+# -- defect 4: no check of the ordered dose at order-sign -----------------------------------
+
+
+def test_a_tenfold_overdose_at_order_sign_is_critical_naming_both_doses(
+    cds: CdsClient, kb: KnowledgeBase
+) -> None:
+    """Policy: GBS 2 g/kg over 5 days of the AU dosing weight (gbs-2g-5d; au-2026)."""
+    policy = recommend(kb, validate_request(_us_request(kb)["request"]))["dose"]
+    assert policy is not None
+    per_day = round(policy["total_g"] / 5, 2)
+    draft = dosed(ivig_draft(), grams_per_day=round(10 * per_day), days=5)
+    card = _dose_card(_cards(cds.call("order-sign", "us1", [draft])))
+    assert card["indicator"] == "critical"
+    assert f"{round(10 * per_day):g} g/day ordered" in card["summary"]
+    assert f"policy {per_day:g} g/day" in card["summary"]
+    assert "× over" in card["summary"]
+    within = dosed(ivig_draft(), grams_per_day=per_day, days=5)
+    card = _dose_card(_cards(cds.call("order-sign", "us1", [within])))
+    assert "within 10 %" in card["summary"]
+
+
+# -- defect 5: stale data used silently ------------------------------------------------------
+
+
+def test_a_400_day_old_weight_gets_a_warning_naming_its_date(
+    cds: CdsClient, ehr: EhrFhirServer
+) -> None:
+    """Weight older than weight_max_age_days_induction (ivig-cds-defaults, unverified)."""
+    bundle = corpus("us_patient")
+    weight = next(r for r in resources(bundle) if r.get("id") == "us-w")
+    weight["effectiveDateTime"] = "2025-10-18"  # 400 days before 2026-11-22
+    ehr.add("us-old", bundle)
+    for res in ehr.records["us-old"]:
+        if res["resourceType"] == "Patient":
+            res["id"] = "us-old"
+        if "subject" in res:
+            res["subject"] = {"reference": "Patient/us-old"}
+    cards = _cards(cds.call("order-select", "us-old", [ivig_draft()]))
+    stale = [c for c in cards if c["source"]["topic"]["code"] == "data-age"]
+    assert stale and stale[0]["indicator"] == "warning"
+    assert "2025-10-18" in stale[0]["summary"]
+    assert "400 days" in stale[0]["detail"]
+    assert "2025-10-18" in _dose_card(cards)["detail"]  # every input shown with its date
+
+
+# -- defect 6: the update suggestion rewrote the order ----------------------------------------
+
+
+def test_an_accepted_update_keeps_every_element_except_the_dose(cds: CdsClient) -> None:
+    draft = dosed(ivig_draft(), grams_per_day=30, days=5)
+    card = _dose_card(_cards(cds.call("order-select", "us1", [draft])))
+    action = card["suggestions"][0]["actions"][0]
+    assert action["type"] == "update"
+    updated = action["resource"]
+    changed = {"dosageInstruction", "extension", "note", "supportingInformation"}
+    for key, value in draft.items():
+        if key not in changed and key != "medicationCodeableConcept":
+            assert updated[key] == value, key
+    # codings kept, ATC added as an extra coding
+    codings = updated["medicationCodeableConcept"]["coding"]
+    assert codings[0] == draft["medicationCodeableConcept"]["coding"][0]
+    assert {"system": "http://www.whocc.no/atc", "code": "J06BA02"}.items() <= codings[1].items()
+    assert draft["note"][0] in updated["note"]
+    dosage = updated["dosageInstruction"][0]
+    assert dosage["patientInstruction"] == draft["dosageInstruction"][0]["patientInstruction"]
+    assert dosage["route"] == draft["dosageInstruction"][0]["route"]
+
+
+def test_a_draft_without_an_id_gets_no_create_beside_it(cds: CdsClient) -> None:
+    draft = ivig_draft()
+    del draft["id"]
+    cards = _cards(cds.call("order-sign", "us1", [draft]))
+    actions = [a for c in cards for s in c.get("suggestions", []) for a in s["actions"]]
+    assert not any(a["type"] == "create" for a in actions)
+    assert "no id" in _dose_card(cards)["detail"]
+
+
+# -- defect 7: common shapes got no advice ---------------------------------------------------
+
+
+def _contained(draft: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(draft)
+    concept = out.pop("medicationCodeableConcept")
+    out["contained"] = [{"resourceType": "Medication", "id": "med", "code": concept}]
+    out["medicationReference"] = {"reference": "#med"}
+    return out
+
+
+def _display_only(draft: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(draft)
+    out.pop("medicationCodeableConcept")
+    out["medicationReference"] = {
+        "reference": "Medication/unknown-42",
+        "display": "Gamunex-C 10% immune globulin infusion",
+    }
+    return out
+
+
+@pytest.mark.parametrize(
+    "shape", [lambda d: d, _contained, _display_only], ids=["rxnorm-only", "contained", "display"]
+)
+def test_common_medication_shapes_get_a_dose_card(cds: CdsClient, shape: Any) -> None:
+    cards = _cards(cds.call("order-select", "us1", [shape(ivig_draft())]))
+    assert _dose_card(cards)
+
+
+def test_us_units_partial_birth_date_and_icd10cm_oid_give_a_dose_not_cannot_check(
+    cds: CdsClient,
+) -> None:
+    """[oz_av] weight, [in_i] height, eGFR "mL/min/1.73 m2", creatinine mg/dL (molar mass
+    creatinine-molar-mass), birthDate "1964", G61.0 under urn:oid:2.16.840.1.113883.6.90."""
+    cards = _cards(cds.call("order-select", "us1", [ivig_draft()]))
+    card = _dose_card(cards)
+    assert not [c for c in cards if c["source"]["topic"]["code"] == "cannot-check"]
+    assert "weight 75" in card["detail"]  # 2645.55 [oz_av]
+    assert "height 165.1 cm" in card["detail"]  # 65 [in_i]
+    assert "61 to 62 years" in card["detail"]
+    assert "creatinine 79.56" in card["detail"]  # 0.9 mg/dL / 113.12 g/mol
+
+
+def test_iga_in_g_per_l_lowercase_is_read(kb: KnowledgeBase) -> None:
+    full_urls: dict[int, str] = {}
+    found = read_resources(
+        kb,
+        bundle_resources(corpus("intl_patient"), full_urls=full_urls),
+        today=TODAY,
+        full_urls=full_urls,
+    )
+    assert found["request"]["patient"]["labs"]["iga_g_per_l"] == pytest.approx(1.9)
+    assert found["request"]["condition"] == "cidp"
+    assert found["references"]["patient"] == "Patient/in1"
+
+
+# -- defect 8: findings only from a proprietary code system --------------------------------
+
+
+def test_artificial_respiration_means_not_walking_unaided(cds: CdsClient) -> None:
+    """SNOMED CT 40617009 (gecco-fhir-mapping, unverified) -> able_to_walk_unaided false, so
+    GBS 2 g/kg is supported without an urn:ivig finding (gbs-2g-5d)."""
+    card = _dose_card(_cards(cds.call("order-sign", "us1", [ivig_draft()])))
+    assert "able_to_walk_unaided = False" in card["detail"]
+    assert "findings needed" not in card["summary"]
+
+
+def test_missing_findings_come_with_a_prefilled_link_to_the_web_form(
+    cds: CdsClient, live: Any
+) -> None:
+    draft = ivig_draft(
+        id="draft-in",
+        subject={"reference": "Patient/in1"},
+        reasonReference=[{"reference": "urn:uuid:9a7b0000-0000-4000-8000-000000000008"}],
+    )
+    cards = _cards(cds.call("order-select", "in1", [draft]))
+    links = [link for c in cards for link in c.get("links", [])]
+    form = [link for link in links if "/app/request/new?" in link["url"]]
+    assert form and form[0]["type"] == "absolute"
+    assert form[0]["url"].startswith(live.url)
+    assert "patient.weight_kg=74" in form[0]["url"] and "condition=cidp" in form[0]["url"]
+    # with the provisional plan (issue 14) the card shows the dose all the same
+    card = _dose_card(cards)
+    assert card["summary"].startswith("Provisional:")
+    assert card["detail"].startswith("**Provisional plan — confirm before authorisation**")
+
+
+# -- defect 9: ids, references, structure ----------------------------------------------------
+
+
+def test_discovery_ids_are_unique(cds: CdsClient) -> None:
+    ids = [s["id"] for s in cds.discovery()["services"]]
+    assert len(ids) == len(set(ids))
+
+
+def test_prefetch_misses_are_fetched_from_the_ehr(cds: CdsClient, ehr: EhrFhirServer) -> None:
+    before = len(ehr.calls)
+    patient = next(r for r in ehr.records["us1"] if r["resourceType"] == "Patient")
+    _dose_card(
+        _cards(cds.call("order-select", "us1", [ivig_draft()], prefetch={"patient": patient}))
+    )
+    fetched = ehr.calls[before:]
+    assert any("Observation" in c and "29463-7" in c for c in fetched)
+    assert not any("/Patient/" in c for c in fetched)  # given in the prefetch
+
+
+def test_fhir_output_resolves_urn_uuid_and_structures_the_cycle(client: Any) -> None:
+    """CIDP maintenance: 1 g/kg every 3 weeks (cidp-maint-ice; nm-ice-2008)."""
+    bundle = corpus("intl_patient")
+    for res in resources(bundle):
+        res.pop("id", None) if res["resourceType"] == "Patient" else None
+    condition = next(r for r in resources(bundle) if r["resourceType"] == "Condition")
+    condition["code"]["coding"].append({"system": "http://snomed.info/sct", "code": "128209004"})
+    for name, value in (
+        ("previous_ig_response", True),
+        ("baseline_measure_recorded", True),
+        ("anti_mag_antibodies", False),
+    ):
+        bundle["entry"].append(
+            {
+                "fullUrl": f"urn:uuid:9a7b0000-0000-4000-8000-0000000001{len(bundle['entry']):02d}",
+                "resource": {
+                    "resourceType": "Observation",
+                    "status": "final",
+                    "code": {"coding": [{"system": "urn:ivig:finding", "code": name}]},
+                    "subject": {"reference": "urn:uuid:9a7b0000-0000-4000-8000-000000000002"},
+                    "effectiveDateTime": "2026-11-20",
+                    "valueBoolean": value,
+                },
+            }
+        )
+    response = client.post(
+        "/api/fhir/recommend?phase=maintenance",
+        json=bundle,
+        headers={"Authorization": "Bearer tok-clinician"},
+    )
+    assert response.status_code == 200, response.text
+    out = response.json()
+    assert all(e["fullUrl"].startswith("urn:uuid:") for e in out["entry"][:-1] if "fullUrl" in e)
+    order = next(
+        (
+            e["resource"]
+            for e in out["entry"]
+            if e["resource"]["resourceType"] == "MedicationRequest"
+        ),
+        None,
+    )
+    assert order is not None, out
+    assert order["subject"]["reference"] == "urn:uuid:9a7b0000-0000-4000-8000-000000000002"
+    repeat = order["dosageInstruction"][0]["timing"]["repeat"]
+    assert repeat.get("periodUnit") == "wk" or order["dispenseRequest"]["dispenseInterval"]
+    assert order["extension"][0]["url"].startswith("http")
+
+
+def test_the_extension_url_resolves_to_its_definition(client: Any) -> None:
+    response = client.get("/api/fhir/StructureDefinition/ivig-knowledge-version")
+    assert response.status_code == 200
+    definition = response.json()
+    assert definition["resourceType"] == "StructureDefinition"
+    assert definition["url"].endswith("/api/fhir/StructureDefinition/ivig-knowledge-version")
+
+
+def test_an_unusable_optional_lab_is_skipped_with_a_note_not_a_failed_card(
+    cds: CdsClient, ehr: EhrFhirServer
+) -> None:
+    bundle = corpus("us_patient")
+    egfr = next(r for r in resources(bundle) if r.get("id") == "us-egfr")
+    egfr["valueQuantity"].update(unit="ml/minute", code="mL/min")  # not per 1.73 m2
+    ehr.add("us-lab", bundle)
+    for res in ehr.records["us-lab"]:
+        if res["resourceType"] == "Patient":
+            res["id"] = "us-lab"
+        if "subject" in res:
+            res["subject"] = {"reference": "Patient/us-lab"}
+    cards = _cards(cds.call("order-sign", "us-lab", [ivig_draft()]))
+    card = _dose_card(cards)
+    assert "egfr_ml_per_min_1_73m2 from Observation/us-egfr skipped" in card["detail"]
+    assert not [c for c in cards if c["source"]["topic"]["code"] == "cannot-check"]
+
+
+def test_a_recent_ivig_order_without_a_reason_raises_a_doubt_on_the_phase(
+    kb: KnowledgeBase,
+) -> None:
+    """Only orders naming the condition set maintenance; a recent one without a reason is a
+    doubt the card shows (episode_window_days, ivig-cds-defaults)."""
+    bundle = corpus("intl_patient")
+    previous = next(r for r in resources(bundle) if r.get("id") == "in-prev")
+    del previous["reasonReference"]
+    full_urls: dict[int, str] = {}
+    found = read_resources(
+        kb, bundle_resources(bundle, full_urls=full_urls), today=TODAY, full_urls=full_urls
+    )
+    assert found["request"]["phase"] == "induction"
+    assert any("MedicationRequest/in-prev" in c for c in found["cautions"])
+
+
+def test_a_missing_expires_in_does_not_fail_a_call(
+    live: Any, es_signer: Any, ehr: EhrFhirServer
+) -> None:
+    """CDS Hooks 2.0 fhirAuthorization: a call whose data can be had is answered."""
+    client = CdsClient(live.url, es_signer, EHR_ISS, ehr, expires_in=None)
+    assert _dose_card(_cards(client.call("order-sign", "us1", [ivig_draft()])))
