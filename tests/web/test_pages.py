@@ -343,8 +343,13 @@ def test_the_knowledge_pages_show_sources_and_unverified(client_for: Client) -> 
 
 
 def test_the_stored_order_sheet_prints(client_for: Client) -> None:
-    html = client_for("pharmacist").get("/app/requests/1/order-sheet").text
-    assert "@media print" in html
+    """The sheet's print stylesheet is a file of this server (the pages allow no inline style)."""
+    client = client_for("pharmacist")
+    html = client.get("/app/requests/1/order-sheet").text
+    assert '<link rel="stylesheet" href="/app/order-sheet.css">' in html and "<style" not in html
+    css = client.get("/app/order-sheet.css")
+    assert css.headers["content-type"].startswith("text/css")
+    assert "@page" in css.text and "@media print" in css.text
 
 
 def test_static_files_are_served_and_nothing_else(app: Any) -> None:

@@ -293,4 +293,14 @@ def order_sheet(request: Request, request_id: int) -> Response:
     from ivig.render.html import environment
 
     sheet = _sheet(request, found["recommendation"], found["patient_ref"])
-    return HTMLResponse(environment().get_template("order_sheet.html").render(sheet=sheet))
+    template = environment().get_template("order_sheet.html")
+    return HTMLResponse(template.render(sheet=sheet, sheet_css_url="/app/order-sheet.css"))
+
+
+@router.get("/app/order-sheet.css")
+def order_sheet_css() -> Response:
+    """The order sheet's stylesheet (the pages allow no inline style)."""
+    from ivig.render.html import TEMPLATES
+
+    css = (TEMPLATES / "order_sheet.css").read_text(encoding="utf-8")
+    return Response(css, media_type="text/css", headers={"Cache-Control": "max-age=3600"})

@@ -1,7 +1,7 @@
 """Measured serum IgG levels of a course (trough, peak, baseline, random).
 
 Revision ID: 0002
-Revises: 0001
+Revises: 0004 (written against 0001; placed before 0003, whose baseline reads every table)
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0002"
-down_revision = "0001"
+down_revision = "0004"  # linearised after the merge with main: 0001 -> 0004 -> 0002 -> 0003
 branch_labels = None
 depends_on = None
 
