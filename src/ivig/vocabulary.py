@@ -2,7 +2,7 @@
 
 Each is a ``Literal`` type (for mypy and the JSON Schema) and a tuple of its values (for argument
 parsers, forms and messages). The jurisdictions must equal the knowledge base's
-(``jurisdictions.yaml``); ``tests/test_vocabulary.py`` checks it. Open vocabularies (risk-factor
+(``jurisdictions.yaml``); ``tests/app/test_vocabulary.py`` checks it. Open vocabularies (risk-factor
 ids, excipients, products, conditions) come from the knowledge base at run time.
 """
 

@@ -16,6 +16,12 @@ __all__ = ["checked", "recommend", "recommend_request", "validate"]
 def validate(data: object) -> Request:
     """``data`` as a contract :class:`~ivig.contract.Request`; ``InvalidRequestError`` names
     every bad field."""
+    from ivig.fastcheck import validated
+
+    fast = validated(data)
+    if fast is not None:
+        request: Request = fast  # type: ignore[assignment]
+        return request
     from ivig.contract import validate_request
 
     return validate_request(data)

@@ -198,6 +198,8 @@ def _print(result: dict[str, Any], knowledge: Any) -> None:
 
 
 def add_parsers(sub: Any) -> None:
+    from ivig.vocabulary import ROUNDINGS
+
     p = sub.add_parser("audit", help="audit historical orders (CSV) against criteria and policy")
     p.add_argument(
         "orders",
@@ -209,7 +211,11 @@ def add_parsers(sub: Any) -> None:
         "--jurisdiction",
         help="criteria to apply (default: the policy's jurisdiction, else international)",
     )
-    p.add_argument("--rounding", choices=("none", "nearest-5g"), help="rounding of policy doses")
+    p.add_argument(
+        "--rounding",
+        choices=[r for r in ROUNDINGS if r != "vials"],
+        help="rounding of policy doses (vials needs a product, which an order row lacks)",
+    )
     p.add_argument("--details", metavar="FILE", help="write one CSV row per order")
     p.add_argument("--errors", metavar="FILE", help="write every bad row (line, id, error)")
     p.add_argument(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ivig.core.rounding import choose_vials, round_to_step
 from ivig.core.weight import check_limit, step
 from ivig.errors import InputError
+from ivig.vocabulary import ROUNDINGS as _ROUNDINGS
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ROUNDINGS", "compute_dose_plan", "compute_sc_equivalent", "select_regimen"]
 
-ROUNDINGS = ("none", "nearest-5g", "vials")
+ROUNDINGS = _ROUNDINGS
 
 
 def _fmt_range(rng: dict[str, float], unit: str) -> str:

@@ -30,6 +30,7 @@ from ivig.core.review_findings import (
 )
 from ivig.core.scores import compute_score, score_record
 from ivig.errors import InputError, MissingFieldError, UnknownIdError
+from ivig.vocabulary import PHASES
 
 if TYPE_CHECKING:
     from ivig.knowledge.base import KnowledgeBase
@@ -74,7 +75,7 @@ def _courses(history: Mapping[str, Any]) -> list[dict[str, Any]]:
         phase = raw.get("phase")
         if phase is None:
             raise MissingFieldError(f"{where}.phase", "the dose history", None)
-        if phase not in ("induction", "maintenance", "one_off"):
+        if phase not in PHASES:
             raise InputError(f"{where}.phase", phase, "induction, maintenance, one_off")
         course["phase"] = phase
         out.append(course)

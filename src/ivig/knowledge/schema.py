@@ -34,6 +34,8 @@ from ivig.knowledge.schema_products import (
     ScheduleRules,
 )
 from ivig.knowledge.schema_scores import ReviewRule, Score
+from ivig.vocabulary import Jurisdiction as JurisdictionId
+from ivig.vocabulary import Phase, Rounding
 
 __all__ = [
     "ROLES",
@@ -284,11 +286,11 @@ class EvidenceLevel(TypedDict):
 
 @with_config(FORBID)
 class Jurisdiction(TypedDict):
-    id: Literal["international", "au", "ontario", "uk", "us", "br"]
+    id: JurisdictionId
     name: str
     evidence_systems: list[Id]
     default_dosing_weight_policy: Id
-    default_rounding: Literal["none", "nearest-5g", "vials"]
+    default_rounding: Rounding
     #: region code of product labels and marketing (``us``, ``eu``, ``uk``, ``au``, ``ca``, ``br``)
     product_region: NotRequired[str]
     sources: Sources
@@ -356,7 +358,7 @@ class Regimen(TypedDict):
 
     id: Id
     label: str
-    phase: Literal["induction", "maintenance", "one_off"]
+    phase: Phase
     route: Literal["iv", "sc"]
     dose_g_per_kg: Range
     days: Range
@@ -538,7 +540,7 @@ class DosingPolicy(TypedDict):
     requires_height: bool
     rules: Annotated[list[PolicyRule], MinLen(1)]
     pregnancy: NotRequired[PregnancyRule]
-    rounding: NotRequired[Literal["none", "nearest-5g", "vials"]]
+    rounding: NotRequired[Rounding]
     opt_out: NotRequired[str]
     note: NotRequired[str]
     sources: Sources
@@ -572,7 +574,7 @@ class SubcutaneousConversion(TypedDict):
 class RoundingRule(TypedDict):
     """How a dose may be rounded: to a step in grams, or to whole vials within a tolerance."""
 
-    id: Literal["none", "nearest-5g", "vials"]
+    id: Rounding
     label: str
     step_g: NotRequired[Pos]
     tolerance_fraction: NotRequired[Annotated[float, Ge(0), Le(0.5)]]

@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 from ivig.errors import InputError, IvigError
+from ivig.vocabulary import PHASES
 
 if TYPE_CHECKING:
     from ivig.knowledge.base import KnowledgeBase
@@ -92,7 +93,7 @@ CRITERIA = {
     "out_of_scope": "out_of_scope",
 }
 _OUTSIDE = ("unmet", "out_of_scope")
-_PHASES = ("induction", "maintenance", "one_off")
+_PHASES = PHASES
 #: entries per memo before it empties itself (keeps a worker's memory flat, whatever the file)
 _CACHE_LIMIT = 20_000
 #: decimals of the figures in the details file (g and kg, as shown)

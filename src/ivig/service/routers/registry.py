@@ -20,6 +20,7 @@ from ivig.service.auth import Principal, require_permission
 from ivig.service.errors import ERROR_RESPONSES, IvigJSONResponse
 from ivig.service.logs import security_event
 from ivig.service.state import ServiceState, get_state
+from ivig.vocabulary import Jurisdiction
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -467,7 +468,7 @@ async def upload_audit(
     file: UploadFile,
     state: State,
     user: Reporter,
-    jurisdiction: Literal["international", "au", "ontario", "uk", "us", "br"] = "international",
+    jurisdiction: Jurisdiction = "international",
     policy: str | None = None,
 ) -> Any:
     """Audit historical orders (CSV upload, as ``ivig audit``): grams over policy and outside
