@@ -16,6 +16,7 @@ __all__ = ["EXTRA_OF_MODULE", "MissingExtraError", "missing_extra"]
 #: top-level import name -> the extra that installs it
 EXTRA_OF_MODULE: dict[str, str] = {
     "fastapi": "service",
+    "fastapi_offline": "service",
     "starlette": "service",
     "uvicorn": "service",
     "httpx": "service",

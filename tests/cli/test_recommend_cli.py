@@ -24,8 +24,8 @@ def test_recommend_json_and_order_sheet(cli: Run, tmp_path: Path) -> None:
     rec = json.loads(out)
     assert status == 0 and rec["eligibility"]["status"] == "supported"
     html = sheet.read_text()
-    assert f"id='total-g'>{rec['dose']['total_g']:g} g" in html
-    assert "@media print" in html and "Pharmacist" in html
+    assert f'id="sheet-total">{rec["dose"]["total_g"]:g} g' in html
+    assert "@page" in html and "Pharmacist" in html and 'id="sheet-date"' in html
 
 
 def test_recommend_terminal_report(cli: Run) -> None:

@@ -234,11 +234,11 @@ def test_renderers_agree_on_dose_product_and_rates(kb: KnowledgeBase) -> None:
     html = render_order_sheet(rec)
     total = f"{rec['dose']['total_g']:g}"
     assert as_json["dose"]["total_g"] == rec["dose"]["total_g"]
-    assert f"{total} g" in text and f"id='total-g'>{total} g" in html
+    assert f"{total} g" in text and f'id="sheet-total">{total} g' in html
     if rec["infusion"]:
         for step in rec["infusion"]["steps"]:
             rate = ml_per_h(step["rate_ml_per_h"])
-            assert rate in text and re.search(rf"class='ml-h'>{re.escape(rate)}<", html)
+            assert rate in text and re.search(rf'class="num"><b>{re.escape(rate)}</b>', html)
     if rec["products"]:
         first = rec["products"][0]
         assert first["name"] in text and first["name"] in html

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from html import escape
+from typing import Any, cast
 
 import pytest
 from fastapi.testclient import TestClient
@@ -136,7 +137,7 @@ def test_the_gbs_request_gives_the_dose_and_the_rate_table(client_for: Client) -
         "condition": "gbs", "phase": "induction", "jurisdiction": "au",
         "findings": {"able_to_walk_unaided": False, "days_since_onset": 5},
     }  # fmt: skip
-    rec = recommend(kb, data)
+    rec: dict[str, Any] = cast(Any, recommend(kb, data))
     assert rec["dose"] and rec["dosing_weight"] and rec["infusion"]
     html = client_for("clinician").post("/app/request", data=GBS_FORM).text
     assert _text(html, "eligibility-status") == "supported"
@@ -156,9 +157,16 @@ def test_an_excluded_product_is_struck_through_with_its_reason(client_for: Clien
     assert "excluded" in html
 
 
-def test_unverified_facts_are_highlighted(client_for: Client) -> None:
+def test_unverified_facts_are_listed_in_plain_words(client_for: Client, kb: KnowledgeBase) -> None:
+    """The GBS review plan is unverified [au-nba-updates-2024]: it is listed by the
+    indication's name, not its id, and the answer says how many facts are unconfirmed."""
     html = client_for("clinician").post("/app/request", data=GBS_FORM).text
-    assert 'class="warn unverified"' in html  # the GBS review plan is unverified
+    listed = re.findall(r'<li class="unverified">([^<]*)</li>', html)
+    name = next(i["name"] for i in kb.condition("gbs")["indications"] if i["id"] == "gbs.initial")
+    assert any(name in item for item in listed), listed
+    assert not any("gbs.initial" in item for item in listed)
+    answer = html.split('id="answer"')[1].split("</section>")[0]
+    assert "not yet confirmed in their source" in answer
 
 
 @pytest.mark.parametrize(
@@ -254,11 +262,40 @@ def test_the_dashboard_lists_pending_requests_and_charts(client_for: Client) -> 
 
 
 def test_the_savings_compare_a_policy(client_for: Client, kb: KnowledgeBase) -> None:
-    policy = kb.data["dosing"]["policies"][-1]["id"]
-    html = client_for("pharmacist").get(f"/app/dashboard/savings?policy={policy}").text
-    assert f"Under <strong>{policy}</strong>" in html
+    policy = kb.data["dosing"]["policies"][-1]
+    html = client_for("pharmacist").get(f"/app/dashboard/savings?policy={policy['id']}").text
+    assert f"dosed under <strong>{escape(policy['name'])}</strong>" in html
     fallback = client_for("pharmacist").get("/app/dashboard/savings?policy=nope").text
-    assert f"Under <strong>{kb.data['dosing']['policies'][0]['id']}</strong>" in fallback
+    first = kb.data["dosing"]["policies"][0]["name"]
+    assert f"dosed under <strong>{escape(first)}</strong>" in fallback
+    assert 'id="savings-cost"' not in html  # no prices set: grams only
+
+
+def test_with_a_prices_file_the_dashboard_shows_cost_per_gram(
+    kb: KnowledgeBase, registry_url: str, tmp_path: Any
+) -> None:
+    """examples/prices.csv (product, price_per_g): usage cost, cost per gram and the saving in
+    money; a bad price names its line."""
+    import dataclasses
+    from pathlib import Path
+
+    from tests._helpers.web import build_app
+
+    sample = Path(__file__).resolve().parents[2] / "examples" / "prices.csv"
+    app = build_app(registry_url, kb)
+    state = app.state.ivig
+    state.settings = dataclasses.replace(state.settings, prices_file=str(sample))
+    with TestClient(app) as client:
+        client.post("/app/login", data={"token": "tok-pharmacist", "next": "/app"})
+        html = client.get("/app/dashboard").text
+        assert 'id="usage-cost"' in html and "per gram" in html and 'id="prices-hint"' not in html
+        saving = client.get("/app/dashboard/savings").text
+        assert 'id="savings-cost"' in saving
+        bad = tmp_path / "prices.csv"
+        bad.write_text("product,price_per_g\nprivigen,free\n")
+        state.settings = dataclasses.replace(state.settings, prices_file=str(bad))
+        html = client.get("/app/dashboard").text
+        assert 'id="prices-error"' in html and "prices line 2 price_per_g" in html
 
 
 def test_shortage_mode_is_for_stewards_only(client_for: Client) -> None:
@@ -306,8 +343,13 @@ def test_the_knowledge_pages_show_sources_and_unverified(client_for: Client) -> 
 
 
 def test_the_stored_order_sheet_prints(client_for: Client) -> None:
-    html = client_for("pharmacist").get("/app/requests/1/order-sheet").text
-    assert "@media print" in html
+    """The sheet's print stylesheet is a file of this server (the pages allow no inline style)."""
+    client = client_for("pharmacist")
+    html = client.get("/app/requests/1/order-sheet").text
+    assert '<link rel="stylesheet" href="/app/order-sheet.css">' in html and "<style" not in html
+    css = client.get("/app/order-sheet.css")
+    assert css.headers["content-type"].startswith("text/css")
+    assert "@page" in css.text and "@media print" in css.text
 
 
 def test_static_files_are_served_and_nothing_else(app: Any) -> None:
@@ -423,7 +465,7 @@ def test_a_clinician_records_an_outcome_and_a_bad_score_is_named(
     form = {"csrf": _csrf(html), "score_id": "mrs", "date": TODAY.isoformat(),
             "timing": "routine", "value": str(grade)}  # fmt: skip
     assert clinician.post(url, data=form, follow_redirects=False).status_code == 303
-    assert "<td>mrs</td>" in clinician.get(f"/app/patients/{ref}").text
+    assert f"<td>{escape(score['name'])}</td>" in clinician.get(f"/app/patients/{ref}").text
     items = {**form, "score_id": "incat", "value": "", "items": "arm = 1\nleg = 2"}
     assert clinician.post(url, data=items, follow_redirects=False).status_code == 303
     bad_items = clinician.post(url, data={**items, "items": "arm 1"})
@@ -452,3 +494,118 @@ def test_a_pharmacist_records_an_adverse_event_and_a_bad_severity_is_named(
     steward = client_for("steward")
     assert 'id="ae-form"' not in steward.get(f"/app/patients/{ref}").text
     assert steward.post(url, data=form).status_code == 403
+
+
+def test_a_nurse_records_a_measured_igg_and_the_chart_is_fitted_to_it(
+    client_for: Client, kb: KnowledgeBase
+) -> None:
+    """A trough level is stored, listed, and the PK model is fitted to it (MAP over the
+    population's variability [pk.yaml populations]); the form gives the registry's messages."""
+    nurse = client_for("nurse")
+    ref, course_id, html = _active_course(nurse)
+    assert f'id="igg-{course_id}-form"' in html
+    url = f"/app/patients/{ref}/courses/{course_id}/igg-levels"
+    form = {"csrf": _csrf(html), "date": TODAY.isoformat(), "kind": "trough",
+            "igg_g_per_l": "9.4", "note": "before the infusion"}  # fmt: skip
+    assert nurse.post(url, data=form, follow_redirects=False).status_code == 303
+    page = nurse.get(f"/app/patients/{ref}").text
+    table = page.split(f'id="igg-levels-{course_id}"')[1].split("</table>")[0]
+    assert f"<td>{TODAY.isoformat()}</td><td>trough</td><td>9.4</td>" in table
+    chart = page.split(f'id="igg-{course_id}"')[1].split("</svg>")[0]
+    assert "fitted to the measured levels" in chart and "measured IgG" in chart
+    limit = kb.limit("igg_g_per_l")
+    assert limit is not None
+    bad = nurse.post(url, data={**form, "igg_g_per_l": str(limit["max"] + 50)})
+    assert bad.status_code == 422
+    assert f'id="err-igg-{course_id}-igg_g_per_l"' in bad.text
+    assert f"{limit['min']:g} to {limit['max']:g}" in bad.text
+    text = nurse.post(url, data={**form, "igg_g_per_l": "nine"})
+    assert text.status_code == 422 and "not a number" in text.text
+    steward = client_for("steward")
+    assert f'id="igg-{course_id}-form"' not in steward.get(f"/app/patients/{ref}").text
+    assert steward.post(url, data=form).status_code == 403
+
+
+def test_no_patient_shows_a_trough_band_of_another_population(
+    client_for: Client, kb: KnowledgeBase
+) -> None:
+    """The immunodeficiency label troughs (Privigen, [pk.yaml references]) are not a target
+    for a neurology patient: a band is shown only with a reference of the patient's own
+    condition population, and the knowledge base has none yet, so every course says so."""
+    from ivig.app.patient import choose_population
+
+    client = client_for("pharmacist")
+    foreign = [
+        r["description"]
+        for r in kb.data["pk"]["references"]
+        if r["kind"] == "trough" and r["population"] == choose_population(kb, None)[0]["id"]
+    ]
+    assert foreign  # the label troughs exist and must not be shown
+    rows = client.get("/app/patients").text
+    shown = 0
+    for ref in re.findall(r'href="/app/patients/(DEMO-\d+)"', rows):
+        html = client.get(f"/app/patients/{ref}").text
+        assert not any(escape(d) in html for d in foreign), ref
+        shown += html.count('id="band-note-')
+    assert shown > 0
+
+
+def test_a_provisional_plan_says_so_first_with_what_to_confirm(
+    client_for: Client, kb: KnowledgeBase
+) -> None:
+    """GBS without its findings: the plan is provisional (``plan_status``), the answer and the
+    order sheet say so at the top with the criteria to confirm, in words, not ids."""
+    from ivig.app.recommend import recommend
+    from ivig.render.html import render_order_sheet
+
+    form = {k: v for k, v in GBS_FORM.items() if not k.startswith("findings.")}
+    data = {"patient": {"sex": "male", "age_years": 62, "height_cm": 178, "weight_kg": 85,
+                        "labs": {"iga_g_per_l": 1.8, "egfr_ml_per_min_1_73m2": 82}},
+            "condition": "gbs", "phase": "induction", "jurisdiction": "au"}  # fmt: skip
+    rec: dict[str, Any] = cast(Any, recommend(kb, data))
+    assert rec["plan_status"] == "provisional" and rec["to_confirm"]
+    html = client_for("clinician").post("/app/request", data=form).text
+    answer = html.split('id="answer"')[1].split("</section>")[0]
+    assert 'id="answer-provisional"' in answer and 'id="total-g"' in answer
+    assert "days since onset" in answer and "days_since_onset" not in answer
+    sheet = render_order_sheet(rec)
+    assert 'id="sheet-provisional"' in sheet
+    assert sheet.count("before authorisation confirm") == 0  # the warning is not repeated
+
+
+def test_an_outcome_is_scored_item_by_item_from_the_score_definition(
+    client_for: Client, kb: KnowledgeBase
+) -> None:
+    """The item-by-item form lists the score's own items and choices; the registry computes
+    the total from them (the score record's method); a value outside the choices is refused."""
+    clinician = client_for("clinician")
+    ref, course_id, html = _active_course(clinician)
+    links = re.findall(
+        rf'href="(/app/patients/{ref}/courses/{course_id}/outcomes/new\?score=[^"]+)"', html
+    )
+    summed = [u for u in links if kb.score(u.rsplit("=", 1)[1])["method"] == "sum"]
+    url = (summed or links)[0]
+    score = kb.score(url.rsplit("=", 1)[1])
+    form_page = clinician.get(url).text
+    for item in score["items"]:
+        assert f'name="item.{item["id"]}"' in form_page
+    form = {"csrf": _csrf(form_page), "score_id": score["id"], "date": TODAY.isoformat(),
+            "timing": "routine"}  # fmt: skip
+    chosen = {}
+    for item in score["items"]:
+        value = item["choices"][-1]["value"] if item.get("choices") else item.get("min", 0)
+        chosen[item["id"]] = value
+        form[f"item.{item['id']}"] = str(value)
+    post = f"/app/patients/{ref}/courses/{course_id}/outcomes"
+    assert clinician.post(post, data=form, follow_redirects=False).status_code == 303
+    from ivig.core.scores import compute_score
+
+    result = compute_score(kb, score["id"], chosen)
+    total = result["total"] if score["method"] != "class" else result["rank"]
+    page = clinician.get(f"/app/patients/{ref}").text
+    assert f"<td>{escape(score['name'])}</td><td>{total:g}</td>" in page
+    if score["items"][0].get("choices"):
+        bad = {**form, f"item.{score['items'][0]['id']}": "99"}
+        refused = clinician.post(post, data=bad)
+        assert refused.status_code == 422 and "99" in refused.text
+        assert f'id="items-{course_id}-form"' in refused.text  # the item form again

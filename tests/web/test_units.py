@@ -150,6 +150,16 @@ def test_charts_without_data_say_so() -> None:
 def test_bars_are_proportional() -> None:
     out = svg.bar_chart([("a", 10.0), ("b", 5.0)], title="t", unit="g", width=400)
     widths = [
-        float(w) for w in __import__("re").findall(r'<rect x="190" y="\d+" width="([\d.]+)"', out)
+        float(w) for w in __import__("re").findall(r'<rect x="\d+" y="\d+" width="([\d.]+)"', out)
     ]
+    assert len(widths) == 2
     assert widths[0] == pytest.approx(2 * widths[1])
+
+
+def test_a_long_bar_label_is_written_in_full_above_its_bar() -> None:
+    """The label starts at the left margin (never cut at the edge) and is whole when it fits."""
+    label = "Chronic inflammatory demyelinating polyradiculoneuropathy"
+    out = svg.bar_chart([(label, 10.0)], title="t", unit="g", width=640)
+    found = __import__("re").search(r'<text x="(\d+)" y="\d+">([^<]+)</text><rect', out)
+    assert found is not None
+    assert int(found.group(1)) >= 0 and found.group(2) == label

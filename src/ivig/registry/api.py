@@ -54,6 +54,9 @@ admin (everything, users and tokens).
 #                        description=None) -> dict
 #   record_outcome(session, course_id, *, score_id, value, date, actor, timing="routine",
 #                  items=None, knowledge=None) -> dict   timing: baseline|pre_dose|post_dose|routine
+#   record_igg_level(session, course_id, *, date, kind, igg_g_per_l, actor, note=None,
+#                    knowledge=None) -> dict   kind: baseline | trough | peak | random
+#   igg_levels(session, course_id) -> list[dict]   measured serum IgG of a course, by date
 #   review_course(session, course_id, *, date, action, reason, actor, next_review_date=None,
 #                 knowledge=None) -> dict
 #       action: continue | change | trial_off | stop; stores the ivig.core.review result
@@ -94,8 +97,10 @@ from __future__ import annotations
 from ivig.registry.audit import list_audit, verify_audit
 from ivig.registry.care import (
     end_trial_off,
+    igg_levels,
     record_adverse_event,
     record_cds_feedback,
+    record_igg_level,
     record_infusion,
     record_outcome,
     review_course,
@@ -139,6 +144,7 @@ __all__ = [
     "create_user",
     "end_trial_off",
     "get_request",
+    "igg_levels",
     "issue_token",
     "list_audit",
     "list_requests",
@@ -146,6 +152,7 @@ __all__ = [
     "recall_lot",
     "record_adverse_event",
     "record_cds_feedback",
+    "record_igg_level",
     "record_infusion",
     "record_outcome",
     "report_adverse_events",

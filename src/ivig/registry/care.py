@@ -34,6 +34,7 @@ from ivig.registry.models import (
     CdsFeedback,
     Course,
     CourseReview,
+    IggLevel,
     Infusion,
     OutcomeAssessment,
     Patient,
@@ -51,12 +52,15 @@ __all__ = [
     "AE_OUTCOMES",
     "AE_SEVERITIES",
     "CDS_OUTCOMES",
+    "IGG_KINDS",
     "REVIEW_ACTIONS",
     "TIMINGS",
     "course_history",
     "end_trial_off",
+    "igg_levels",
     "record_adverse_event",
     "record_cds_feedback",
+    "record_igg_level",
     "record_infusion",
     "record_outcome",
     "review_course",
@@ -565,3 +569,75 @@ def record_cds_feedback(
         payload=out,
     )
     return {**out, "duplicate": False}
+
+
+IGG_KINDS = ("baseline", "trough", "peak", "random")
+
+
+def _igg_value(knowledge: KnowledgeBase | None, value: object) -> float:
+    """A serum IgG in g/L within the knowledge base's plausibility limit (as the request check
+    gives it: field, value, range, unit and the reason)."""
+    if knowledge is None:
+        from ivig.knowledge import load_knowledge
+
+        knowledge = load_knowledge()
+    number = positive(value, "igg_g_per_l", "g/L")
+    limit = knowledge.limit("igg_g_per_l")
+    if limit and not limit["min"] <= number <= limit["max"]:
+        raise InputError(
+            "igg_g_per_l",
+            number,
+            f"{limit['min']:g} to {limit['max']:g}",
+            limit["unit"],
+            limit["reason"],
+        )
+    return number
+
+
+def record_igg_level(
+    session: Session,
+    course_id: int,
+    *,
+    date: dt.date | str,
+    kind: str,
+    igg_g_per_l: float,
+    actor: str,
+    note: str | None = None,
+    knowledge: KnowledgeBase | None = None,
+) -> dict[str, Any]:
+    """A measured total serum IgG (g/L) of a course; a baseline may precede its start. Whoever
+    gives the Ig records it (the permission of ``record_infusion``)."""
+    require_permission(session, actor, "record_infusion")
+    user = get_user(session, actor)
+    course = _course(session, course_id)
+    day = as_date(date, "date")
+    kind = _one_of(kind, "kind", IGG_KINDS)
+    if kind != "baseline":
+        _not_before(day, course, "date")
+    row = IggLevel(
+        course_id=course.id,
+        date=day,
+        kind=kind,
+        igg_g_per_l=_igg_value(knowledge, igg_g_per_l),
+        note=note.strip() if note and note.strip() else None,
+        recorded_by=user.id,
+    )
+    session.add(row)
+    return save_audited(session, row, actor=actor, action="record_igg_level", entity="igg_level")
+
+
+def igg_levels(session: Session, course_id: int) -> list[dict[str, Any]]:
+    """The course's measured IgG levels by date (date, kind, igg_g_per_l, note)."""
+    rows = session.scalars(
+        select(IggLevel).where(IggLevel.course_id == course_id).order_by(IggLevel.date, IggLevel.id)
+    )
+    return [
+        {
+            "id": r.id,
+            "date": r.date.isoformat(),
+            "kind": r.kind,
+            "igg_g_per_l": r.igg_g_per_l,
+            "note": r.note,
+        }
+        for r in rows
+    ]

@@ -322,3 +322,18 @@ class SignInAttempt(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), index=True)
     at: Mapped[dt.datetime] = mapped_column(default=utc_now, index=True)
+
+
+class IggLevel(Base):
+    """A measured total serum IgG level of a course (trough, peak, baseline or random)."""
+
+    __tablename__ = "igg_levels"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    date: Mapped[dt.date] = mapped_column(Date)
+    #: baseline, trough, peak, random
+    kind: Mapped[str] = mapped_column(String(20))
+    igg_g_per_l: Mapped[float] = mapped_column(Float)
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utc_now)

@@ -1,160 +1,254 @@
-"""The printable order sheet (HTML with a print stylesheet) of a recommendation."""
+"""The order sheet of a recommendation: one template (``render/templates/_order_sheet.html``)
+shared by ``ivig recommend --html`` and the web application, and the view model it shows.
+
+:func:`sheet_context` only picks and formats figures of the recommendation object; nothing is
+recomputed. :func:`render_order_sheet` gives a self-contained page (no external assets) with a
+print stylesheet sized for one A4 page.
+"""
 
 from __future__ import annotations
 
-from html import escape
-from typing import Any
+import datetime as dt
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from ivig.render.fmt import minutes, ml_per_h
+from ivig.render.fmt import grams, minutes, ml_per_h, num
 
-__all__ = ["render_order_sheet"]
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-_CSS = "\n".join(
-    [
-        "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;"
-        "color:#111;max-width:60rem}",
-        "h1{font-size:1.4rem;margin:0 0 .3rem}",
-        "h2{font-size:1.1rem;border-bottom:1px solid #999;margin-top:1.4rem}",
-        "table{border-collapse:collapse;width:100%;margin:.4rem 0}",
-        "th,td{border:1px solid #bbb;padding:.25rem .5rem;text-align:left}",
-        "th{background:#eef}",
-        ".status{font-weight:bold;padding:.1rem .4rem;border:2px solid #333}",
-        ".warn{background:#fff4cc;border-left:4px solid #c90;padding:.3rem .6rem;margin:.3rem 0}",
-        ".unverified{color:#8a5300}",
-        ".excluded{text-decoration:line-through;color:#666}",
-        ".muted{color:#555;font-size:.85rem}",
-        ".sign{margin-top:2rem;display:flex;gap:2rem}",
-        ".sign div{flex:1;border-top:1px solid #000;padding-top:.2rem}",
-        "@media print{body{margin:0}",
-        ".noprint{display:none}",
-        "h2{break-after:avoid}",
-        "table{break-inside:avoid}",
-    ]
-)
+    from jinja2 import Environment
+
+__all__ = ["FILTERS", "TEMPLATES", "provisional_items", "render_order_sheet", "sheet_context"]
+
+TEMPLATES = Path(__file__).parent / "templates"
 
 
-def _e(value: object) -> str:
-    return escape("" if value is None else str(value))
+def label(text: object) -> str:
+    """An enumeration value as words (``supported_with_conditions`` -> ``supported with
+    conditions``)."""
+    return str(text or "").replace("_", " ")
 
 
-def _num(value: object) -> str:
-    return f"{value:g}" if isinstance(value, int | float) else _e(value)
+#: the number filters every HTML renderer uses, so that all show the same figures
+FILTERS: dict[str, Callable[..., str]] = {
+    "num": num, "grams": grams, "ml_per_h": ml_per_h, "minutes": minutes, "label": label,
+}  # fmt: skip
 
 
-def render_order_sheet(rec: dict[str, Any]) -> str:
-    """A self-contained HTML page (no external assets)."""
-    el = rec["eligibility"]
-    parts: list[str] = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        "<title>ivig order sheet</title>",
-        f"<style>{_CSS}</style></head><body>",
-        "<h1>Immunoglobulin order sheet</h1>",
-        f"<p><span class='status' id='status'>{_e(el['status'])}</span> "
-        f"{_e(el.get('condition', ''))} — {_e(el.get('indication'))} "
-        f"(role: {_e(el.get('role'))})</p>",
-        f"<p>{_e(el['reason'])}</p>",
-    ]
-    if el["evidence"]:
-        parts.append(
-            "<h2>Evidence</h2><table><tr><th>System</th><th>Level</th><th>Source</th></tr>"
-        )
-        for ev in el["evidence"]:
-            flag = "" if ev["verified"] else " <span class='unverified'>(unverified)</span>"
-            parts.append(
-                f"<tr><td>{_e(ev['system_name'])}</td><td>{_e(ev['level'])} — {_e(ev['label'])}"
-                f"{flag}</td><td>{_e(', '.join(ev['sources']))}</td></tr>"
-            )
-        parts.append("</table>")
-    if el["missing"]:
-        parts.append("<h2>Missing findings</h2><ul>")
-        for item in el["missing"]:
-            unit = f" ({_e(item['unit'])})" if item.get("unit") else ""
-            parts.append(
-                f"<li><code>{_e(item['name'])}</code>{unit}: {_e(item['description'])}</li>"
-            )
-        parts.append("</ul>")
-    weight, dose = rec.get("dosing_weight"), rec.get("dose")
-    if weight and dose:
-        parts.append("<h2>Dose</h2>")
-        parts.append(
-            f"<p>Dosing weight <b id='dosing-weight'>{_num(weight['kg'])} kg</b> "
-            f"({_e(weight['method'])}, policy {_e(weight['policy'])}): "
-            f"{_e(weight['rule']['reason'])}</p>"
-            f"<p>Regimen {_e(dose['regimen']['label'])}: "
-            f"<b id='dose-g-per-kg'>{_num(dose['g_per_kg'])} g/kg</b>, "
-            f"total <b id='total-g'>{_num(dose['total_g'])} g</b>"
-            + (f", every {_num(dose['interval_weeks'])} weeks" if dose["interval_weeks"] else "")
-            + "</p>"
-        )
-        parts.append("<table><tr><th>Day</th><th>Grams</th><th>Volume (mL)</th><th>Vials</th></tr>")
-        for day in dose["days"]:
-            vials = ", ".join(f"{v['count']} x {v['size_g']:g} g" for v in day.get("vials", []))
-            parts.append(
-                f"<tr><td>{day['day']}</td><td class='grams'>{_num(day['grams'])}</td>"
-                f"<td>{_num(day.get('volume_ml', ''))}</td><td>{_e(vials)}</td></tr>"
-            )
-        parts.append("</table>")
-    if rec.get("products"):
-        parts.append("<h2>Products</h2><ol>")
-        for prod in rec["products"]:
-            cls = " class='excluded'" if prod["status"] == "excluded" else ""
-            reasons = "; ".join(r.get("text", "") for r in prod.get("reasons", []))
-            parts.append(
-                f"<li{cls} data-product='{_e(prod['id'])}'><b>{_e(prod['name'])}</b> — "
-                f"{_e(prod['status'])}<br><span class='muted'>{_e(reasons)}</span></li>"
-            )
-        parts.append("</ol>")
+def _unit(value: object, unit: str) -> str:
+    return f"{num(value)} {unit}" if isinstance(value, int | float) else "not given"
+
+
+def _patient(rec: dict[str, Any]) -> dict[str, str]:
+    patient = (rec.get("request") or {}).get("patient") or {}
+    return {
+        "sex": label(patient.get("sex")) or "not given",
+        "age": _unit(patient.get("age_years"), "years"),
+        "height": _unit(patient.get("height_cm"), "cm"),
+        "weight": _unit(patient.get("weight_kg"), "kg"),
+    }
+
+
+def _weight(rec: dict[str, Any]) -> dict[str, str]:
+    weight = rec.get("dosing_weight")
+    if not weight:
+        return {"dosing_weight": "not calculated", "weight_rule": ""}
+    rule = f"{label(weight['method'])} weight: {weight['rule']['reason']}"
+    if weight.get("ideal_kg") and weight["method"] != "ideal":
+        rule += f" (ideal {num(weight['ideal_kg'])} kg)"
+    return {"dosing_weight": f"{num(weight['kg'])} kg", "weight_rule": rule}
+
+
+def _product_name(rec: dict[str, Any]) -> str:
+    infusion = rec.get("infusion") or {}
+    if infusion.get("product_name"):
+        return str(infusion["product_name"])
+    chosen = (rec.get("dose") or {}).get("product")
+    for product in rec.get("products", []):
+        if product["id"] == chosen:
+            return str(product["name"])
+    return "not chosen"
+
+
+def _vials(day: dict[str, Any]) -> str:
+    vials = day.get("vials") or []
+    return ", ".join(f"{num(v['count'])} × {num(v['size_g'])} g" for v in vials) or "—"
+
+
+def _dose(rec: dict[str, Any]) -> dict[str, Any] | None:
+    dose = rec.get("dose")
+    if not dose:
+        return None
+    interval = dose.get("interval_weeks")
+    rounding = dose["rounding"]
+    detail = str(rounding["detail"])
+    if rounding["method"] == "none":
+        detail += " (the jurisdiction gives no rounding rule; vials are not counted)"
+    return {
+        "total": f"{grams(dose['total_g'])} g",
+        "g_per_kg": f"{num(dose['g_per_kg'])} g/kg",
+        "regimen": dose["regimen"]["label"],
+        "interval": f"every {num(interval)} weeks" if interval else "",
+        "rounding": detail,
+        "days": [
+            {
+                "day": d["day"],
+                "grams": grams(d["grams"]),
+                "volume_ml": num(d["volume_ml"]) if d.get("volume_ml") is not None else "—",
+                "vials": _vials(d),
+            }
+            for d in dose["days"]
+        ],
+    }
+
+
+def _rates(rec: dict[str, Any]) -> dict[str, Any] | None:
     infusion = rec.get("infusion")
-    if infusion:
-        parts.append(f"<h2>Infusion rates — {_e(infusion['product'])}</h2>")
-        parts.append(
-            "<table id='rates'><tr><th>Start (min)</th><th>mg/kg/min</th><th>mL/h</th>"
-            "<th>Cumulative mL</th><th>Cumulative g</th></tr>"
-        )
-        for row in infusion["steps"]:
-            parts.append(
-                f"<tr><td>{minutes(row['start_min'])}</td><td>{_num(row['rate_mg_per_kg_per_min'])}</td>"
-                f"<td class='ml-h'>{ml_per_h(row['rate_ml_per_h'])}</td>"
-                f"<td>{row['cumulative_ml']:.0f}</td><td>{row['cumulative_g']:.1f}</td></tr>"
-            )
-        parts.append(
-            f"</table><p>Maximum {_num(infusion['max_rate_mg_per_kg_per_min'])} mg/kg/min; "
-            f"duration {minutes(infusion['duration_min'])} min.</p>"
-        )
-        for key in ("weight_basis", "first_infusion_reason"):
-            if infusion.get(key):
-                parts.append(f"<p class='{key}'>{_e(infusion[key])}</p>")
-        if infusion.get("notes"):
-            notes = "".join(f"<li>{_e(n)}</li>" for n in infusion["notes"])
-            parts.append(f"<ul class='schedule-notes muted'>{notes}</ul>")
-    if rec.get("monitoring"):
-        parts.append("<h2>Monitoring</h2><ul>")
-        for item in [m for m in rec["monitoring"] if m.get("phase") != "risks"]:
-            text = (
-                item.get("text") or item.get("name") or item.get("id")
-                if isinstance(item, dict)
-                else item
-            )
-            parts.append(f"<li>{_e(text)}</li>")
-        parts.append("</ul>")
+    if not infusion:
+        return None
+    steps = [
+        {
+            "start": minutes(s["start_min"]),
+            "duration": minutes(s["duration_min"]) if s.get("duration_min") is not None else "—",
+            "mg_per_kg_per_min": num(s["rate_mg_per_kg_per_min"]),
+            "ml_per_h": ml_per_h(s["rate_ml_per_h"]),
+            "cumulative_ml": f"{s['cumulative_ml']:.0f}" if s.get("cumulative_ml") else "—",
+        }
+        for s in infusion["steps"]
+    ]
+    volume = infusion.get("volume_ml")
+    first_day = f"{grams(volume)} mL" if isinstance(volume, int | float) else "the day's volume"
+    note = (
+        f"Rates per kg use {num(infusion.get('weight_kg'))} kg and do not change from day to day; "
+        f"day 1 ({first_day}) takes {minutes(infusion['duration_min'])} min; the last step runs "
+        f"until the day's volume is in. Maximum "
+        f"{num(infusion['max_rate_mg_per_kg_per_min'])} mg/kg/min."
+    )
+    if infusion.get("first_infusion_reason"):
+        rule = "first-infusion rates" if infusion.get("first_infusion") else "usual rates"
+        note += f" {rule.capitalize()}: {infusion['first_infusion_reason']}."
+    return {"product": infusion.get("product_name", _product_name(rec)), "steps": steps,
+            "note": note}  # fmt: skip
+
+
+def _monitoring(rec: dict[str, Any]) -> tuple[list[str], list[str]]:
+    actions: list[str] = []
+    watch: list[str] = []
+    for item in rec.get("monitoring", []):
+        if not isinstance(item, dict):
+            actions.append(str(item))
+            continue
+        text = str(item.get("text") or item.get("name") or "")
+        if item.get("phase") == "risks":
+            continue  # the patient's risk factors, shown with the recommendation
+        if item.get("phase") == "watch":
+            watch.append(text.split(" (", 1)[0])
+        elif text:
+            actions.append(text)
+    return actions, watch
+
+
+def _review(rec: dict[str, Any]) -> str:
     review = rec.get("review")
-    if review:
-        measures = ", ".join(m["name"] for m in review["measures"])
-        parts.append(
-            f"<h2>Review</h2><p>Measures: {_e(measures)}. {_e(review['response_definition'])}</p>"
+    if not review:
+        return ""
+    parts = []
+    first = review.get("first_review_weeks")
+    if first:
+        parts.append(f"first review in {num(first['min'])}–{num(first['max'])} weeks")
+    measures = ", ".join(m["name"] for m in review.get("measures", []))
+    if measures:
+        parts.append(f"measure at baseline and at review: {measures}")
+    return "; ".join(parts) + "."
+
+
+def _review_by(rec: dict[str, Any], today: dt.date) -> str:
+    first = (rec.get("review") or {}).get("first_review_weeks")
+    if not first:
+        return ""
+    start = today + dt.timedelta(weeks=float(first["min"]))
+    end = today + dt.timedelta(weeks=float(first["max"]))
+    weeks = f"{num(first['min'])}–{num(first['max'])} weeks"
+    return f"{start.isoformat()} to {end.isoformat()} ({weeks})"
+
+
+def provisional_items(rec: dict[str, Any]) -> list[str]:
+    """What to confirm before authorisation when the plan is provisional (``to_confirm``)."""
+    if rec.get("plan_status") != "provisional":
+        return []
+    items = [str(x) for x in rec.get("to_confirm") or [] if x]
+    return items or ["the findings the criteria need"]
+
+
+def sheet_context(
+    rec: dict[str, Any],
+    *,
+    patient_ref: str = "",
+    today: dt.date | None = None,
+    condition_name: str = "",
+) -> dict[str, Any]:
+    """The order sheet's view model: every figure formatted, taken from ``rec``."""
+    el = rec["eligibility"]
+    today = today or dt.date.today()
+    actions, watch = _monitoring(rec)
+    provisional = provisional_items(rec)
+    repeated = "provisional plan: before authorisation confirm " + "; ".join(provisional)
+    warnings = [w for w in rec.get("warnings", []) if w != repeated]  # shown once, at the top
+    if rec.get("unverified"):
+        warnings.append(
+            f"{len(rec['unverified'])} fact(s) behind this plan are not yet confirmed in their "
+            "source; they are listed with the recommendation."
         )
-    for warning in rec.get("warnings", []):
-        parts.append(f"<div class='warn'>{_e(warning)}</div>")
-    for item in rec.get("unverified", []):
-        parts.append(f"<div class='warn unverified'>Unverified: {_e(item)}</div>")
-    parts.append(
-        "<div class='sign'><div>Prescriber</div><div>Pharmacist</div><div>Nurse</div></div>"
+    indication = el.get("indication_name") or condition_name or label(el.get("condition"))
+    phase = (rec.get("request") or {}).get("phase")
+    return {
+        "date": today.isoformat(),
+        "status": label(el["status"]),
+        "provisional": provisional,
+        "patient_ref": patient_ref,
+        **_patient(rec),
+        **_weight(rec),
+        "indication": indication,
+        "phase": label(phase).replace("one off", "one-off") if phase else "",
+        "reason": el.get("reason", ""),
+        "dose": _dose(rec),
+        "product": _product_name(rec),
+        "rates": _rates(rec),
+        "monitoring": actions,
+        "watch": watch,
+        "review": _review(rec),
+        "review_by": _review_by(rec, today),
+        "warnings": warnings,
+        "footer": f"Knowledge {rec['knowledge_version']}, engine {rec['engine_version']}. "
+        f"{rec['disclaimer']}",
+    }
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    """The Jinja2 environment of the order sheet (autoescaped, templates compiled once)."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
-    parts.append("<h2>Sources</h2><ul class='muted'>")
-    for src in rec.get("sources", []):
-        parts.append(f"<li>[{_e(src['id'])}] {_e(src['citation'])}</li>")
-    parts.append(
-        f"</ul><p class='muted'>Knowledge {_e(rec['knowledge_version'])}, engine "
-        f"{_e(rec['engine_version'])}. {_e(rec['disclaimer'])}</p></body></html>"
-    )
-    return "\n".join(parts)
+    env.filters.update(FILTERS)
+    return env
+
+
+def render_order_sheet(
+    rec: dict[str, Any],
+    *,
+    patient_ref: str = "",
+    today: dt.date | None = None,
+    condition_name: str = "",
+) -> str:
+    """A self-contained HTML page (no external assets): the order sheet of ``rec``."""
+    sheet = sheet_context(rec, patient_ref=patient_ref, today=today, condition_name=condition_name)
+    return environment().get_template("order_sheet.html").render(sheet=sheet)

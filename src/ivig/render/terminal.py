@@ -24,17 +24,11 @@ def _g(value: object) -> str:
     return f"{value:g}" if isinstance(value, int | float) else str(value)
 
 
-def print_recommendation(out: Console, rec: dict[str, Any]) -> None:
+def _print_eligibility(out: Console, el: dict[str, Any]) -> None:
     from rich.markup import escape as e
     from rich.table import Table
 
-    el = rec["eligibility"]
     style = _STATUS_STYLE.get(el["status"], "bold")
-    if rec.get("plan_status") == "provisional":
-        out.print(
-            "[bold cyan]PROVISIONAL PLAN[/bold cyan] — before authorisation confirm: "
-            + e("; ".join(rec["to_confirm"]))
-        )
     out.print(
         f"[{style}]{el['status'].upper()}[/{style}]  {el.get('condition', '')} / "
         f"{el.get('indication')}  role: {el.get('role')}"
@@ -60,64 +54,80 @@ def print_recommendation(out: Console, rec: dict[str, Any]) -> None:
             )
     for crit in el.get("unmet", []) + el.get("exclusions", []):
         out.print(f"[red]not met[/red] {e(crit['text'])} [dim]({e(crit['test'])})[/dim]")
-    weight, dose = rec.get("dosing_weight"), rec.get("dose")
-    if weight and dose:
-        out.print(
-            f"\n[b]Dose[/b] {_g(dose['g_per_kg'])} g/kg = [b]{_g(dose['total_g'])} g[/b] "
-            f"({e(dose['regimen']['label'])}"
-            + (f", every {_g(dose['interval_weeks'])} weeks" if dose["interval_weeks"] else "")
-            + ")"
+
+
+def _print_dose(out: Console, weight: dict[str, Any], dose: dict[str, Any]) -> None:
+    from rich.markup import escape as e
+    from rich.table import Table
+
+    out.print(
+        f"\n[b]Dose[/b] {_g(dose['g_per_kg'])} g/kg = [b]{_g(dose['total_g'])} g[/b] "
+        f"({e(dose['regimen']['label'])}"
+        + (f", every {_g(dose['interval_weeks'])} weeks" if dose["interval_weeks"] else "")
+        + ")"
+    )
+    out.print(
+        f"Dosing weight {_g(weight['kg'])} kg ({weight['method']}, {weight['policy']}): "
+        f"{e(weight['rule']['reason'])}"
+    )
+    days = Table(title="Daily split")
+    for col in ("day", "grams", "mL", "vials"):
+        days.add_column(col)
+    for day in dose["days"]:
+        vials = ", ".join(f"{v['count']}x{v['size_g']:g} g" for v in day.get("vials", []))
+        days.add_row(str(day["day"]), _g(day["grams"]), _g(day.get("volume_ml", "")), vials)
+    out.print(days)
+
+
+def _print_products(out: Console, products: list[dict[str, Any]]) -> None:
+    from rich.markup import escape as e
+    from rich.table import Table
+
+    table = Table(title="Products (best first)")
+    for col in ("product", "status", "reasons"):
+        table.add_column(col, overflow="fold")
+    for prod in products[:8]:
+        name = prod["name"] if prod["status"] != "excluded" else f"[strike]{prod['name']}[/strike]"
+        reasons = e("; ".join(r.get("text", "") for r in prod.get("reasons", [])[:3]))
+        table.add_row(name, prod["status"], reasons)
+    out.print(table)
+
+
+def _print_infusion(out: Console, infusion: dict[str, Any]) -> None:
+    from rich.markup import escape as e
+    from rich.table import Table
+
+    table = Table(title=f"Infusion rate schedule — {infusion['product']}")
+    for col in ("start min", "mg/kg/min", "mL/h", "cum. mL", "cum. g"):
+        table.add_column(col)
+    for row in infusion["steps"]:
+        table.add_row(
+            minutes(row["start_min"]),
+            _g(row["rate_mg_per_kg_per_min"]),
+            ml_per_h(row["rate_ml_per_h"]),
+            f"{row['cumulative_ml']:.0f}",
+            f"{row['cumulative_g']:.1f}",
         )
+    out.print(table)
+    out.print(f"duration {minutes(infusion['duration_min'])} min")
+    for key in ("weight_basis", "first_infusion_reason"):
+        if infusion.get(key):
+            out.print(e(f"{key.replace('_', ' ')}: {infusion[key]}"))
+    for note in infusion.get("notes", []):
+        out.print(e(f"schedule: {note}"))
+    split = infusion.get("split_offer")
+    if split:
         out.print(
-            f"Dosing weight {_g(weight['kg'])} kg ({weight['method']}, {weight['policy']}): "
-            f"{e(weight['rule']['reason'])}"
+            e(
+                f"split offered: {split['days']} days of {split['grams_per_day']:.1f} g, "
+                f"{minutes(split['duration_min'])} min a day ({split['reason']})"
+            )
         )
-        days = Table(title="Daily split")
-        for col in ("day", "grams", "mL", "vials"):
-            days.add_column(col)
-        for day in dose["days"]:
-            vials = ", ".join(f"{v['count']}x{v['size_g']:g} g" for v in day.get("vials", []))
-            days.add_row(str(day["day"]), _g(day["grams"]), _g(day.get("volume_ml", "")), vials)
-        out.print(days)
-    if rec.get("products"):
-        table = Table(title="Products (best first)")
-        for col in ("product", "status", "reasons"):
-            table.add_column(col, overflow="fold")
-        for prod in rec["products"][:8]:
-            name = (
-                prod["name"] if prod["status"] != "excluded" else f"[strike]{prod['name']}[/strike]"
-            )
-            reasons = e("; ".join(r.get("text", "") for r in prod.get("reasons", [])[:3]))
-            table.add_row(name, prod["status"], reasons)
-        out.print(table)
-    infusion = rec.get("infusion")
-    if infusion:
-        table = Table(title=f"Infusion rate schedule — {infusion['product']}")
-        for col in ("start min", "mg/kg/min", "mL/h", "cum. mL", "cum. g"):
-            table.add_column(col)
-        for row in infusion["steps"]:
-            table.add_row(
-                minutes(row["start_min"]),
-                _g(row["rate_mg_per_kg_per_min"]),
-                ml_per_h(row["rate_ml_per_h"]),
-                f"{row['cumulative_ml']:.0f}",
-                f"{row['cumulative_g']:.1f}",
-            )
-        out.print(table)
-        out.print(f"duration {minutes(infusion['duration_min'])} min")
-        for key in ("weight_basis", "first_infusion_reason"):
-            if infusion.get(key):
-                out.print(e(f"{key.replace('_', ' ')}: {infusion[key]}"))
-        for note in infusion.get("notes", []):
-            out.print(e(f"schedule: {note}"))
-        split = infusion.get("split_offer")
-        if split:
-            out.print(
-                e(
-                    f"split offered: {split['days']} days of {split['grams_per_day']:.1f} g, "
-                    f"{minutes(split['duration_min'])} min a day ({split['reason']})"
-                )
-            )
+
+
+def _print_follow_up(out: Console, rec: dict[str, Any]) -> None:
+    from rich.markup import escape as e
+
     for item in [m for m in rec.get("monitoring", []) if m.get("phase") != "risks"][:12]:
         text = (
             item.get("text") or item.get("name") or item.get("id")
@@ -130,10 +140,15 @@ def print_recommendation(out: Console, rec: dict[str, Any]) -> None:
         measures = ", ".join(m["name"] for m in review["measures"])
         out.print(f"\n[b]Review[/b] measures: {e(measures)}. {e(review['response_definition'])}")
     _print_prognosis(out, rec.get("prognosis", []))
-    for alt in el.get("alternatives", []):
+    for alt in rec["eligibility"].get("alternatives", []):
         out.print(
             e(f"alternative: {alt['name']}" + (f" — {alt['note']}" if alt.get("note") else ""))
         )
+
+
+def _print_notes(out: Console, rec: dict[str, Any]) -> None:
+    from rich.markup import escape as e
+
     for warning in rec.get("warnings", []):
         out.print(f"[bold yellow]warning[/bold yellow] {e(warning)}")
     for item in rec.get("unverified", []):
@@ -158,3 +173,24 @@ def _print_prognosis(out: Console, rows: list[dict[str, Any]]) -> None:
             out.print(f"{head}needs {e(', '.join(row['missing']))}")
         elif row.get("refused"):
             out.print(f"{head}not computed: {e(row['refused'])}")
+
+
+def print_recommendation(out: Console, rec: dict[str, Any]) -> None:
+    """The recommendation as one terminal report: eligibility, dose, products, rates, follow-up."""
+    from rich.markup import escape as e
+
+    if rec.get("plan_status") == "provisional":
+        out.print(
+            "[bold cyan]PROVISIONAL PLAN[/bold cyan] — before authorisation confirm: "
+            + e("; ".join(rec["to_confirm"]))
+        )
+    _print_eligibility(out, rec["eligibility"])
+    weight, dose = rec.get("dosing_weight"), rec.get("dose")
+    if weight and dose:
+        _print_dose(out, weight, dose)
+    if rec.get("products"):
+        _print_products(out, rec["products"])
+    if rec.get("infusion"):
+        _print_infusion(out, rec["infusion"])
+    _print_follow_up(out, rec)
+    _print_notes(out, rec)

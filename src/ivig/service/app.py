@@ -58,6 +58,7 @@ def create_app(
     from fastapi import FastAPI
 
     from ivig import __version__
+    from ivig.service.api_docs import add_offline_docs
     from ivig.service.auth import oauth_verifier
     from ivig.service.errors import IvigJSONResponse, install_error_handlers
     from ivig.service.security import JwtVerifier, add_cors, replay_cache_for
@@ -93,7 +94,10 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         default_response_class=IvigJSONResponse,
+        docs_url=None,
+        redoc_url=None,
     )
+    add_offline_docs(app)  # /docs and /redoc with assets served from the package, no CDN
     app.state.ivig = state
     install_error_handlers(app)
     add_cors(app, settings)

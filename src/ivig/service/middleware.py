@@ -38,11 +38,11 @@ CSP = (
     "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "
     "object-src 'none'"
 )
-#: the API docs page loads its script and styles from a CDN and runs an inline script
+#: the API docs pages load their scripts and styles from this server (ivig.service.api_docs)
+#: and run an inline script; ReDoc's workers come from blob: URLs
 DOCS_CSP = (
-    "default-src 'self' https://cdn.jsdelivr.net; script-src 'self' 'unsafe-inline' "
-    "https://cdn.jsdelivr.net; style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "img-src 'self' data: https://fastapi.tiangolo.com; frame-ancestors 'none'"
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; worker-src 'self' blob:; frame-ancestors 'none'"
 )
 _DOCS = ("/docs", "/redoc")
 

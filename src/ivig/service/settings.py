@@ -119,6 +119,10 @@ class Settings:
     #: write the ``ivig`` logs as JSON lines on stderr when nothing else configured logging
     json_logs: bool = True
 
+    #: local prices, a CSV file with columns product, price_per_g (``IVIG_PRICES``); the web
+    #: dashboard shows cost per gram, usage cost and savings with it
+    prices_file: str | None = None
+
     @property
     def secure_cookies(self) -> bool:
         """Cookies carry ``Secure`` whenever the public URL is https."""
@@ -147,7 +151,8 @@ class Settings:
         ``IVIG_JURISDICTION``, ``IVIG_CDS_ISSUERS`` (JSON list of ``{iss, jwks?, jwks_url?,
         jku_allowed?}``), ``IVIG_OAUTH_ISSUERS`` (same shape), ``IVIG_IG_CODES`` (comma separated,
         ``system|code`` or a bare code), ``IVIG_ORDER_TOLERANCE_PCT`` (a number, default 10),
-        ``IVIG_CDS_MAX_TOKEN_LIFETIME_S`` (seconds, default 300).
+        ``IVIG_CDS_MAX_TOKEN_LIFETIME_S`` (seconds, default 300), ``IVIG_PRICES`` (a prices
+        CSV file).
         """
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
@@ -168,6 +173,8 @@ class Settings:
             values["cds_max_token_lifetime_s"] = _seconds(
                 "IVIG_CDS_MAX_TOKEN_LIFETIME_S", env["IVIG_CDS_MAX_TOKEN_LIFETIME_S"]
             )
+        if env.get("IVIG_PRICES"):
+            values["prices_file"] = env["IVIG_PRICES"]
         for name, key in (
             ("cds_issuers", "IVIG_CDS_ISSUERS"),
             ("oauth_issuers", "IVIG_OAUTH_ISSUERS"),

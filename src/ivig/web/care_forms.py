@@ -20,10 +20,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ACTION_OF",
+    "ITEM_PREFIX",
     "CareField",
     "Submitted",
     "attach_forms",
+    "item_form",
+    "items_of",
     "parse_care_form",
+    "score_item_fields",
+    "score_links",
 ]
 
 #: form kind -> the access action (``ivig.web.access.ACTIONS``) it needs
@@ -31,6 +36,7 @@ ACTION_OF = {
     "infusion": "record_infusion",
     "outcome": "record_outcome",
     "adverse_event": "record_adverse_event",
+    "igg": "record_igg_level",
 }
 
 Choices = tuple[tuple[str, str], ...]
@@ -119,12 +125,83 @@ def outcome_fields(kb: KnowledgeBase) -> list[CareField]:
     ]
 
 
+#: the prefix of an item's field in the item-by-item outcome form (``item.<item id>``)
+ITEM_PREFIX = "item."
+
+
+def score_item_fields(kb: KnowledgeBase, score_id: str) -> list[CareField]:
+    """The outcome form of one score, item by item, as its record defines the items: a choice
+    list (value and its words) or a number with its unit and range."""
+    from ivig.registry.care import TIMINGS
+
+    score = kb.score(score_id)
+    fields = [
+        CareField("score_id", "Score", "select", required=True,
+                  choices=((str(score["id"]), str(score["name"])),)),
+        CareField("date", "Date assessed", "date", required=True),
+        CareField("timing", "Timing", "select", required=True, choices=_plain(TIMINGS)),
+    ]  # fmt: skip
+    for item in score.get("items", []):
+        name = ITEM_PREFIX + str(item["id"])
+        label = str(item.get("label") or item["id"]).capitalize()
+        if item.get("choices"):
+            choices = tuple(
+                (str(c["value"]), f"{c['value']}: {c['label']}") for c in item["choices"]
+            )
+            fields.append(CareField(name, label, "select", required=True, choices=choices))
+            continue
+        low, high = item.get("min"), item.get("max")
+        span = f"{low:g} to {high:g}" if low is not None and high is not None else None
+        fields.append(CareField(name, label, "float", item.get("unit"), required=True, help=span))
+    return fields
+
+
+def items_of(args: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``item.<id>`` arguments of an item-by-item form as the score's items (numbers as
+    numbers), removed from ``args``; ``None`` when the form has none."""
+    keys = [k for k in args if k.startswith(ITEM_PREFIX)]
+    if not keys:
+        return None
+    items: dict[str, Any] = {}
+    for key in keys:
+        value = args.pop(key)
+        number = _number(value, None) if isinstance(value, str) else value
+        if isinstance(number, float):
+            value = int(number) if number.is_integer() else number
+        items[key.removeprefix(ITEM_PREFIX)] = value
+    return items
+
+
+def score_links(kb: KnowledgeBase, base: str, course: dict[str, Any]) -> list[tuple[str, str]]:
+    """Links to the item-by-item form of each score used in the course's condition."""
+    condition = course.get("condition")
+    scores = [s for s in kb.data["scores"] if condition in (s.get("conditions") or [])]
+    return [
+        (f"{base}/courses/{course['id']}/outcomes/new?score={s['id']}", str(s["name"]))
+        for s in sorted(scores, key=lambda s: str(s["name"]).lower())
+    ]
+
+
+def igg_fields() -> list[CareField]:
+    """The fields of the measured-IgG form."""
+    from ivig.registry.care import IGG_KINDS
+
+    return [
+        CareField("date", "Date sampled", "date", required=True),
+        CareField("kind", "Level", "select", required=True, choices=_plain(IGG_KINDS),
+                  help="trough: just before an infusion; peak: after it"),
+        CareField("igg_g_per_l", "Serum IgG", "float", "g/L", required=True),
+        CareField("note", "Note", "textarea"),
+    ]  # fmt: skip
+
+
 def adverse_event_fields(kb: KnowledgeBase, courses: list[dict[str, Any]]) -> list[CareField]:
     """The fields of the adverse-event form (``courses``: the patient's courses)."""
     from ivig.registry.care import AE_OUTCOMES, AE_SEVERITIES
+    from ivig.web.glossary import name
 
     course_choices = tuple(
-        (str(c["id"]), f"Course {c['id']} ({c.get('indication') or c.get('condition')})")
+        (str(c["id"]), f"Course {c['id']} ({name(kb, c.get('indication') or c.get('condition'))})")
         for c in courses
     )
     return [
@@ -255,7 +332,7 @@ def attach_forms(
     base = f"/app/patients/{quote(str(history['patient_ref']), safe='')}"
     for course in history["courses"]:
         cid = int(course["id"])
-        forms: dict[str, Any] = {"infusion": None, "outcome": None}
+        forms: dict[str, Any] = {"infusion": None, "outcome": None, "igg": None}
         if course["status"] == "active" and allowed(role, "record_infusion"):
             forms["infusion"] = _form(
                 "infusion", f"{base}/courses/{cid}/infusions", f"inf-{cid}",
@@ -263,11 +340,20 @@ def attach_forms(
                 {"date": today, "product": str(course.get("product") or "")},
                 submitted, cid,
             )  # fmt: skip
+        course["score_links"] = (
+            score_links(kb, base, course) if allowed(role, "record_outcome") else []
+        )
         if allowed(role, "record_outcome"):
             forms["outcome"] = _form(
                 "outcome", f"{base}/courses/{cid}/outcomes", f"out-{cid}",
                 f"Record an outcome assessment (course {cid})", outcome_fields(kb),
                 {"date": today, "timing": "routine"}, submitted, cid,
+            )  # fmt: skip
+        if allowed(role, "record_igg_level"):
+            forms["igg"] = _form(
+                "igg", f"{base}/courses/{cid}/igg-levels", f"igg-{cid}",
+                f"Record a measured IgG level (course {cid})", igg_fields(),
+                {"date": today, "kind": "trough"}, submitted, cid,
             )  # fmt: skip
         course["forms"] = forms
     if not allowed(role, "record_adverse_event"):
@@ -276,3 +362,25 @@ def attach_forms(
         "adverse_event", f"{base}/adverse-events", "ae", "Record an adverse event",
         adverse_event_fields(kb, history["courses"]), {"date": today}, submitted, None,
     )  # fmt: skip
+
+
+def item_form(
+    kb: KnowledgeBase,
+    patient_ref: str,
+    course_id: int,
+    score_id: str,
+    *,
+    today: str,
+    submitted: Submitted | None = None,
+) -> dict[str, Any]:
+    """The item-by-item outcome form of ``score_id`` on a course (with its problems, if any)."""
+    from urllib.parse import quote
+
+    base = f"/app/patients/{quote(patient_ref, safe='')}"
+    form = _form(
+        "outcome", f"{base}/courses/{course_id}/outcomes", f"items-{course_id}",
+        f"{kb.score(score_id)['name']}, item by item", score_item_fields(kb, score_id),
+        {"date": today, "timing": "routine", "score_id": score_id}, submitted, course_id,
+    )  # fmt: skip
+    form["open"] = True
+    return form

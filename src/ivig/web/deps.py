@@ -9,6 +9,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ivig.web.access import NAV, allowed
 from ivig.web.cache import RegistryCache
+from ivig.web.glossary import name, plain, where
 from ivig.web.session import (
     COOKIE_NAME,
     WebConfig,
@@ -101,6 +102,9 @@ def page(
         "csrf": csrf_token(config_of(request), cookie) if cookie and user else "",
         "has_registry": state.registry is not None,
         "may": (lambda what: bool(user and allowed(user.role, what))),
+        "plain": (lambda text: plain(state.kb, text)),
+        "name": (lambda ident: name(state.kb, ident)),
+        "where": (lambda path: where(state.kb, path)),
     }
     html = render_page(template, {**common, **(context or {})})
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})

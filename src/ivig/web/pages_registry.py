@@ -4,6 +4,7 @@ outcome trends, IgG over time, reviews due) and the stewardship dashboard."""
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter
@@ -14,6 +15,7 @@ from ivig.web import svg
 from ivig.web.access import allowed
 from ivig.web.care_forms import Submitted, attach_forms
 from ivig.web.deps import cache_of, guard, page, state_of, user_of
+from ivig.web.glossary import names_of
 from ivig.web.patient_data import igg_prediction, list_patients, patient_history
 
 __all__ = ["patient_page", "router"]
@@ -30,6 +32,15 @@ def _score_name(kb: Any, score_id: str) -> str:
         return score_id
 
 
+def _score_range(kb: Any, score_id: str) -> tuple[float | None, float | None]:
+    """The score's range from its record (the chart's y-axis), when the record gives one."""
+    try:
+        rng = kb.score(score_id).get("range") or {}
+    except Exception:  # an id the knowledge base no longer holds: the values' own range
+        return None, None
+    return rng.get("min"), rng.get("max")
+
+
 def score_charts(kb: Any, course: dict[str, Any]) -> list[dict[str, Any]]:
     """One trend chart per outcome score recorded in the course."""
     by_score: dict[str, list[tuple[dt.date, float]]] = {}
@@ -40,6 +51,7 @@ def score_charts(kb: Any, course: dict[str, Any]) -> list[dict[str, Any]]:
     charts = []
     for score_id, points in by_score.items():
         name = _score_name(kb, score_id)
+        scale = _score_range(kb, score_id)
         charts.append(
             {
                 "score_id": score_id,
@@ -50,6 +62,8 @@ def score_charts(kb: Any, course: dict[str, Any]) -> list[dict[str, Any]]:
                     title=f"{name}: course {course['id']}",
                     y_label="score",
                     chart_id=f"score-{course['id']}-{score_id}",
+                    y_min=scale[0],
+                    y_max=scale[1],
                 ),
             }
         )
@@ -57,13 +71,16 @@ def score_charts(kb: Any, course: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def igg_chart(kb: Any, course: dict[str, Any], today: dt.date) -> dict[str, Any] | None:
-    """Predicted IgG over the course, measured values and the reference band, as SVG."""
+    """Predicted and fitted IgG over the course, measured levels and the target band, as SVG."""
     pred = igg_prediction(kb, course, until=today)
     if pred is None:
         return None
-    series = [svg.Series("predicted IgG (PK model)", pred["points"], markers=False)]
+    series = [svg.Series("predicted (population)", pred["points"], markers=False, dashed=True)]
+    if pred["fitted"]:
+        series.append(svg.Series("fitted to the measured levels", pred["fitted"], markers=False))
     if pred["measured"]:
-        series.append(svg.Series("measured IgG", pred["measured"], line=False))
+        points = [(day, value) for day, value, _kind in pred["measured"]]
+        series.append(svg.Series("measured IgG", points, line=False))
     band = None
     ref = pred["band"]
     if ref is not None:
@@ -112,12 +129,18 @@ def patient_page(
             session, ("reviews", today), lambda: api.reviews_due(session, today=today)
         )
         history = patient_history(session, patient_ref, reviews=reviews)
+        for course in (history or {}).get("courses", []):
+            # the PK fit to measured levels is the page's costly part: kept until a change
+            course["igg"] = cache.get(
+                session,
+                ("igg", patient_ref, course["id"], today),
+                partial(igg_chart, state.kb, course, today),
+            )
     if history is None:
         message = f"No patient {patient_ref!r}."
         return page(request, "error.html", {"title": "Not found", "message": message}, 404)
     for course in history["courses"]:
         course["score_charts"] = score_charts(state.kb, course)
-        course["igg"] = igg_chart(state.kb, course, today)
     ae_form = attach_forms(
         state.kb,
         history,
@@ -156,6 +179,7 @@ def dashboard(
     kb = state.kb
     policies = [p["id"] for p in kb.data["dosing"]["policies"]]
     policy = policy if policy in policies else policies[0]
+    prices, prices_error = _prices(state)
     systems = [s["id"] for s in kb.data["evidence_systems"]]
     system = system if system in systems else systems[0]
     today = state.settings.today()
@@ -171,9 +195,13 @@ def dashboard(
             for r in get(("reviews", today), lambda: api.reviews_due(session, today=today))
             if r["status"] in ("overdue", "due", "upcoming", "no_date")
         ]
-        by_month = get(("usage", "month"), lambda: api.report_usage(session, by="month"))
+        priced = tuple(sorted((prices or {}).items()))
+        by_month = get(
+            ("usage", "month", priced), lambda: api.report_usage(session, by="month", prices=prices)
+        )
         by_condition = get(
-            ("usage", "condition"), lambda: api.report_usage(session, by="condition")
+            ("usage", "condition", priced),
+            lambda: api.report_usage(session, by="condition", prices=prices),
         )
         events = get(("events",), lambda: api.report_adverse_events(session))
         triage: list[dict[str, Any]] = []
@@ -185,7 +213,7 @@ def dashboard(
                 )
             except InputError as exc:
                 triage_error = str(exc)
-    names = {c["id"]: c["name"] for c in kb.conditions()}
+    names = names_of(kb)
     charts = {
         "month": svg.bar_chart(
             [(r["month"], r["grams"]) for r in by_month],
@@ -196,7 +224,8 @@ def dashboard(
             title="Grams infused by condition", unit="g", chart_id="usage-condition",
         ),
         "events": svg.bar_chart(
-            [(r["product"], float(r["events"])) for r in events if r.get("events")],
+            [(names.get(r["product"], r["product"]), float(r["events"])) for r in events
+             if r.get("events")],
             title="Adverse events by product", unit="events", chart_id="ae-product",
         ),
     }  # fmt: skip
@@ -219,8 +248,39 @@ def dashboard(
             "triage": triage,
             "triage_error": triage_error,
             "today": today.isoformat(),
+            "prices": prices,
+            "prices_error": prices_error,
+            "usage_cost": _cost_summary(by_condition),
         },
     )
+
+
+def _prices(state: Any) -> tuple[dict[str, float] | None, str]:
+    """The local prices per gram (or None) and the problem with the prices file, if any."""
+    from ivig.errors import InputError
+    from ivig.web.prices import load_prices
+
+    try:
+        return load_prices(state.kb, state.settings.prices_file), ""
+    except InputError as exc:
+        return None, str(exc)
+
+
+def _cost_summary(rows: list[dict[str, Any]]) -> dict[str, float] | None:
+    """Total cost, grams priced and the mean price per gram of the priced infusions."""
+    if all(r.get("cost") is None for r in rows):
+        return None  # no prices set, or none of the products given has one
+    priced_cost = sum(r["cost"] or 0.0 for r in rows)
+    unpriced = sum(r.get("unpriced_grams", 0.0) for r in rows)
+    priced_grams = sum(r["grams"] for r in rows) - unpriced
+    if priced_grams <= 0:
+        return None
+    return {
+        "cost": priced_cost,
+        "priced_grams": priced_grams,
+        "unpriced_grams": unpriced,
+        "per_g": priced_cost / priced_grams,
+    }
 
 
 @router.get("/app/dashboard/savings", response_class=HTMLResponse)
@@ -237,14 +297,28 @@ def savings(request: Request, policy: str = "") -> Response:
     kb = state.kb
     policies = [p["id"] for p in kb.data["dosing"]["policies"]]
     policy = policy if policy in policies else policies[0]
+    prices, _error = _prices(state)
     with state.registry.session() as session:
         result = cache_of(request).get(
             session,
             ("savings", policy),
             lambda: api.report_weight_savings(session, kb, policy=policy),
         )
+        usage = cache_of(request).get(
+            session,
+            ("usage", "condition", tuple(sorted((prices or {}).items()))),
+            lambda: api.report_usage(session, by="condition", prices=prices),
+        )
     return page(
         request,
         "savings.html",
-        {"savings": result, "policy": policy, "policies": kb.data["dosing"]["policies"]},
+        {
+            "savings": result,
+            "policy": policy,
+            "policy_name": next(
+                p["name"] for p in kb.data["dosing"]["policies"] if p["id"] == policy
+            ),
+            "policies": kb.data["dosing"]["policies"],
+            "usage_cost": _cost_summary(usage),
+        },
     )

@@ -81,6 +81,25 @@ def form_context(kb: KnowledgeBase, values: FormValues, errors: dict[str, str]) 
     }
 
 
+def _sheet(request: Request, rec: dict[str, Any] | None, patient_ref: str) -> dict[str, Any]:
+    """The order sheet's view model, shown as the answer first and printed as the order."""
+    if not rec:
+        return {}
+    from ivig.render.html import sheet_context
+
+    state = state_of(request)
+    condition = rec["eligibility"].get("condition")
+    known = condition and condition in {c["id"] for c in state.kb.conditions()}
+    name = state.kb.condition(condition)["name"] if known else ""
+    from ivig.web.glossary import plain
+
+    today = state.settings.today()
+    sheet = sheet_context(rec, patient_ref=patient_ref, today=today, condition_name=name)
+    for key in ("warnings", "provisional"):  # knowledge ids in the core's sentences as names
+        sheet[key] = [plain(state.kb, w) for w in sheet[key]]
+    return sheet
+
+
 def compute(kb: KnowledgeBase, values: FormValues) -> tuple[dict[str, Any] | None, dict[str, str]]:
     """The recommendation for the form, or the problems by field."""
     from ivig.app.recommend import recommend
@@ -148,6 +167,7 @@ async def post_request(request: Request) -> Response:
             "stored": None,
             "request_json": json.dumps(rec["request"]),
             "patient_ref": _one(values, "patient_ref"),
+            "sheet": _sheet(request, rec, _one(values, "patient_ref")),
         },
     )
 
@@ -217,7 +237,13 @@ def stored_request(request: Request, request_id: int) -> Response:
     return page(
         request,
         "recommendation.html",
-        {"rec": found["recommendation"], "stored": found, "request_json": "", "patient_ref": ""},
+        {
+            "rec": found["recommendation"],
+            "stored": found,
+            "request_json": "",
+            "patient_ref": "",
+            "sheet": _sheet(request, found["recommendation"], found["patient_ref"]),
+        },
     )
 
 
@@ -249,7 +275,8 @@ async def authorise(request: Request, request_id: int) -> Response:
         if isinstance(found, Response):
             return found
         ctx = {"rec": found["recommendation"], "stored": found, "request_json": "",
-               "patient_ref": "", "authorise_error": str(exc), "values": values}  # fmt: skip
+               "patient_ref": "", "authorise_error": str(exc), "values": values,
+               "sheet": _sheet(request, found["recommendation"], found["patient_ref"])}  # fmt: skip
         return page(request, "recommendation.html", ctx, status=422)
     return RedirectResponse(f"/app/requests/{request_id}?authorised=1", status_code=303)
 
@@ -263,6 +290,17 @@ def order_sheet(request: Request, request_id: int) -> Response:
     found = _stored(request, request_id)
     if isinstance(found, Response):
         return found
-    from ivig.render.html import render_order_sheet
+    from ivig.render.html import environment
 
-    return HTMLResponse(render_order_sheet(found["recommendation"]))
+    sheet = _sheet(request, found["recommendation"], found["patient_ref"])
+    template = environment().get_template("order_sheet.html")
+    return HTMLResponse(template.render(sheet=sheet, sheet_css_url="/app/order-sheet.css"))
+
+
+@router.get("/app/order-sheet.css")
+def order_sheet_css() -> Response:
+    """The order sheet's stylesheet (the pages allow no inline style)."""
+    from ivig.render.html import TEMPLATES
+
+    css = (TEMPLATES / "order_sheet.css").read_text(encoding="utf-8")
+    return Response(css, media_type="text/css", headers={"Cache-Control": "max-age=3600"})

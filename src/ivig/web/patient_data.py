@@ -4,13 +4,14 @@ lots, adverse events, outcome scores and the IgG the PK model predicts from the 
 Read-only. Requests and reviews come through :mod:`ivig.registry.api`; infusions, outcomes
 and adverse events of one patient are read from the registry's tables (the public API has no
 per-patient history yet). The IgG curve is :func:`ivig.core.pk.simulate_regimen` over the
-infusions given, with the population's typical values; nothing is recomputed here.
+infusions given and fitted to the measured levels (:mod:`ivig.app.patient` chooses the
+population and the target band); nothing is computed here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -104,6 +105,7 @@ def patient_history(
                     }
                     for i in infusions
                 ],
+                "igg_levels": api.igg_levels(session, course.id),
                 "outcomes": [
                     {
                         "score_id": o.score_id,
@@ -124,9 +126,12 @@ def patient_history(
     if reviews is None:
         reviews = api.reviews_due(session, today=today)
     reviews = [r for r in reviews if r["course_id"] in course_ids]
+    latest = bodies[requests[0]["request_id"]] if requests else {}
     return {
         "patient_ref": patient.local_ref,
         "sex": patient.sex,
+        "latest_patient": (latest.get("request") or {}).get("patient") or {},
+        "latest_date": str(latest.get("submitted_at") or "")[:10],
         "birth_year": patient.birth_year,
         "requests": requests,
         "courses": courses,
@@ -147,86 +152,19 @@ def patient_history(
     }
 
 
-def _population(kb: KnowledgeBase, condition: str) -> Any:
-    from ivig.core.pk import pk_population
-
-    for pop in kb.data["pk"]["populations"]:
-        if pop.get("condition") == condition:
-            return pop
-    return pk_population(kb)
-
-
-def _band(kb: KnowledgeBase, population_id: str, interval_days: float | None) -> Any:
-    """The population's steady-state trough reference nearest the maintenance interval."""
-    refs = [
-        r
-        for r in kb.data["pk"]["references"]
-        if r["population"] == population_id and r["kind"] == "trough" and {"min", "max"} <= set(r)
-    ]
-    if not refs or interval_days is None:
-        return None  # a trough band belongs to a maintenance interval
-    return min(refs, key=lambda r: abs(r.get("interval_days", 0.0) - interval_days))
-
-
 def igg_prediction(
     kb: KnowledgeBase, course: dict[str, Any], *, until: dt.date | None = None
 ) -> dict[str, Any] | None:
-    """Predicted total IgG (g/L) by date over the course's infusions, with the reference band.
+    """The course's IgG as :func:`ivig.app.patient.igg_course` gives it, over the levels
+    recorded in the registry; the request's pre-treatment IgG counts as the baseline when no
+    baseline level was recorded."""
+    from ivig.app.patient import igg_course
 
-    ``None`` when the course has no infusion or no weight. Infusions on the same date are one
-    dose; route comes from the product's catalogue routes.
-    """
-    from ivig.core.pk import Dose, default_infusion_hours, simulate_regimen
-
-    infusions = course["infusions"]
-    weight_kg = (course["request"].get("patient") or {}).get("weight_kg")
-    if not infusions or not weight_kg:
-        return None
-    first = dt.date.fromisoformat(infusions[0]["date"])
-    by_day: dict[int, float] = {}
-    routes: dict[int, Literal["iv", "sc"]] = {}
-    products: dict[str, Any] = {p["id"]: p for p in kb.data["products"]}
-    for inf in infusions:
-        day = (dt.date.fromisoformat(inf["date"]) - first).days
-        by_day[day] = by_day.get(day, 0.0) + float(inf["grams"])
-        product_routes = (products.get(inf["product"]) or {}).get("routes", ["iv"])
-        routes[day] = "iv" if "iv" in product_routes else "sc"
-    hours = default_infusion_hours(kb)
-    doses = [
-        Dose(
-            day=float(day),
-            amount_g_per_kg=grams / float(weight_kg),
-            route=routes[day],
-            infusion_hours=hours if routes[day] == "iv" else 0.0,
-        )
-        for day, grams in sorted(by_day.items())
-    ]
-    last_day = max(by_day)
-    end_day = float(last_day + 28)
-    if until is not None:
-        end_day = max(end_day, float((until - first).days))
-    population = _population(kb, course["condition"])
-    sim = simulate_regimen(population, doses, float(weight_kg), end_day=end_day, step_days=1.0)
-    points = [
-        (first + dt.timedelta(days=int(t)), float(v))
-        for t, v in zip(sim.times_days, sim.total_igg_g_per_l, strict=True)
-    ]
-    dose = course["recommendation"].get("dose") or {}
-    interval_weeks = dose.get("interval_weeks")
-    band = _band(kb, population["id"], interval_weeks * 7 if interval_weeks else None)
-    measured = []
+    levels = list(course.get("igg_levels", []))
     labs = (course["request"].get("patient") or {}).get("labs") or {}
-    if isinstance(labs.get("igg_g_per_l"), int | float):
-        measured.append((first, float(labs["igg_g_per_l"])))
-    return {
-        "population": {
-            "id": population["id"],
-            "name": population["name"],
-            "verified": population["verified"],
-            "warnings": list(population.get("warnings", [])),
-        },
-        "points": points,
-        "measured": measured,
-        "band": band,
-        "doses": len(doses),
-    }
+    if isinstance(labs.get("igg_g_per_l"), int | float) and not any(
+        lv["kind"] == "baseline" for lv in levels
+    ):
+        baseline = {"date": course["start_date"], "kind": "baseline"}
+        levels.insert(0, {**baseline, "igg_g_per_l": labs["igg_g_per_l"]})
+    return igg_course(kb, course, levels, until=until)

@@ -87,8 +87,10 @@ def line_chart(
     width: int = 640,
     height: int = 260,
     y_min: float | None = None,
+    y_max: float | None = None,
 ) -> str:
-    """A line chart of ``series`` with an optional shaded ``band``."""
+    """A line chart of ``series`` with an optional shaded ``band``; ``y_min``/``y_max`` widen
+    the y-axis to a scale's range (a single value of a 0-60 score is not drawn on 26-27)."""
     points = [(_x_value(x), float(y)) for s in series for x, y in s.points]
     dates = any(isinstance(x, dt.date) for s in series for x, _ in s.points)
     desc = f"{len(series)} series, {len(points)} points"
@@ -104,7 +106,9 @@ def line_chart(
     x0, x1 = min(xs), max(xs)
     if x1 == x0:
         x0, x1 = x0 - 1, x1 + 1
-    yt = nice_ticks(min(ys) if y_min is None else min(y_min, *ys), max(ys))
+    yt = nice_ticks(
+        min(ys) if y_min is None else min(y_min, *ys), max(ys) if y_max is None else max(y_max, *ys)
+    )
     y0, y1 = yt[0], yt[-1]
 
     def sx(x: float) -> float:
@@ -176,11 +180,12 @@ def bar_chart(
     unit: str,
     chart_id: str = "bars",
     width: int = 640,
-    bar_height: int = 20,
+    bar_height: int = 14,
 ) -> str:
-    """Horizontal bars, one per row (label, value), with the value written at the end."""
-    left, right, top = 190, 70, 28
-    height = top + bar_height * max(len(rows), 1) + 12
+    """Horizontal bars, one per row (label, value): the label written in full above its bar
+    (never clipped at the left edge), the value at the bar's end."""
+    left, right, top, row_height = 8, 70, 30, bar_height + 20
+    height = top + row_height * max(len(rows), 1) + 6
     out = _open(width, height, title, f"{len(rows)} bars in {unit}", chart_id)
     out.append(f'<text x="4" y="16" class="chart-title">{escape(title)}</text>')
     if not rows:
@@ -188,18 +193,19 @@ def bar_chart(
         return "".join(out)
     high = max((v for _, v in rows), default=0.0) or 1.0
     span = width - left - right
+    max_chars = int((width - left) / 6.8)
     for n, (label, value) in enumerate(rows):
-        y = top + n * bar_height
+        y = top + n * row_height
         w = max(value, 0.0) / high * span
-        short = label if len(label) <= 28 else label[:27] + "…"
+        short = label if len(label) <= max_chars else label[: max_chars - 1] + "…"
+        shown = f"{_fmt(round(value, 1))} {unit}"
         out.append(
-            f'<g class="bar"><title>{escape(label)}: {_fmt(round(value, 1))} {escape(unit)}</title>'
-            f'<text x="{left - 6}" y="{y + bar_height * 0.7:.1f}" text-anchor="end">'
-            f"{escape(short)}</text>"
-            f'<rect x="{left}" y="{y + 2}" width="{w:.1f}" height="{bar_height - 5}" '
+            f'<g class="bar"><title>{escape(label)}: {escape(shown)}</title>'
+            f'<text x="{left}" y="{y + 12}">{escape(short)}</text>'
+            f'<rect x="{left}" y="{y + 16}" width="{w:.1f}" height="{bar_height}" '
             f'fill="{PALETTE[0]}"/>'
-            f'<text x="{left + w + 4:.1f}" y="{y + bar_height * 0.7:.1f}">'
-            f"{_fmt(round(value, 1))}</text></g>"
+            f'<text x="{left + w + 4:.1f}" y="{y + 16 + bar_height - 3}">'
+            f"{escape(_fmt(round(value, 1)))}</text></g>"
         )
     out.append("</svg>")
     return "".join(out)

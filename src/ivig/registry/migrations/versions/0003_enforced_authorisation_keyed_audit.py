@@ -9,7 +9,7 @@ audit tables are handed to the role ``ivig_audit_owner`` and the role ``ivig_app
 what the application needs (see docs/registry.md), when the migrating user may create roles.
 
 Revision ID: 0003
-Revises: 0004 (after the JWT replay table; both once revised 0001)
+Revises: 0002 (after the IgG levels table, which its baseline covers; before that 0004)
 Create Date: 2026-12-01
 """
 
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0004"
+down_revision = "0002"  # after 0002 (igg_levels): its baseline reads every covered table
 branch_labels = None
 depends_on = None
 
