@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test setup lint imports imports-pending typecheck pytest docs lock check-core bench clean
+.PHONY: run test setup lint imports typecheck pytest docs lock check-core bench clean
 
 setup: $(STAMP)
 
@@ -33,10 +33,6 @@ lint: setup
 # The import contracts of pyproject.toml (the layer diagram in CONTRIBUTING.md); quiet when kept.
 imports: setup
 	@out=$$($(BIN)/lint-imports --no-cache --no-logo 2>&1) || { echo "$$out"; exit 1; }
-
-# The contracts the code does not meet yet (importlinter-pending.toml): lists what breaks them.
-imports-pending: setup
-	@$(BIN)/lint-imports --no-cache --no-logo importlinter-pending.toml || true
 
 typecheck: setup
 	@$(BIN)/mypy --no-error-summary src tests

@@ -40,7 +40,7 @@ def mount(app: FastAPI, settings: object = None, *, config: WebConfig | None = N
 
 def warm_up(app: FastAPI) -> None:
     """Compile the templates and import what the pages use, so no visitor waits for it."""
-    import ivig.core.pk  # noqa: F401  (numpy and the PK model, for the patient page)
+    import ivig.app.patient  # noqa: F401  (numpy and the PK model, for the patient page)
     from ivig.web.templating import environment
 
     env = environment()
