@@ -31,6 +31,7 @@ Action = Literal[
     "stop_course",
     "record_infusion",
     "override_authorisation",
+    "record_igg_level",
     "record_adverse_event",
     "record_outcome",
     "review_course",
@@ -57,6 +58,8 @@ PERMISSIONS: dict[Action, tuple[Role, ...]] = {
     #: record an infusion past the authorisation (expiry, grams) or substitute the product,
     #: with a reason the audit and the dashboard show
     "override_authorisation": ("pharmacist", "clinician", "steward"),
+    #: a measured serum IgG (trough, peak, baseline) of a course
+    "record_igg_level": ("nurse", "pharmacist", "clinician"),
     "record_adverse_event": ("nurse", "pharmacist", "clinician"),
     "record_outcome": ("clinician", "nurse", "steward"),
     "review_course": ("clinician", "steward"),

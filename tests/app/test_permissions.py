@@ -98,6 +98,9 @@ REGISTRY_CALLS: dict[Action, RegistryCall] = {
     ),
     "trial_off": lambda s, a, kb: api.start_trial_off(s, 10**6, actor=a, start_date=TODAY),
     "manage_users": lambda s, a, kb: api.create_user(s, "perm-new", "nurse", actor=a),
+    "record_igg_level": lambda s, a, kb: api.record_igg_level(
+        s, 10**6, date=TODAY, kind="trough", igg_g_per_l=9.5, actor=a, knowledge=kb
+    ),
 }
 
 

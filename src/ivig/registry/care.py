@@ -606,8 +606,8 @@ def record_igg_level(
     knowledge: KnowledgeBase | None = None,
 ) -> dict[str, Any]:
     """A measured total serum IgG (g/L) of a course; a baseline may precede its start. Whoever
-    gives the Ig records it (the permission of ``record_infusion``)."""
-    require_permission(session, actor, "record_infusion")
+    gives the Ig records it (``record_igg_level`` in :mod:`ivig.permissions`)."""
+    require_permission(session, actor, "record_igg_level")
     user = get_user(session, actor)
     course = _course(session, course_id)
     day = as_date(date, "date")

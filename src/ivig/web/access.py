@@ -28,8 +28,7 @@ ACTIONS: dict[str, Action] = {
     "record_infusion": "record_infusion",
     "record_outcome": "record_outcome",
     "record_adverse_event": "record_adverse_event",
-    # a measured IgG is recorded by whoever gives the Ig (no action of its own in the table yet)
-    "record_igg_level": "record_infusion",
+    "record_igg_level": "record_igg_level",
 }
 
 #: navigation entries: (page, path, label)
