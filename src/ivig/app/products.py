@@ -89,6 +89,7 @@ def schedule(
     from ivig.core.schedule import compute_infusion_schedule
 
     product = _known(kb, "product", "product", query["product"])
+    _check_schedule_inputs(kb, product, query)
     if risks is None:
         risks = list(query.get("risk_factors") or [])
         for n, risk in enumerate(risks):
@@ -122,3 +123,34 @@ def schedule(
         "knowledge_version": kb.version,
         "disclaimer": kb.disclaimer,
     }
+
+
+def _largest_label_sites(kb: KnowledgeBase) -> int | None:
+    """The most infusion sites at once that any product's label in the knowledge base allows."""
+    found = [
+        record["max_sites"]
+        for product in kb.data["products"]
+        for record in product.get("sc_rates", []) or []
+        if isinstance(record, dict) and record.get("max_sites")
+    ]
+    return max(found) if found else None
+
+
+def _check_schedule_inputs(kb: KnowledgeBase, product_id: str, query: Mapping[str, Any]) -> None:
+    """Weight, dose and age within the knowledge base's plausibility limits, and SC sites within
+    what a label allows (the product's own, else the largest any label gives): refused with the
+    field named, never clamped."""
+    from ivig.core.weight import check_limit
+    from ivig.errors import InputError
+
+    check_limit(kb, "weight_kg", float(query["weight_kg"]))
+    check_limit(kb, "dose_g_per_day", float(query["dose_g"]), "dose_g")
+    if query.get("age_years") is not None:
+        check_limit(kb, "age_years", float(query["age_years"]))
+    sites = query.get("sites")
+    largest = _largest_label_sites(kb)
+    if sites is not None and largest is not None and sites > largest:
+        raise InputError(
+            "sites", sites, f"1 to {largest}", "count",
+            f"no label in the knowledge base allows more sites at once than {largest}",
+        )  # fmt: skip
