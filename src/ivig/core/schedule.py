@@ -23,87 +23,16 @@ from ivig.core.schedule_sc import sc_schedule
 from ivig.errors import InputError
 
 if TYPE_CHECKING:
-    from typing import NotRequired
-
-    from typing_extensions import TypedDict
-
     from ivig.core.risk import RiskFinding
-    from ivig.core.schedule_risk import Ceiling
     from ivig.knowledge import KnowledgeBase
     from ivig.knowledge.schema_products import Product, RateSchedule
+    from ivig.results import CeilingOut as Ceiling
 
-    class ScheduleStep(TypedDict):
-        start_min: float
-        duration_min: float
-        rate_mg_per_kg_per_min: float
-        rate_ml_per_h: float
-        grams: float
-        cumulative_ml: float
-        cumulative_g: float
-        basis: str
-
-    class ScPlan(TypedDict):
-        sites: int
-        sessions: int
-        volume_ml_per_site: float
-        rate_ml_per_h_per_site: float
-        max_volume_ml_per_site: float | None
-        max_rate_ml_per_h_per_site: float
-        max_sites: int | None
-
-    class Titration(TypedDict):
-        """How the table climbs: the interval, the step rule and their sources."""
-
-        method: str  # "label steps", "label increment" or "doubling"
-        interval_min: float | None
-        interval_basis: str
-        max_step_ratio: float | None
-        rule: str
-        sources: list[str]
-        verified: bool
-
-    class SplitOffer(TypedDict):
-        """The course over more days (within the regimen's range), shown beside the plan."""
-
-        days: int
-        grams_per_day: float
-        volume_ml_per_day: float
-        duration_min: float
-        within_practical_duration: bool
-        reason: str
-
-    class InfusionSchedule(TypedDict):
-        """The step table of one infusion day and what it rests on."""
-
-        product: str
-        product_name: str
-        route: str
-        rate_record: str
-        region: str
-        weight_kg: float
-        dose_g: float
-        concentration_g_per_ml: float
-        volume_ml: float
-        first_infusion: bool
-        first_infusion_reason: str
-        at_risk: list[str]
-        steps: list[ScheduleStep]
-        max_rate_mg_per_kg_per_min: float
-        label_max_rate_mg_per_kg_per_min: float
-        at_risk_ceiling_mg_per_kg_per_min: float | None
-        ceilings: list[Ceiling]
-        titration: Titration | None
-        duration_min: float
-        duration_at_label_max_min: float
-        practical_duration_min: float
-        split_offer: SplitOffer | None
-        weight_basis: str
-        actual_weight_kg: float | None
-        actual_weight_max_rate_ml_per_h: float | None
-        notes: list[str]
-        sources: list[str]
-        verified: bool
-        sc: NotRequired[ScPlan]
+    # the step table's types are the output contract's (one definition, in ivig.results)
+    from ivig.results import InfusionOut as InfusionSchedule
+    from ivig.results import InfusionStep as ScheduleStep
+    from ivig.results import SplitOffer
+    from ivig.results import TitrationOut as Titration
 
     Plan = list[tuple[float, float | None, str]]
 

@@ -35,19 +35,8 @@ if TYPE_CHECKING:
         sources: list[str]
         verified: bool
 
-    class Ceiling(TypedDict):
-        """One at-risk rate ceiling that applies to this schedule."""
-
-        id: str
-        rate_mg_per_kg_per_min: float
-        strict: bool
-        origin: str  # "label" (the product's own record) or "class" (schedule_rules.yaml)
-        risks: list[str]  # label risk groups or risk-factor ids that made it apply
-        risk_factors: list[str]  # the patient's risk factors behind it
-        basis: str
-        site_overridable: bool
-        sources: list[str]
-        verified: bool
+    # one definition of an applied ceiling: the output contract's
+    from ivig.results import CeilingOut as Ceiling
 
 
 __all__ = ["DEFAULT_AT_RISK_GROUPS", "applicable_ceilings", "governing", "infer_first_infusion"]

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 from ivig.errors import InputError
 
 if TYPE_CHECKING:
-    from ivig.core.schedule import InfusionSchedule, ScheduleStep
     from ivig.knowledge.schema_products import Product, ScRates
+    from ivig.results import InfusionOut as InfusionSchedule
+    from ivig.results import InfusionStep as ScheduleStep
 
 __all__ = ["sc_schedule"]
 
