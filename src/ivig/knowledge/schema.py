@@ -555,6 +555,8 @@ class PlausibilityLimit(TypedDict):
     unit: Unit
     min: float
     max: float
+    #: the limit applies from this age (an adult-only limit: 18)
+    min_age_years: NotRequired[Annotated[float, Ge(0)]]
     reason: str
     sources: Sources
     verified: bool
