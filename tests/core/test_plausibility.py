@@ -25,6 +25,7 @@ def _request(weight_kg: float, height_cm: float, age: float = 40, **extra: Any) 
 def test_the_limits_are_knowledge_data(kb: KnowledgeBase) -> None:
     bmi = kb.limit("bmi_kg_per_m2_adult")
     assert bmi is not None and (bmi["min"], bmi["max"]) == (12, 80)
+    assert bmi.get("min_age_years") == 18  # adults only, as data
     assert bmi["sources"] and bmi["verified"] is False  # a project guard, not a clinical source
 
 

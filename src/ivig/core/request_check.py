@@ -14,6 +14,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up
 if TYPE_CHECKING:
     from ivig.contract import Patient, Request
     from ivig.knowledge.base import KnowledgeBase
+    from ivig.knowledge.schema import PlausibilityLimit
 
 __all__ = ["check_finding_value", "check_request", "unusual_body_size"]
 
@@ -111,21 +112,29 @@ def check_request(kb: KnowledgeBase, request: Request) -> None:
         raise InvalidRequestError(problems)
 
 
+def _from_age(limit: PlausibilityLimit | None, age_years: float) -> PlausibilityLimit | None:
+    """``limit`` when it applies at ``age_years`` (its ``min_age_years``), else ``None``."""
+    if limit is None or age_years < limit.get("min_age_years", 0):
+        return None
+    return limit
+
+
 def unusual_body_size(kb: KnowledgeBase, patient: Patient) -> InputError | None:
     """An adult's weight, or weight with height, outside the plausible range (knowledge limits
     ``weight_kg_adult`` and ``bmi_kg_per_m2_adult``), as the error that names both fields."""
-    if patient["age_years"] < 18:
-        return None  # children: needs a growth reference the knowledge base does not hold
+    age = patient["age_years"]
     weight, height = patient["weight_kg"], patient.get("height_cm")
     confirm = "if the values are right, add confirm_unusual: [weight_kg]"
-    adult = kb.limit("weight_kg_adult")
+    # the limits say from which age they apply; children would need a growth reference the
+    # knowledge base does not hold
+    adult = _from_age(kb.limit("weight_kg_adult"), age)
     if adult and not adult["min"] <= weight <= adult["max"]:
         detail = f"{adult['reason']}; age_years {patient['age_years']:g}; {confirm}"
         return InputError(
             "patient.weight_kg", weight, f"{adult['min']:g} to {adult['max']:g} for an adult",
             "kg", detail,
         )  # fmt: skip
-    bmi_limit = kb.limit("bmi_kg_per_m2_adult")
+    bmi_limit = _from_age(kb.limit("bmi_kg_per_m2_adult"), age)
     if height is None or not bmi_limit:
         return None
     bmi = weight / (height / 100) ** 2
