@@ -75,7 +75,7 @@ def test_the_order_tolerance_is_a_setting() -> None:
     from ivig.service import Settings
 
     assert Settings.from_env({"IVIG_ORDER_TOLERANCE_PCT": "15"}).order_tolerance_pct == 15.0
-    assert Settings.from_env({}).order_tolerance_pct == 10.0
+    assert Settings.from_env({}).order_tolerance_pct is None  # the knowledge base's default
     with pytest.raises(InputError) as exc:
         Settings.from_env({"IVIG_ORDER_TOLERANCE_PCT": "lots"})
     assert exc.value.field == "IVIG_ORDER_TOLERANCE_PCT"

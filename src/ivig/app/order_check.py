@@ -25,18 +25,25 @@ if TYPE_CHECKING:
     from ivig.knowledge.base import KnowledgeBase
 
 __all__ = [
-    "DEFAULT_TOLERANCE_PCT",
     "FindingCode",
     "Order",
     "OrderCheck",
     "OrderFinding",
     "Severity",
     "check_order",
+    "default_tolerance_pct",
     "validate_order",
 ]
 
-#: the common stewardship rule: more than 10 % above the policy dose is flagged (a setting)
-DEFAULT_TOLERANCE_PCT = 10.0
+
+def default_tolerance_pct(kb: KnowledgeBase) -> float:
+    """The knowledge base's default tolerance above the policy dose (reading
+    ``order_tolerance_pct``; a site setting may override it)."""
+    for reading in kb.data["medication_codes"]["readings"]:
+        if reading["id"] == "order_tolerance_pct":
+            return float(reading["value"])
+    raise InputError("tolerance_pct", None, "a tolerance (the knowledge base gives none)", "%")
+
 
 Severity = Literal["info", "warning", "critical"]
 FindingCode = Literal[
@@ -330,10 +337,14 @@ def check_order(
     request: Request,
     order: Mapping[str, Any],
     *,
-    tolerance_pct: float = DEFAULT_TOLERANCE_PCT,
+    tolerance_pct: float | None = None,
 ) -> OrderCheck:
-    """The order beside the policy plan for ``request`` (validated against the contract)."""
+    """The order beside the policy plan for ``request`` (validated against the contract);
+    ``tolerance_pct`` defaults to the knowledge base's (:func:`default_tolerance_pct`)."""
     from ivig.core.recommend import recommend
+
+    if tolerance_pct is None:
+        tolerance_pct = default_tolerance_pct(kb)
 
     if isinstance(tolerance_pct, bool) or not 0 <= tolerance_pct < 1000:
         raise InputError("tolerance_pct", tolerance_pct, "a percentage from 0 to below 1000", "%")

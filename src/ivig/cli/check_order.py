@@ -72,9 +72,9 @@ def add_parsers(sub: Any) -> None:
     p.add_argument(
         "--tolerance-pct",
         type=float,
-        default=10.0,
-        help="percentage above the policy dose that is flagged (default 10, the common "
-        "stewardship rule)",
+        default=None,
+        help="percentage above the policy dose that is flagged (default: the knowledge base's, "
+        "10, the common stewardship rule)",
     )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_run)

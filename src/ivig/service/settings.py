@@ -103,7 +103,8 @@ class Settings:
     #: extra RxNorm (or local) medication codes that mark an immunoglobulin order
     ig_medication_codes: tuple[str, ...] = ()
     #: an ordered dose more than this many per cent from the policy dose is flagged (CDS cards)
-    order_tolerance_pct: float = 10.0
+    #: the order check's tolerance above the policy dose, % (None: the knowledge base's default)
+    order_tolerance_pct: float | None = None
     #: the knowledge base to serve; ``None`` loads the bundled one
     knowledge: KnowledgeBase | None = None
     #: today's date (tests fix it)

@@ -92,9 +92,12 @@ class CheckOrderBody(BaseModel):
     request: IvigRequest
     order: OrderBody
     tolerance_pct: float | None = Field(
-        None, ge=0, lt=1000, description="% above the policy dose that is flagged (default: the "
-        "service setting, 10)",
-    )  # fmt: skip
+        None,
+        ge=0,
+        lt=1000,
+        description="% above the policy dose that is flagged (default: the site setting, else "
+        "the knowledge base's)",
+    )
 
 
 @router.post("/check-order", response_class=IvigJSONResponse, responses=JSON_OBJECT)
