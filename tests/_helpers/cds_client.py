@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import copy
 import json
-import socket
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -21,8 +19,9 @@ from typing import Any
 
 import httpx
 import jwt
-import uvicorn
 from fastapi import FastAPI, Request, Response
+
+from tests._helpers.service import LiveServer
 
 CORPUS = Path(__file__).parent.parent / "service" / "data" / "corpus"
 EHR_TOKEN = "conformance-fhir-token"
@@ -54,30 +53,11 @@ def searchset(
     return {"resourceType": "Bundle", "type": "searchset", "total": len(found), "entry": entries}
 
 
-class Loopback:
+class Loopback(LiveServer):
     """A uvicorn server for ``app`` in a thread, on a free loopback port."""
 
     def __init__(self, app: Any) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.app = app
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]})
-        self.thread.daemon = True
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-        self.sock.close()
+        super().__init__(lambda _url: app)
 
 
 def _subject_matches(res: dict[str, Any], patient: str, ids: dict[str, str]) -> bool:
