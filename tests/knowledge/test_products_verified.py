@@ -12,6 +12,13 @@ Medicines Compendium), read in their opening sections:
   per ml; section 3: pH 4.9-5.2, osmolality not less than 240 and typically 280 mOsmol/kg.
 - ``cq-uk-smpc`` (Cutaquig, emc 12686), section 2: vials of 6, 10, 12, 20, 24 and 48 ml;
   section 3: osmolality 310 to 380 mosmol/kg, pH 5-5.5.
+
+Two further primary sources are the label holder's and the regulator's own pages:
+
+- ``pz-com-api`` (panzyga.com abbreviated prescribing information), Presentation: "IgA content
+  ≤ 0.3 mg/ml".
+- ``hz-ema-epar`` and ``hz-ema-chmp-2018`` (EMA): Hizentra is used for PID, SID and CIDP, the
+  CIDP indication being maintenance therapy after stabilisation with IVIg.
 """
 
 from __future__ import annotations
@@ -33,10 +40,30 @@ ROWS: list[tuple[str, str, int | None, dict[str, Any], str]] = [
     ("cutaquig", "packs", 0, {"sizes_ml": [6, 10, 12, 20, 24, 48]}, "cq-uk-smpc"),
     ("cutaquig", "osmolality_mosm_per_kg", 0, {"min": 310, "max": 380}, "cq-uk-smpc"),
     ("cutaquig", "ph", 0, {"min": 5, "max": 5.5}, "cq-uk-smpc"),
+    ("panzyga", "iga", 0, {"metric": "max", "iga_ug_per_ml": 300}, "pz-com-api"),
+    ("hizentra", "labelled_uses", 1, {"region": "eu", "neuro": ["cidp"]}, "hz-ema-chmp-2018"),
 ]
 
 #: the bibliography entries added for this verification pass
-NEW_SOURCES = ("hq-uk-smpc", "gp10-uk-smpc", "cq-uk-smpc")
+NEW_SOURCES = (
+    "hq-uk-smpc",
+    "gp10-uk-smpc",
+    "cq-uk-smpc",
+    "pz-com-api",
+    "hz-ema-epar",
+    "hz-ema-chmp-2018",
+)
+
+#: where each verifying source lives (the regulator's or the label holder's own site)
+SOURCE_HOSTS = {
+    "cv-uk": "medicines.org.uk/emc/product/",
+    "hq-uk-smpc": "medicines.org.uk/emc/product/",
+    "gp10-uk-smpc": "medicines.org.uk/emc/product/",
+    "cq-uk-smpc": "medicines.org.uk/emc/product/",
+    "pz-com-api": "panzyga.com/",
+    "hz-ema-epar": "ema.europa.eu/",
+    "hz-ema-chmp-2018": "ema.europa.eu/",
+}
 
 
 def _fact(kb: KnowledgeBase, product_id: str, field: str, index: int | None) -> dict[str, Any]:
@@ -70,11 +97,10 @@ def test_label_value_is_in_the_knowledge_base_and_verified(
 
 @pytest.mark.parametrize("source_id", sorted({row[4] for row in ROWS}))
 def test_cited_labels_are_primary_regulator_pages(kb: KnowledgeBase, source_id: str) -> None:
-    """Every source that verifies a row is a primary label page on medicines.org.uk."""
+    """Every source that verifies a row is primary and hosted by the regulator or label holder."""
     source = next(s for s in kb.data["sources"] if s["id"] == source_id)
     assert source["tier"] == "primary"
-    assert source["kind"] == "product_label"
-    assert "medicines.org.uk/emc/product/" in source.get("url", "")
+    assert SOURCE_HOSTS[source_id] in source.get("url", "")
 
 
 def test_new_sources_are_all_used(kb: KnowledgeBase) -> None:
