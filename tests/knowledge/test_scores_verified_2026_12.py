@@ -112,3 +112,14 @@ def test_mg_composite_weights_stay_unverified(kb: KnowledgeBase) -> None:
     assert len(score["items"]) == 10
     assert all(item["verified"] is False for item in score["items"])
     assert "burns-2012-mgc-overview" in _source_ids(dict(score))
+
+
+def test_incat_is_not_called_odss(kb: KnowledgeBase) -> None:
+    """graham-hughes-2006-onls, introduction: the ODSS scores the lower limb 0 to 7, while the
+    INCAT disability scale (incat-table-reproduction, table 2) stops at leg grade 5, so 'ODSS'
+    is no longer a synonym of the 0-10 INCAT scale (it was)."""
+    score = kb.score("incat")
+    assert not any("ODSS" in synonym for synonym in score.get("synonyms", []))
+    assert _grades(kb, "incat", "leg") == [0, 1, 2, 3, 4, 5]
+    assert (score["range"]["min"], score["range"]["max"]) == (0, 10)
+    assert "graham-hughes-2006-onls" in _source_ids(dict(score))
