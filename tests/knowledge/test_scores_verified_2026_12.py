@@ -123,3 +123,27 @@ def test_incat_is_not_called_odss(kb: KnowledgeBase) -> None:
     assert _grades(kb, "incat", "leg") == [0, 1, 2, 3, 4, 5]
     assert (score["range"]["min"], score["range"]["max"]) == (0, 10)
     assert "graham-hughes-2006-onls" in _source_ids(dict(score))
+
+
+def test_mg_adl_grades_are_worded(kb: KnowledgeBase) -> None:
+    """bmc-neurol-2020-mg-adl, table 2: breathing grade 3 is ventilator dependence and eyelid
+    droop grade 1 occurs but not daily (the labels were 'grade 1'-'grade 3')."""
+    result = compute_score(
+        kb,
+        "mg-adl",
+        {
+            "talking": 0,
+            "chewing": 0,
+            "swallowing": 0,
+            "breathing": 3,
+            "brushing_teeth_combing_hair": 0,
+            "rising_from_chair": 0,
+            "double_vision": 0,
+            "eyelid_droop": 1,
+        },
+    )
+    labels = {row["id"]: row["label"] for row in result["items"]}
+    assert labels["breathing"] == "ventilator dependence"
+    assert labels["eyelid_droop"] == "occurs, but not daily"
+    assert result["total"] == 4
+    assert not any(label.startswith("grade ") for label in labels.values())
