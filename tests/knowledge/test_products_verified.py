@@ -8,8 +8,10 @@ Medicines Compendium), read in their opening sections:
   saline)".
 - ``hq-uk-smpc`` (HyQvia, emc 9197), section 2: IG 10 % vials of 25, 50, 100, 200, 300 mL
   holding 2.5, 5, 10, 20, 30 g.
-- ``gp10-uk-smpc`` (Gammaplex 10 %, emc 11857), section 2: 100 mg/ml; up to 0.005 mmol sodium
-  per ml; section 3: pH 4.9-5.2, osmolality not less than 240 and typically 280 mOsmol/kg.
+- ``gp10-uk-smpc`` (Gammaplex 10 %, emc 11857), section 2: 100 mg/ml; vials of 50, 100 and
+  200 ml holding 5, 10 and 20 g; maximum IgA "<20 micrograms/ml" (held as a maximum of 20); up to
+  0.005 mmol sodium per ml; section 3: pH 4.9-5.2, osmolality not less than 240 and typically
+  280 mOsmol/kg.
 - ``cq-uk-smpc`` (Cutaquig, emc 12686), section 2: vials of 6, 10, 12, 20, 24 and 48 ml;
   section 3: osmolality 310 to 380 mosmol/kg, pH 5-5.5.
 
@@ -37,6 +39,8 @@ ROWS: list[tuple[str, str, int | None, dict[str, Any], str]] = [
     ("gammaplex-10", "sodium", 0, {"max": 0.005, "unit": "mmol/mL"}, "gp10-uk-smpc"),
     ("gammaplex-10", "osmolality_mosm_per_kg", 0, {"min": 240, "value": 280}, "gp10-uk-smpc"),
     ("gammaplex-10", "ph", 0, {"min": 4.9, "max": 5.2}, "gp10-uk-smpc"),
+    ("gammaplex-10", "iga", 0, {"metric": "max", "iga_ug_per_ml": 20}, "gp10-uk-smpc"),
+    ("gammaplex-10", "packs", 0, {"sizes_g": [5, 10, 20], "region": "uk"}, "gp10-uk-smpc"),
     ("cutaquig", "packs", 0, {"sizes_ml": [6, 10, 12, 20, 24, 48]}, "cq-uk-smpc"),
     ("cutaquig", "osmolality_mosm_per_kg", 0, {"min": 310, "max": 380}, "cq-uk-smpc"),
     ("cutaquig", "ph", 0, {"min": 5, "max": 5.5}, "cq-uk-smpc"),
