@@ -7,7 +7,7 @@ Medicines Compendium), read in their opening sections:
 - ``cv-uk`` (Cuvitru, emc 9191), section 3: "pH of 4.6 to 5.1 (measured by dilution at 1% in
   saline)".
 - ``hq-uk-smpc`` (HyQvia, emc 9197), section 2: IG 10 % vials of 25, 50, 100, 200, 300 mL
-  holding 2.5, 5, 10, 20, 30 g.
+  holding 2.5, 5, 10, 20, 30 g; "The maximum IgA content is 140 micrograms/mL".
 - ``gp10-uk-smpc`` (Gammaplex 10 %, emc 11857), section 2: 100 mg/ml; vials of 50, 100 and
   200 ml holding 5, 10 and 20 g; maximum IgA "<20 micrograms/ml" (held as a maximum of 20); up to
   0.005 mmol sodium per ml; section 3: pH 4.9-5.2, osmolality not less than 240 and typically
@@ -35,6 +35,7 @@ from ivig.knowledge import KnowledgeBase
 ROWS: list[tuple[str, str, int | None, dict[str, Any], str]] = [
     ("cuvitru", "ph", 0, {"min": 4.6, "max": 5.1}, "cv-uk"),
     ("hyqvia", "packs", 0, {"sizes_g": [2.5, 5, 10, 20, 30]}, "hq-uk-smpc"),
+    ("hyqvia", "iga", 0, {"metric": "max", "iga_ug_per_ml": 140, "region": "uk"}, "hq-uk-smpc"),
     ("gammaplex-10", "concentration", None, {"percent": 10}, "gp10-uk-smpc"),
     ("gammaplex-10", "sodium", 0, {"max": 0.005, "unit": "mmol/mL"}, "gp10-uk-smpc"),
     ("gammaplex-10", "osmolality_mosm_per_kg", 0, {"min": 240, "value": 280}, "gp10-uk-smpc"),
