@@ -15,6 +15,9 @@ Medicines Compendium), read in their opening sections:
 - ``cq-uk-smpc`` (Cutaquig, emc 12686), section 2: vials of 6, 10, 12, 20, 24 and 48 ml;
   section 3: osmolality 310 to 380 mosmol/kg, pH 5-5.5.
 
+- ``it5-uk-pil`` (Intratect 50 g/l, emc 576, patient leaflet): the product name gives the
+  strength, 50 g/l (5 % w/v).
+
 Two further primary sources are the label holder's and the regulator's own pages:
 
 - ``pz-com-api`` (panzyga.com abbreviated prescribing information), Presentation: "IgA content
@@ -47,6 +50,7 @@ ROWS: list[tuple[str, str, int | None, dict[str, Any], str]] = [
     ("cutaquig", "ph", 0, {"min": 5, "max": 5.5}, "cq-uk-smpc"),
     ("panzyga", "iga", 0, {"metric": "max", "iga_ug_per_ml": 300}, "pz-com-api"),
     ("hizentra", "labelled_uses", 1, {"region": "eu", "neuro": ["cidp"]}, "hz-ema-chmp-2018"),
+    ("intratect-5", "concentration", None, {"percent": 5}, "it5-uk-pil"),
 ]
 
 #: the bibliography entries added for this verification pass
@@ -57,6 +61,7 @@ NEW_SOURCES = (
     "pz-com-api",
     "hz-ema-epar",
     "hz-ema-chmp-2018",
+    "it5-uk-pil",
 )
 
 #: where each verifying source lives (the regulator's or the label holder's own site)
@@ -68,6 +73,7 @@ SOURCE_HOSTS = {
     "pz-com-api": "panzyga.com/",
     "hz-ema-epar": "ema.europa.eu/",
     "hz-ema-chmp-2018": "ema.europa.eu/",
+    "it5-uk-pil": "medicines.org.uk/emc/product/",
 }
 
 
