@@ -207,6 +207,24 @@ def _request_body(raw: str) -> dict[str, Any] | str:
     return body
 
 
+@router.post("/app/request/compare", response_class=HTMLResponse)
+async def compare_request(request: Request) -> Response:
+    """The recommendation's patient under every jurisdiction's policy, side by side."""
+    user = guard(request, "request")
+    if isinstance(user, Response):
+        return user
+    from ivig.app.compare import compare
+
+    body = _request_body(_one(await _form(request), "request_json"))
+    if isinstance(body, str):
+        return _error(request, "Not compared", body, 422)
+    try:
+        result = compare(state_of(request).kb, body)
+    except IvigError as exc:
+        return _error(request, "Not compared", str(exc), 422)
+    return page(request, "compare.html", {"cmp": result})
+
+
 @router.post("/app/requests", response_class=HTMLResponse)
 async def submit_request(request: Request) -> Response:
     """Store the request and its recommendation in the registry for authorisation."""
