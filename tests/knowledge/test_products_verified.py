@@ -24,6 +24,15 @@ Two further primary sources are the label holder's and the regulator's own pages
   ≤ 0.3 mg/ml".
 - ``hz-ema-epar`` and ``hz-ema-chmp-2018`` (EMA): Hizentra is used for PID, SID and CIDP, the
   CIDP indication being maintenance therapy after stabilisation with IVIg.
+Label holder's own copies of the national Fachinformation (the Swiss regulator's site,
+swissmedicinfo.ch, was searched for but is not in the search corpora), read in sections 2 and 3:
+
+- ``cq-at-fi`` (cutaquig.at) and ``cq-de-fi`` (cutaquig.de), section 2: "Der IgA-Gehalt beträgt
+  maximal 600 Mikrogramm/ml" (an older cutaquig.de page reads 300; the current UK SmPC,
+  ``cq-uk-smpc``, also reads 600, so Cutaquig is held at ≤600 µg/mL for the UK and the EU).
+- ``pz-de-fi`` (panzyga.de), section 2: vials or bottles of 10, 25, 50, 60, 100, 200 and 300 ml
+  holding 1, 2.5, 5, 6, 10, 20 and 30 g; maximum IgA 300 micrograms/ml; 69 mg sodium per 100 ml;
+  section 3: pH 4.5 to 5.0.
 """
 
 from __future__ import annotations
@@ -51,6 +60,19 @@ ROWS: list[tuple[str, str, int | None, dict[str, Any], str]] = [
     ("panzyga", "iga", 0, {"metric": "max", "iga_ug_per_ml": 300}, "pz-com-api"),
     ("hizentra", "labelled_uses", 1, {"region": "eu", "neuro": ["cidp"]}, "hz-ema-chmp-2018"),
     ("intratect-5", "concentration", None, {"percent": 5}, "it5-uk-pil"),
+    ("cutaquig", "iga", 0, {"metric": "max", "iga_ug_per_ml": 600, "region": "uk"}, "cq-uk-smpc"),
+    ("cutaquig", "iga", 1, {"metric": "max", "iga_ug_per_ml": 600, "region": "eu"}, "cq-at-fi"),
+    ("cutaquig", "iga", 1, {"metric": "max", "iga_ug_per_ml": 600, "region": "eu"}, "cq-de-fi"),
+    ("panzyga", "iga", 0, {"metric": "max", "iga_ug_per_ml": 300}, "pz-de-fi"),
+    ("panzyga", "ph", 1, {"min": 4.5, "max": 5.0, "region": "eu"}, "pz-de-fi"),
+    ("panzyga", "sodium", 0, {"text": "69 mg per 100 mL (EU label)", "region": "eu"}, "pz-de-fi"),
+    (
+        "panzyga",
+        "packs",
+        2,
+        {"sizes_g": [1, 2.5, 5, 6, 10, 20, 30], "region": "eu"},
+        "pz-de-fi",
+    ),
 ]
 
 #: the bibliography entries added for this verification pass
@@ -62,6 +84,9 @@ NEW_SOURCES = (
     "hz-ema-epar",
     "hz-ema-chmp-2018",
     "it5-uk-pil",
+    "cq-at-fi",
+    "cq-de-fi",
+    "pz-de-fi",
 )
 
 #: where each verifying source lives (the regulator's or the label holder's own site)
@@ -74,6 +99,9 @@ SOURCE_HOSTS = {
     "hz-ema-epar": "ema.europa.eu/",
     "hz-ema-chmp-2018": "ema.europa.eu/",
     "it5-uk-pil": "medicines.org.uk/emc/product/",
+    "cq-at-fi": "cutaquig.at/",
+    "cq-de-fi": "cutaquig.de/",
+    "pz-de-fi": "panzyga.de/",
 }
 
 
