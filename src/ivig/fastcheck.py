@@ -44,7 +44,10 @@ def _resolve(node: dict[str, Any]) -> dict[str, Any]:
 def _number(value: object, node: dict[str, Any]) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _Refused
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond a float: pydantic names the field
+        raise _Refused from None
     if not math.isfinite(number):
         raise _Refused
     if "minimum" in node and not number >= node["minimum"]:
