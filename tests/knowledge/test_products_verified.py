@@ -7,11 +7,16 @@ Medicines Compendium), read in their opening sections:
 - ``cv-uk`` (Cuvitru, emc 9191), section 3: "pH of 4.6 to 5.1 (measured by dilution at 1% in
   saline)".
 - ``hq-uk-smpc`` (HyQvia, emc 9197), section 2: IG 10 % vials of 25, 50, 100, 200, 300 mL
-  holding 2.5, 5, 10, 20, 30 g.
-- ``gp10-uk-smpc`` (Gammaplex 10 %, emc 11857), section 2: 100 mg/ml; up to 0.005 mmol sodium
-  per ml; section 3: pH 4.9-5.2, osmolality not less than 240 and typically 280 mOsmol/kg.
+  holding 2.5, 5, 10, 20, 30 g; "The maximum IgA content is 140 micrograms/mL".
+- ``gp10-uk-smpc`` (Gammaplex 10 %, emc 11857), section 2: 100 mg/ml; vials of 50, 100 and
+  200 ml holding 5, 10 and 20 g; maximum IgA "<20 micrograms/ml" (held as a maximum of 20); up to
+  0.005 mmol sodium per ml; section 3: pH 4.9-5.2, osmolality not less than 240 and typically
+  280 mOsmol/kg.
 - ``cq-uk-smpc`` (Cutaquig, emc 12686), section 2: vials of 6, 10, 12, 20, 24 and 48 ml;
   section 3: osmolality 310 to 380 mosmol/kg, pH 5-5.5.
+
+- ``it5-uk-pil`` (Intratect 50 g/l, emc 576, patient leaflet): the product name gives the
+  strength, 50 g/l (5 % w/v).
 
 Two further primary sources are the label holder's and the regulator's own pages:
 
@@ -33,15 +38,19 @@ from ivig.knowledge import KnowledgeBase
 ROWS: list[tuple[str, str, int | None, dict[str, Any], str]] = [
     ("cuvitru", "ph", 0, {"min": 4.6, "max": 5.1}, "cv-uk"),
     ("hyqvia", "packs", 0, {"sizes_g": [2.5, 5, 10, 20, 30]}, "hq-uk-smpc"),
+    ("hyqvia", "iga", 0, {"metric": "max", "iga_ug_per_ml": 140, "region": "uk"}, "hq-uk-smpc"),
     ("gammaplex-10", "concentration", None, {"percent": 10}, "gp10-uk-smpc"),
     ("gammaplex-10", "sodium", 0, {"max": 0.005, "unit": "mmol/mL"}, "gp10-uk-smpc"),
     ("gammaplex-10", "osmolality_mosm_per_kg", 0, {"min": 240, "value": 280}, "gp10-uk-smpc"),
     ("gammaplex-10", "ph", 0, {"min": 4.9, "max": 5.2}, "gp10-uk-smpc"),
+    ("gammaplex-10", "iga", 0, {"metric": "max", "iga_ug_per_ml": 20}, "gp10-uk-smpc"),
+    ("gammaplex-10", "packs", 0, {"sizes_g": [5, 10, 20], "region": "uk"}, "gp10-uk-smpc"),
     ("cutaquig", "packs", 0, {"sizes_ml": [6, 10, 12, 20, 24, 48]}, "cq-uk-smpc"),
     ("cutaquig", "osmolality_mosm_per_kg", 0, {"min": 310, "max": 380}, "cq-uk-smpc"),
     ("cutaquig", "ph", 0, {"min": 5, "max": 5.5}, "cq-uk-smpc"),
     ("panzyga", "iga", 0, {"metric": "max", "iga_ug_per_ml": 300}, "pz-com-api"),
     ("hizentra", "labelled_uses", 1, {"region": "eu", "neuro": ["cidp"]}, "hz-ema-chmp-2018"),
+    ("intratect-5", "concentration", None, {"percent": 5}, "it5-uk-pil"),
 ]
 
 #: the bibliography entries added for this verification pass
@@ -52,6 +61,7 @@ NEW_SOURCES = (
     "pz-com-api",
     "hz-ema-epar",
     "hz-ema-chmp-2018",
+    "it5-uk-pil",
 )
 
 #: where each verifying source lives (the regulator's or the label holder's own site)
@@ -63,6 +73,7 @@ SOURCE_HOSTS = {
     "pz-com-api": "panzyga.com/",
     "hz-ema-epar": "ema.europa.eu/",
     "hz-ema-chmp-2018": "ema.europa.eu/",
+    "it5-uk-pil": "medicines.org.uk/emc/product/",
 }
 
 
