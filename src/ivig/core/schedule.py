@@ -14,7 +14,6 @@ invented: a product without a rate record is refused with a clear message.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
 
 from ivig.core.catalogue import concentration_g_per_ml
 from ivig.core.risk import risk_groups, risk_ids
@@ -22,7 +21,10 @@ from ivig.core.schedule_risk import applicable_ceilings, governing, infer_first_
 from ivig.core.schedule_sc import sc_schedule
 from ivig.errors import InputError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
+    from typing import Any
+
     from ivig.core.risk import RiskFinding
     from ivig.knowledge import KnowledgeBase
     from ivig.knowledge.schema_products import Product, RateSchedule
