@@ -5,6 +5,7 @@ of the modules only a slow path needs; and the fast paths give what the slow one
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import shutil
@@ -16,17 +17,20 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ivig import vocabulary
 from ivig.cli import _build_parser
 from ivig.cli._parser import help_width
 
 Run = Callable[..., tuple[int, str, str]]  # the `cli` fixture of conftest.py
 
 ROOT = Path(__file__).resolve().parents[2]
+SRC = ROOT / "src" / "ivig"
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 #: libraries no fast command needs (the knowledge is read from the cache, the request file by
-#: the plain-YAML reader and checked by ivig.fastcheck, the help formatter sized without shutil)
+#: the plain-YAML reader and checked by ivig.fastcheck, the help formatter sized without shutil,
+#: typing names imported for type checking only)
 HEAVY = ("sqlalchemy", "numpy", "scipy", "pandas", "pydantic", "yaml", "jinja2", "rich",
-         "fastapi", "starlette", "httpx", "matplotlib", "shutil", "pathlib")  # fmt: skip
+         "fastapi", "starlette", "httpx", "matplotlib", "shutil", "pathlib", "typing")  # fmt: skip
 #: ivig modules of the slow paths
 SLOW = ("ivig.contract", "ivig.results", "ivig.knowledge.validate", "ivig.knowledge.schema",
         "ivig.registry", "ivig.service", "ivig.render", "ivig.core.pk", "ivig.cli.kb")  # fmt: skip
@@ -145,3 +149,30 @@ def test_every_help_text_is_argparses_own(
         ours = parser.format_help()
         parser.formatter_class = argparse.HelpFormatter
         assert ours == parser.format_help()
+
+
+def _static_literals() -> dict[str, tuple[str, ...]]:
+    """The ``Literal`` types of vocabulary.py's ``TYPE_CHECKING`` block, as mypy reads them."""
+    found: dict[str, tuple[str, ...]] = {}
+    for node in ast.parse((SRC / "vocabulary.py").read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            for stmt in node.body:
+                if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Subscript):
+                    [target] = stmt.targets
+                    assert (
+                        isinstance(target, ast.Name) and ast.unparse(stmt.value.value) == "Literal"
+                    )
+                    found[target.id] = ast.literal_eval(stmt.value.slice)
+    return found
+
+
+def test_the_vocabulary_types_mypy_reads_are_the_run_times() -> None:
+    """mypy reads each ``Literal`` from the ``TYPE_CHECKING`` block; the run time makes it from
+    the tuple: the two spell the same values in the same order."""
+    from typing import get_args
+
+    static = _static_literals()
+    assert set(static) == {"Sex", "Phase", "Jurisdiction", "Rounding", "Route"}
+    for name, values in static.items():
+        assert get_args(getattr(vocabulary, name)) == values, name
+    assert static["Rounding"] == vocabulary.ROUNDINGS
