@@ -13,7 +13,8 @@ change of load on a shared machine falls on the baseline and the commands alike.
 mode, the median wall time over ``--runs`` rounds after one warm-up (which also fills the
 knowledge cache) and its ratio to the baseline's median - the figure the targets are about -
 and the median CPU time (user + system, from ``wait4``) with its ratio, which load disturbs
-less; then the heavy modules each command imported.
+less; then the heavy modules each command imported, and how much ivig source the commands
+compile without bytecode and what compiling it alone costs (the floor of that mode).
 
     python benchmarks/startup.py            # 20 rounds per mode
     python benchmarks/startup.py --runs 5   # a quick look
@@ -22,6 +23,7 @@ less; then the heavy modules each command imported.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -85,6 +87,33 @@ def heavy_imports(cmd: list[str]) -> list[str]:
     return out.stderr.split()
 
 
+def compiled_source(cmd: list[str]) -> tuple[int, int, float]:
+    """(modules, bytes, CPU seconds to compile them in a fresh process) of the ivig source that
+    ``cmd`` imports: what its run without bytecode pays on top of the run with, which only
+    compiling less source lowers."""
+    listing = (
+        "import io, json, sys, contextlib; from ivig.cli import main\n"
+        f"with contextlib.redirect_stdout(io.StringIO()):\n    main({cmd[1:]!r})\n"
+        "print(json.dumps([m.__file__ for n, m in list(sys.modules.items())"
+        " if n.split('.')[0] == 'ivig' and getattr(m, '__file__', None)]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", listing], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    files: list[str] = json.loads(out.stdout.splitlines()[-1])
+    timing = (
+        "import sys, time\nstart = time.process_time()\nfor f in sys.argv[1:]:\n"
+        "    with open(f, 'rb') as fh:\n        compile(fh.read(), f, 'exec')\n"
+        "print(time.process_time() - start)"
+    )
+    cpu = statistics.median(
+        float(subprocess.run([sys.executable, "-c", timing, *files], capture_output=True,
+                             text=True, check=True).stdout)
+        for _ in range(5)
+    )  # fmt: skip
+    return len(files), sum(os.path.getsize(f) for f in files), cpu
+
+
 def _package_dir() -> Path:
     import ivig
 
@@ -134,6 +163,13 @@ def main(argv: list[str] | None = None) -> None:
         _report(mode, figures)
     for name, cmd, _ in COMMANDS:
         print(f"heavy modules imported by {name}: {', '.join(heavy_imports(cmd)) or 'none'}")
+    base_cpu = results["without bytecode"][BASELINE[0]][1]
+    for name, cmd, _ in COMMANDS[1:]:
+        modules, size, cpu = compiled_source(cmd)
+        print(
+            f"{name} compiles {modules} ivig modules, {size / 1000:.0f} kB, without bytecode: "
+            f"{cpu * 1000:.1f} ms CPU = {cpu / base_cpu:.2f}x python -c pass on its own"
+        )
 
 
 if __name__ == "__main__":
