@@ -190,7 +190,7 @@ def test_generated_plain_documents_take_the_fast_path(lines: list[str]) -> None:
         st.tuples(
             st.floats(0, 1),
             st.sampled_from(["insert", "replace", "delete"]),
-            st.sampled_from(list(" :#-{}[],'\"\n\t!&*|>%~.0a\\")),
+            st.sampled_from(list(" :#-{}[],'\"\n\r\t!&*|>%~.0a\\é\u2028")),
         ),
         min_size=1,
         max_size=3,
