@@ -3,18 +3,27 @@
 Commands: ``ivig --help`` (target <= 4x), ``ivig recommend examples/cidp-maintenance.yaml
 --json`` (target <= 5x) and ``ivig dose ... --json``. Each is timed twice: *with bytecode*
 (ivig's modules compiled, as ``pip install`` leaves them) and *without* (ivig's ``__pycache__``
-folders removed and ``PYTHONDONTWRITEBYTECODE=1``, as in an editable checkout that cannot write;
-third-party packages keep their bytecode in both). Prints medians over ``--runs`` runs after one
-warm-up (which also fills the knowledge cache), the ratios, and the heavy modules each command
-imported.
+folders removed and ``PYTHONDONTWRITEBYTECODE=1``, so every run compiles every ivig module it
+imports, as from a read-only checkout or an image built with ``pip install --no-compile``;
+third-party packages and the standard library keep their bytecode in both, which only favours
+the command).
 
-    python benchmarks/startup.py            # 20 runs each
+The runs are interleaved: each round runs ``python -c pass`` and then every command once, so a
+change of load on a shared machine falls on the baseline and the commands alike. Prints, per
+mode, the median wall time over ``--runs`` rounds after one warm-up (which also fills the
+knowledge cache) and its ratio to the baseline's median - the figure the targets are about -
+and the median CPU time (user + system, from ``wait4``) with its ratio, which load disturbs
+less; then the heavy modules each command imported, and how much ivig source the commands
+compile without bytecode and what compiling it alone costs (the floor of that mode).
+
+    python benchmarks/startup.py            # 20 rounds per mode
     python benchmarks/startup.py --runs 5   # a quick look
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -27,22 +36,43 @@ ROOT = Path(__file__).resolve().parents[1]
 IVIG = str(Path(sys.executable).parent / "ivig")
 DOSE = [IVIG, "dose", "--sex", "female", "--age", "54", "--height-cm", "160", "--weight-kg"]
 DOSE += ["90", "--condition", "gbs", "--phase", "induction", "--policy", "au-2026", "--json"]
+BASELINE = ("python -c pass", [sys.executable, "-c", "pass"])
 COMMANDS: list[tuple[str, list[str], float]] = [
     ("ivig --help", [IVIG, "--help"], 4.0),
     ("ivig recommend --json", [IVIG, "recommend", "examples/cidp-maintenance.yaml", "--json"], 5.0),
     ("ivig dose --json", DOSE, 4.0),
 ]
-HEAVY = ("sqlalchemy", "numpy", "pydantic", "yaml", "rich", "jinja2")
+HEAVY = ("sqlalchemy", "numpy", "scipy", "pydantic", "yaml", "rich", "jinja2", "fastapi", "typing")
 
 
-def median_wall_s(cmd: list[str], runs: int, env: dict[str, str]) -> float:
-    subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT, env=env)  # warm-up
-    times = []
+def timed_run(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one run of ``cmd``, which must succeed."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, cmd)
+    return wall, usage.ru_utime + usage.ru_stime
+
+
+def interleaved_medians(
+    commands: list[tuple[str, list[str]]], runs: int, env: dict[str, str]
+) -> dict[str, tuple[float, float]]:
+    """Median (wall, CPU) seconds of each command over ``runs`` rounds of all of them."""
+    for _, cmd in commands:
+        timed_run(cmd, env)  # warm-up
+    walls: dict[str, list[float]] = {name: [] for name, _ in commands}
+    cpus: dict[str, list[float]] = {name: [] for name, _ in commands}
     for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT, env=env)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, cmd in commands:
+            wall, cpu = timed_run(cmd, env)
+            walls[name].append(wall)
+            cpus[name].append(cpu)
+    return {n: (statistics.median(walls[n]), statistics.median(cpus[n])) for n in walls}
 
 
 def heavy_imports(cmd: list[str]) -> list[str]:
@@ -57,6 +87,33 @@ def heavy_imports(cmd: list[str]) -> list[str]:
     return out.stderr.split()
 
 
+def compiled_source(cmd: list[str]) -> tuple[int, int, float]:
+    """(modules, bytes, CPU seconds to compile them in a fresh process) of the ivig source that
+    ``cmd`` imports: what its run without bytecode pays on top of the run with, which only
+    compiling less source lowers."""
+    listing = (
+        "import io, json, sys, contextlib; from ivig.cli import main\n"
+        f"with contextlib.redirect_stdout(io.StringIO()):\n    main({cmd[1:]!r})\n"
+        "print(json.dumps([m.__file__ for n, m in list(sys.modules.items())"
+        " if n.split('.')[0] == 'ivig' and getattr(m, '__file__', None)]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", listing], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    files: list[str] = json.loads(out.stdout.splitlines()[-1])
+    timing = (
+        "import sys, time\nstart = time.process_time()\nfor f in sys.argv[1:]:\n"
+        "    with open(f, 'rb') as fh:\n        compile(fh.read(), f, 'exec')\n"
+        "print(time.process_time() - start)"
+    )
+    cpu = statistics.median(
+        float(subprocess.run([sys.executable, "-c", timing, *files], capture_output=True,
+                             text=True, check=True).stdout)
+        for _ in range(5)
+    )  # fmt: skip
+    return len(files), sum(os.path.getsize(f) for f in files), cpu
+
+
 def _package_dir() -> Path:
     import ivig
 
@@ -68,38 +125,51 @@ def _drop_bytecode() -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _report(mode: str, figures: dict[str, tuple[float, float]]) -> None:
+    base_wall, base_cpu = figures[BASELINE[0]]
+    print(f"{mode}:  python -c pass {base_wall * 1000:.1f} ms wall, {base_cpu * 1000:.1f} ms CPU")
+    for name, _, target in COMMANDS:
+        wall, cpu = figures[name]
+        print(
+            f"  {name:<24} {wall * 1000:7.1f} ms  ratio {wall / base_wall:5.2f}"
+            f"  (target <= {target:.0f})   CPU {cpu * 1000:6.1f} ms  ratio {cpu / base_cpu:5.2f}"
+        )
+
+
 def main(argv: list[str] | None = None) -> None:
     import compileall
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args(argv)
-    base_env = dict(os.environ)
-    results: dict[str, dict[str, float]] = {}
-    for mode in ("with bytecode", "without bytecode"):
-        env = dict(base_env)
-        if mode == "with bytecode":
-            compileall.compile_dir(str(_package_dir()), quiet=1)
-        else:
-            _drop_bytecode()
-            env["PYTHONDONTWRITEBYTECODE"] = "1"
-        base = median_wall_s([sys.executable, "-c", "pass"], args.runs, env)
-        results[mode] = {"python -c pass": base}
-        for name, cmd, _ in COMMANDS:
-            results[mode][name] = median_wall_s(cmd, args.runs, env)
-    compileall.compile_dir(str(_package_dir()), quiet=1)
-    print(f"medians over {args.runs} runs, {os.cpu_count()} CPU(s) (shared machine: noisy)")
+    commands = [BASELINE] + [(name, cmd) for name, cmd, _ in COMMANDS]
+    results: dict[str, dict[str, tuple[float, float]]] = {}
+    try:
+        for mode in ("with bytecode", "without bytecode"):
+            env = dict(os.environ)
+            if mode == "with bytecode":
+                compileall.compile_dir(str(_package_dir()), quiet=1)
+            else:
+                _drop_bytecode()
+                env["PYTHONDONTWRITEBYTECODE"] = "1"
+            results[mode] = interleaved_medians(commands, args.runs, env)
+    finally:
+        compileall.compile_dir(str(_package_dir()), quiet=1)
+    print(
+        f"medians over {args.runs} interleaved rounds, {os.cpu_count()} CPU(s), load average "
+        f"{os.getloadavg()[0]:.1f} at the end (a shared machine makes wall ratios noisy)"
+    )
     for mode, figures in results.items():
-        base = figures["python -c pass"]
-        print(f"{mode}:  python -c pass {base * 1000:.1f} ms")
-        for name, _, target in COMMANDS:
-            took = figures[name]
-            print(
-                f"  {name:<24} {took * 1000:7.1f} ms  ratio {took / base:5.2f}"
-                f"  (target <= {target:.0f})"
-            )
+        _report(mode, figures)
     for name, cmd, _ in COMMANDS:
         print(f"heavy modules imported by {name}: {', '.join(heavy_imports(cmd)) or 'none'}")
+    base_cpu = results["without bytecode"][BASELINE[0]][1]
+    for name, cmd, _ in COMMANDS[1:]:
+        modules, size, cpu = compiled_source(cmd)
+        print(
+            f"{name} compiles {modules} ivig modules, {size / 1000:.0f} kB, without bytecode: "
+            f"{cpu * 1000:.1f} ms CPU = {cpu / base_cpu:.2f}x python -c pass on its own"
+        )
 
 
 if __name__ == "__main__":

@@ -14,22 +14,40 @@ from __future__ import annotations
 
 import json
 import math
-from functools import cache
-from pathlib import Path
-from typing import Any
+import os
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
+
+    SCHEMA_PATH: Path
 
 __all__ = ["SCHEMA_PATH", "validated"]
 
-SCHEMA_PATH = Path(__file__).parent / "schemas" / "request.json"
+_SCHEMA_FILE = os.path.join(os.path.dirname(__file__), "schemas", "request.json")
+_loaded: dict[str, dict[str, Any]] = {}
+
+
+def __getattr__(name: str) -> Path:
+    """``SCHEMA_PATH``: the shipped schema as a :class:`~pathlib.Path` (pathlib is imported
+    only when asked for: the command line does not need it)."""
+    if name == "SCHEMA_PATH":
+        from pathlib import Path
+
+        return Path(_SCHEMA_FILE)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class _Refused(Exception):
     """The fast path cannot vouch for the data (pydantic decides)."""
 
 
-@cache
 def _schema() -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    loaded = _loaded.get("schema")
+    if loaded is None:
+        with open(_SCHEMA_FILE, encoding="utf-8") as fh:
+            loaded = _loaded["schema"] = json.load(fh)
     return loaded
 
 
@@ -44,7 +62,10 @@ def _resolve(node: dict[str, Any]) -> dict[str, Any]:
 def _number(value: object, node: dict[str, Any]) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _Refused
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond a float: pydantic names the field
+        raise _Refused from None
     if not math.isfinite(number):
         raise _Refused
     if "minimum" in node and not number >= node["minimum"]:

@@ -492,6 +492,14 @@ def test_igg_levels_are_recorded_and_read_back_over_rest(
         ({"date": "2026-02-02", "kind": "trough", "igg_g_per_l": 900}, "igg_g_per_l", 422),
         ({"date": "2025-12-01", "kind": "trough", "igg_g_per_l": 9}, "date", 422),
         ({"date": "2026-02-02", "kind": "trough", "igg_g_per_l": "9 g/L"}, "igg_g_per_l", 422),
+        # review findings: strings and booleans are not numbers, only YYYY-MM-DD is a date,
+        # and a level cannot be measured after today (it would bend the fitted curve)
+        ({"date": "2026-02-02", "kind": "trough", "igg_g_per_l": "9"}, "igg_g_per_l", 422),
+        ({"date": "2026-02-02", "kind": "trough", "igg_g_per_l": True}, "igg_g_per_l", 422),
+        ({"date": "20260202", "kind": "trough", "igg_g_per_l": 9}, "date", 422),
+        ({"date": "2026-W05", "kind": "trough", "igg_g_per_l": 9}, "date", 422),
+        ({"date": "9999-12-31", "kind": "trough", "igg_g_per_l": 9}, "date", 422),
+        ({"date": "2999-01-01", "kind": "baseline", "igg_g_per_l": 9}, "date", 422),
     ],
 )
 def test_a_bad_igg_level_is_refused_naming_the_field(

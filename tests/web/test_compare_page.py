@@ -63,3 +63,28 @@ def test_a_signed_out_browser_cannot_compare(app: Any) -> None:
             "/app/request/compare", data={"request_json": "{}"}, follow_redirects=False
         )
     assert response.status_code in (302, 303, 401, 403)
+
+
+def test_crafted_json_gets_a_422_not_a_server_error(client_for: Client) -> None:
+    """Review findings: nesting deeper than the parser's recursion limit and integers of
+    thousands of digits are refused with the reason; a weight beyond a float names the field."""
+    client = client_for("clinician")
+    weight = "1" + "0" * 400
+    for raw in (
+        "[" * 100_000,
+        '{"findings": ' + "[" * 3000 + "]" * 3000 + "}",
+        '{"n": ' + "9" * 5000 + "}",
+        '{"condition": "gbs", "phase": "induction", "patient": {"sex": "male", '
+        f'"age_years": 62, "height_cm": 178, "weight_kg": {weight}}}}}',
+    ):
+        response = client.post("/app/request/compare", data={"request_json": raw})
+        assert response.status_code == 422, (raw[:60], response.status_code)
+    assert "weight_kg" in response.text
+
+
+def test_signing_in_again_after_an_expired_comparison_lands_on_the_form(
+    client_for: Client,
+) -> None:
+    response = client_for("clinician").get("/app/request/compare", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/app/request/new"

@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = [
+    "MIN_SECRET_CHARS",
     "PREFILL_TTL_S",
     "PrefillError",
     "form_params",
@@ -36,6 +37,10 @@ __all__ = [
 PREFILL_TTL_S = 3600
 #: the largest sealed token accepted (a request's fields are far smaller)
 MAX_TOKEN_CHARS = 8192
+#: the most a token's fields may hold once decompressed, bytes
+MAX_FIELDS_BYTES = 64 * 1024
+#: the shortest web secret accepted (as for the audit key)
+MIN_SECRET_CHARS = 32
 _KEY_CONTEXT = b"ivig form prefill v1"
 _FOREVER_S = 10**10
 
@@ -49,16 +54,21 @@ def shared_secret(env: Mapping[str, str] | None = None) -> bytes:
     (default ``web-secret.key`` in the registry's data directory, created once, mode 0600)."""
     from pathlib import Path
 
+    from ivig.errors import InputError
     from ivig.registry.audit_key import data_dir, private_file
 
     env = os.environ if env is None else env
     raw = env.get("IVIG_WEB_SECRET")
-    if raw:
-        return raw.encode("utf-8")
-    named = env.get("IVIG_WEB_SECRET_FILE")
-    path = Path(named).expanduser() if named else data_dir() / "web-secret.key"
-    private_file(path, secrets.token_hex(32) + "\n")
-    return path.read_text(encoding="utf-8").strip().encode("utf-8")
+    if raw is not None:
+        where, secret = "IVIG_WEB_SECRET", raw.strip()
+    else:
+        named = env.get("IVIG_WEB_SECRET_FILE")
+        path = Path(named).expanduser() if named else data_dir() / "web-secret.key"
+        private_file(path, secrets.token_hex(32) + "\n")
+        where, secret = str(path), path.read_text(encoding="utf-8").strip()
+    if len(secret) < MIN_SECRET_CHARS:  # an empty or short secret would let anyone sign
+        raise InputError(where, "(hidden)", f"a secret of at least {MIN_SECRET_CHARS} characters")
+    return secret.encode("utf-8")
 
 
 def _fernet(secret: bytes) -> Any:
@@ -124,13 +134,31 @@ def unseal(
         try:  # tell an expired link from an altered one: an intact token past its age
             fernet.decrypt_at_time(token.encode("ascii"), _FOREVER_S, at)
         except (InvalidToken, UnicodeEncodeError, TypeError):
-            raise PrefillError("the prefill link was altered or made by another server") from None
+            raise PrefillError(
+                "the prefill link was altered, or made by another server or before the server's "
+                "secret changed"
+            ) from None
         raise PrefillError(
             f"the prefill link has expired (links open the form for {max_age_s // 60} minutes "
             "after the EHR made them)"
         ) from None
+    return _fields(body)
+
+
+def _fields(body: bytes) -> list[tuple[str, str]]:
+    """The (name, value) pairs of a token's body, bounded in size and shape (sealed by us, so a
+    failure here means a server-side fault or a leaked key, never a reason for a 5xx)."""
+    problem = PrefillError("the prefill link holds no form fields")
     try:
-        rows = json.loads(zlib.decompress(body))
-        return [(str(k), str(v)) for k, v in rows]
-    except (ValueError, TypeError, zlib.error) as exc:  # sealed by us, so never expected
-        raise PrefillError("the prefill link holds no form fields") from exc
+        inflater = zlib.decompressobj()
+        raw = inflater.decompress(body, MAX_FIELDS_BYTES)
+        if inflater.unconsumed_tail:
+            raise problem
+        rows = json.loads(raw)
+    except (ValueError, RecursionError, zlib.error) as exc:
+        raise problem from exc
+    if not isinstance(rows, list) or not all(
+        isinstance(r, list) and len(r) == 2 and all(isinstance(x, str) for x in r) for r in rows
+    ):
+        raise problem
+    return [(name, value) for name, value in rows]

@@ -13,6 +13,7 @@ import sys
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     import argparse
+    from typing import Any
 
 __all__ = ["COMMANDS", "COMMAND_HELP", "main"]
 
@@ -58,12 +59,12 @@ COMMAND_HELP: dict[str, str] = {
 
 def _build_parser(only: str | None) -> argparse.ArgumentParser:
     """The parser of command ``only`` (its module imported), or the overview of every command."""
-    import argparse
     import importlib
 
     from ivig import __version__
+    from ivig.cli._parser import Parser
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="ivig",
         description="Decision support and stewardship for immunoglobulin therapy in neurology.",
     )
@@ -78,7 +79,7 @@ def _build_parser(only: str | None) -> argparse.ArgumentParser:
     return parser
 
 
-def _add_pretty(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_pretty(sub: argparse._SubParsersAction[Any]) -> None:
     """Give every (sub-)command that has ``--json`` a ``--pretty`` flag (indented JSON)."""
     import argparse
 

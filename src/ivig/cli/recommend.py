@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
 
 from ivig.cli._common import console, emit_json, kb
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     import argparse
+    from typing import Any
 
 __all__ = ["add_parsers", "load_request_file"]
 
 
 def load_request_file(path: str) -> object:
-    """Parse a JSON or YAML request from ``path`` (``-`` for standard input)."""
+    """Parse a JSON or YAML request from ``path`` (``-`` for standard input).
+
+    Plain YAML (the request files' usual form) is read by :mod:`ivig.cli.plain_yaml`, to the
+    same result; PyYAML reads the rest and names any error.
+    """
     import json
 
-    import yaml
-
+    from ivig.cli.plain_yaml import load as load_plain_yaml
     from ivig.errors import InputError
 
     if path == "-":
@@ -41,6 +45,11 @@ def load_request_file(path: str) -> object:
                 "valid JSON",
                 detail=f"line {exc.lineno}, column {exc.colno}: {exc.msg}",
             ) from None
+    plain = load_plain_yaml(text)
+    if plain is not None:
+        return plain
+    import yaml
+
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -6,10 +6,9 @@ come from the data files; the only arithmetic here is unit conversion (% w/v = g
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ivig.errors import InputError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     from ivig.knowledge.schema_products import Excipient, IgaContent, Product
 

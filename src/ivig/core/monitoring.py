@@ -14,14 +14,14 @@ are the ``product`` section.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from ivig.core.catalogue import excipient, product_route
 from ivig.core.risk import risk_ids
 from ivig.errors import InputError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from typing import Any
 
     from typing_extensions import TypedDict
 

@@ -18,8 +18,6 @@ source. The order is deterministic and stated (:data:`ORDER`):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from ivig.core.catalogue import (
     concentration_percent,
     excipient,
@@ -30,8 +28,9 @@ from ivig.core.catalogue import (
 from ivig.core.risk import risk_groups, risk_ids
 from ivig.errors import InputError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
-    from typing import NotRequired
+    from typing import Any, NotRequired
 
     from typing_extensions import TypedDict
 

@@ -10,12 +10,13 @@ of the data file.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
 
 from ivig.errors import InputError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from typing import Any
 
     from typing_extensions import TypedDict
 

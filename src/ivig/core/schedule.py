@@ -14,15 +14,16 @@ invented: a product without a rate record is refused with a clear message.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
 
 from ivig.core.catalogue import concentration_g_per_ml
 from ivig.core.risk import risk_groups, risk_ids
 from ivig.core.schedule_risk import applicable_ceilings, governing, infer_first_infusion
-from ivig.core.schedule_sc import sc_schedule
 from ivig.errors import InputError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
+    from typing import Any
+
     from ivig.core.risk import RiskFinding
     from ivig.knowledge import KnowledgeBase
     from ivig.knowledge.schema_products import Product, RateSchedule
@@ -446,6 +447,8 @@ def compute_infusion_schedule(
     conc = _concentration(product, concentration_percent, "volume" in groups, first, notes)
     reason = _first_reason(first, ids, first_infusion_reason)
     if route == "sc":
+        from ivig.core.schedule_sc import sc_schedule  # IV is the common case: SC on use
+
         sched = sc_schedule(
             product,
             weight_kg=weight_kg,

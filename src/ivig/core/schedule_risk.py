@@ -14,10 +14,10 @@ Pure functions over the knowledge base and plain values; no clinical number live
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 from ivig.errors import InputError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     from collections.abc import Callable
 

@@ -7,10 +7,10 @@ a labelled SC rate per site is refused with a clear message.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 from ivig.errors import InputError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     from ivig.knowledge.schema_products import Product, ScRates
     from ivig.results import InfusionOut as InfusionSchedule

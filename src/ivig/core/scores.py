@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
 
 from ivig.errors import InputError, MissingFieldError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
+    from typing import Any
+
     from ivig.knowledge.base import KnowledgeBase
     from ivig.knowledge.schema_scores import Score, ScoreItem
 

@@ -13,6 +13,7 @@ next verification starts there and reports a chain that no longer reaches it (tr
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -54,13 +55,20 @@ def private_file(path: Path, content: str | None = None) -> None:
     """Create ``path`` with mode 0600 (and ``content``) if it does not exist yet."""
     if not path.parent.exists():
         path.parent.mkdir(parents=True, mode=0o700)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+    if path.exists():
         return
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        if content is not None:
-            handle.write(content)
+    # written in full under a temporary name, then linked into place: a second process
+    # starting at the same moment finds either no file or the whole one, never an empty one
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            if content is not None:
+                handle.write(content)
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def _key_path() -> Path:

@@ -21,6 +21,7 @@ from ivig.registry._rows import (
     positive,
     required_text,
     row_out,
+    today_utc,
 )
 from ivig.registry.audit import append_audit, save_audited, sha256_json
 from ivig.registry.enforce import (
@@ -612,6 +613,9 @@ def record_igg_level(
     course = _course(session, course_id)
     day = as_date(date, "date")
     kind = _one_of(kind, "kind", IGG_KINDS)
+    today = today_utc()
+    if day > today:  # a level not yet measured would bend the fitted curve
+        raise InputError("date", day.isoformat(), f"on or before today ({today.isoformat()})")
     if kind != "baseline":
         _not_before(day, course, "date")
     row = IggLevel(

@@ -94,20 +94,37 @@ class ServiceState:
     feedback: FeedbackLog
     http_client: Callable[[], httpx.AsyncClient]
     _form_secret: bytes | None = field(default=None, repr=False)
+    _form_secret_failed: bool = field(default=False, repr=False)
 
-    def form_secret(self) -> bytes:
+    def form_secret(self) -> bytes | None:
         """The secret that seals prefilled form links (:mod:`ivig.app.form_link`): the web
         app's own when it is mounted here, else ``IVIG_WEB_SECRET`` or the shared secret file
-        (what a web app in another process reads)."""
-        if self._form_secret is None:
+        (what a web app in another process reads). ``None`` when there is none to be had (a
+        short secret, an unwritable data directory): the cards then carry no form link, and
+        the reason is logged once."""
+        if self._form_secret is None and not self._form_secret_failed:
             from ivig.app.form_link import shared_secret
+            from ivig.errors import InputError
 
-            self._form_secret = shared_secret()
+            try:
+                self._form_secret = shared_secret()
+            except (OSError, InputError) as exc:
+                self._form_secret_failed = True
+                import logging
+
+                from ivig.service.logs import security_event
+
+                security_event(
+                    "form_link_disabled",
+                    level=logging.WARNING,
+                    reason=type(exc).__name__,
+                    error=str(exc),
+                )
         return self._form_secret
 
     def use_form_secret(self, secret: bytes) -> None:
         """Seal form links under ``secret`` (called by :func:`ivig.web.mount`)."""
-        self._form_secret = secret
+        self._form_secret, self._form_secret_failed = secret, False
 
 
 def get_state(request: Request) -> ServiceState:

@@ -202,9 +202,17 @@ def _request_body(raw: str) -> dict[str, Any] | str:
         body = json.loads(raw) if raw else None
     except json.JSONDecodeError as exc:
         return f"request_json: not valid JSON ({exc.msg})"
+    except (ValueError, RecursionError):  # a number of thousands of digits, nesting too deep
+        return "request_json: not a request ivig can read (nested too deeply or a number too long)"
     if not isinstance(body, dict):
         return "request_json: a request object is required"
     return body
+
+
+@router.get("/app/request/compare", response_class=HTMLResponse)
+def compare_without_a_request(request: Request) -> Response:
+    """Reached by signing in again after a comparison's session expired: start a request."""
+    return RedirectResponse("/app/request/new", status_code=303)
 
 
 @router.post("/app/request/compare", response_class=HTMLResponse)

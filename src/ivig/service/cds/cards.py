@@ -13,7 +13,7 @@ specific immunoglobulin; a "cannot check" card for data the record lacks. Summar
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ivig.render import fmt
@@ -322,19 +322,17 @@ def recommendation_cards(
     reading: Mapping[str, Any] | None = None,
     check: Mapping[str, Any] | None = None,
     web_base: str | None = None,
-    form_secret: bytes | None = None,
+    form_secret: Callable[[], bytes | None] | None = None,
 ) -> list[dict[str, Any]]:
     """The cards for one immunoglobulin order, its recommendation and its order check; with
-    ``web_base`` and ``form_secret``, missing findings link to the prefilled web form."""
+    ``web_base`` and ``form_secret`` (asked only when a link is needed), missing findings link
+    to the prefilled web form."""
     elig = rec["eligibility"]
     condition_id = elig.get("condition") or rec["request"]["condition"]
     name = kb.condition(condition_id)["name"]
     missing = [m["name"] for m in elig.get("missing", [])]
-    form = (
-        form_url(web_base, rec["request"], missing, form_secret)
-        if web_base and form_secret and missing
-        else None
-    )
+    secret = form_secret() if web_base and missing and form_secret else None
+    form = form_url(web_base, rec["request"], missing, secret) if web_base and secret else None
     links = _links(knowledge_url, condition_id, form)
     cards = (
         [stale_card(kb, knowledge_url, reading["stale"])]

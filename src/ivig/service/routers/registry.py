@@ -169,9 +169,10 @@ class OutcomeIn(BaseModel):
 
 class IggLevelIn(BaseModel):
     model_config = FREE
-    date: ShortText
+    date: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
     kind: Literal["baseline", "trough", "peak", "random"]
-    igg_g_per_l: float
+    #: a JSON number (not a string, not true/false); the plausible range is the registry's check
+    igg_g_per_l: Annotated[float, Field(strict=True)]
     note: Text | None = None
 
 
