@@ -120,3 +120,13 @@ def test_dose_with_vial_rounding(cli: Run) -> None:
     assert sum(v["size_g"] * v["count"] for v in day["vials"]) == pytest.approx(day["grams"])
     assert day["volume_ml"] == pytest.approx(day["grams"] / plan["concentration_g_per_ml"], abs=0.1)
     assert plan["total_g"] <= plan["max_total_g"]
+
+
+def test_the_order_sheet_carries_the_patient_reference_given(cli: Run, tmp_path: Path) -> None:
+    sheet = tmp_path / "order.html"
+    status, _, _ = cli("recommend", GBS, "--html", str(sheet), "--patient-ref", "MRN-<0042>")
+    html = sheet.read_text()
+    assert status == 0
+    assert 'id="sheet-patient">MRN-&lt;0042&gt;</b>' in html  # escaped, on the identifier line
+    cli("recommend", GBS, "--html", str(sheet))
+    assert '<b id="sheet-patient"><span class="blank">' in sheet.read_text()  # blank to write in

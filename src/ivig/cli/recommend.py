@@ -117,7 +117,7 @@ def _run(args: argparse.Namespace) -> int:
         from ivig.render.html import render_order_sheet
 
         with open(args.html, "w", encoding="utf-8") as fh:
-            fh.write(render_order_sheet(rec))
+            fh.write(render_order_sheet(rec, patient_ref=args.patient_ref))
     if args.json:
         emit_json(rec)
     else:
@@ -139,6 +139,12 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("request", help="request as JSON or YAML (- for standard input)")
     p.add_argument("--json", action="store_true", help="print the recommendation object as JSON")
     p.add_argument("--html", metavar="FILE", help="also write a printable order sheet")
+    p.add_argument(
+        "--patient-ref",
+        default="",
+        metavar="REF",
+        help="the patient identifier printed on the order sheet (--html); a blank line otherwise",
+    )
     p.add_argument(
         "--compare",
         action="store_true",
