@@ -72,7 +72,11 @@ def create_app(
         from ivig.knowledge import load_knowledge
 
         kb = load_knowledge()
-    registry = RegistryLink(settings.database_url) if settings.database_url else None
+    registry = (
+        RegistryLink(settings.database_url, token_cache_s=settings.api_token_cache_s)
+        if settings.database_url
+        else None
+    )
     timeout = settings.fhir_timeout_s
     oauth = oauth_verifier(settings)
     state = ServiceState(

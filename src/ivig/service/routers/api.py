@@ -53,9 +53,13 @@ def schema(which: Literal["request", "recommendation"]) -> dict[str, Any]:
     response_class=IvigJSONResponse,
     responses={200: {"model": Recommendation, "description": "The recommendation"}},
 )
-def post_recommend(request: IvigRequest, state: State, user: AnyUser) -> IvigJSONResponse:
+async def post_recommend(
+    request: IvigRequest, state: State, user: AnyUser
+) -> IvigJSONResponse:
     """One explainable recommendation for one request (as ``ivig recommend``)."""
     from ivig.app.recommend import recommend_request
+
+    # pure computation of well under a millisecond: on the event loop, no thread hand-off
 
     return IvigJSONResponse(recommend_request(state.kb, request))
 
