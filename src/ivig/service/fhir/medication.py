@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ivig.knowledge.base import KnowledgeBase
+    from ivig.knowledge.schema_codes import MedicationClass
 
 __all__ = [
     "NORMAL",
@@ -127,7 +128,7 @@ def _words(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def _class_terms(kb: KnowledgeBase) -> list[tuple[dict[str, Any], list[tuple[str, str]]]]:
+def _class_terms(kb: KnowledgeBase) -> list[tuple[MedicationClass, list[tuple[str, str]]]]:
     """Each medication class with its terms and their word forms, built once per knowledge."""
     return [
         (cls, [(term, _words(term)) for term in cls.get("terms", [])])

@@ -53,9 +53,7 @@ def schema(which: Literal["request", "recommendation"]) -> dict[str, Any]:
     response_class=IvigJSONResponse,
     responses={200: {"model": Recommendation, "description": "The recommendation"}},
 )
-async def post_recommend(
-    request: IvigRequest, state: State, user: AnyUser
-) -> IvigJSONResponse:
+async def post_recommend(request: IvigRequest, state: State, user: AnyUser) -> IvigJSONResponse:
     """One explainable recommendation for one request (as ``ivig recommend``)."""
     from ivig.app.recommend import recommend_request
 
