@@ -415,7 +415,9 @@ def _soak(call: Call, rate: float, seconds: float) -> None:
     print(f"  last/first throughput {r1 / r0:.3f} (target within 10 %), p99 ratio {p1 / p0:.2f}")
 
 
-def _in_process(ehr: Ehr, db_url: str, api_token: str, rows: list[str], count: int) -> None:
+def _in_process(
+    ehr: Ehr, db_url: str, api_token: str, rows: list[str], count: int, *, gc_pauses: bool
+) -> None:
     """CPU ms per call of the app driven through ASGI in this process: no HTTP server, no
     client, no second process; the calls run one after another (``--in-process N``)."""
     from ivig.cli.serve import build_app
@@ -440,6 +442,43 @@ def _in_process(ehr: Ehr, db_url: str, api_token: str, rows: list[str], count: i
         floor_ms = floor_ms or ms
         label = f"  [{LABELS[name]}]" if name in LABELS else ""
         print(f"  {name:<10} {ms:6.3f} ms CPU per call  = {ms / floor_ms:5.2f} x floor{label}")
+    if gc_pauses:
+        _gc_pauses(app, calls["cds"], count)
+
+
+def _gc_pauses(app: Any, call: Call, count: int) -> None:
+    """Garbage-collector pauses over ``count`` in-process calls, before and after the server's
+    start-up freeze (:func:`ivig.service.app.freeze_startup_heap`)."""
+    import gc
+
+    from ivig.service.app import freeze_startup_heap
+
+    pauses: list[tuple[int, float]] = []
+    started = [0.0]
+
+    def watch(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            pauses.append((int(info["generation"]), 1000 * (time.perf_counter() - started[0])))
+
+    gc.callbacks.append(watch)
+    try:
+        for label in ("heap not frozen", "heap frozen at start-up"):
+            if label != "heap not frozen":
+                freeze_startup_heap()
+            pauses.clear()
+            asyncio.run(_asgi_calls(app, call, [call.headers() for _ in range(count)]))
+            full = [ms for gen, ms in pauses if gen == 2]
+            young = [ms for gen, ms in pauses if gen < 2]
+            print(
+                f"  gc, {label}: {len(full)} full collections (longest {max(full, default=0):.1f}"
+                f" ms, {sum(full):.0f} ms in all), {len(young)} young ones"
+                f" ({sum(young):.0f} ms) in {count} cds calls"
+            )
+    finally:
+        gc.callbacks.remove(watch)
+        gc.unfreeze()
 
 
 async def _asgi_call(app: Any, scope: dict[str, Any], body: bytes) -> tuple[int, bytes]:
@@ -516,6 +555,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--in-process", type=int, default=0, metavar="N", help="N calls per row through ASGI"
     )
+    parser.add_argument(
+        "--gc", action="store_true", help="with --in-process: garbage-collector pauses"
+    )
     args = parser.parse_args(argv)
     ehr = Ehr()
     if args.database_url == "none":  # in-memory replay cache, no REST (one worker only)
@@ -526,7 +568,7 @@ def main(argv: list[str] | None = None) -> int:
         args.rows = [r for r in args.rows if r != "rest"]
     args.rows = ["floor", *[r for r in args.rows if r != "floor"]]
     if args.in_process:
-        _in_process(ehr, db_url, api_token, args.rows, args.in_process)
+        _in_process(ehr, db_url, api_token, args.rows, args.in_process, gc_pauses=args.gc)
         return 0
     backend = db_url.split(":", 1)[0]
     print(
