@@ -27,6 +27,7 @@ __all__ = [
     "TokenCache",
     "fhir_server_allowed",
     "get_state",
+    "state_of",
 ]
 
 
@@ -181,6 +182,12 @@ def get_state(request: Request) -> ServiceState:
     """The service state of the app handling ``request``."""
     state: ServiceState = request.app.state.ivig
     return state
+
+
+async def state_of(request: Request) -> ServiceState:
+    """:func:`get_state` as a FastAPI dependency: a coroutine, so it runs on the event loop (a
+    plain function dependency is sent to a worker thread on every request)."""
+    return get_state(request)
 
 
 def fhir_server_allowed(state: ServiceState, request: Request, base: str) -> bool:

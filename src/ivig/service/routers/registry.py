@@ -19,7 +19,7 @@ from ivig.permissions import Action, Role, allowed, roles_for
 from ivig.service.auth import Principal, require_permission
 from ivig.service.errors import ERROR_RESPONSES, IvigJSONResponse
 from ivig.service.logs import security_event
-from ivig.service.state import ServiceState, get_state
+from ivig.service.state import ServiceState, state_of
 from ivig.vocabulary import Jurisdiction
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ __all__ = ["audit_router", "router"]
 
 router = APIRouter(prefix="/api/registry", tags=["registry"], responses=ERROR_RESPONSES)
 audit_router = APIRouter(prefix="/api", tags=["registry"], responses=ERROR_RESPONSES)
-State = Annotated[ServiceState, Depends(get_state)]
+State = Annotated[ServiceState, Depends(state_of)]
 OK: dict[int | str, dict[str, Any]] = {200: {"model": Any}}
 
 
