@@ -36,8 +36,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -142,7 +143,9 @@ def _registry(url: str | None) -> tuple[str, str]:
     return url, token
 
 
-def _start_server(port: int, ehr: Ehr, workers: int, db_url: str) -> subprocess.Popen[bytes]:
+def _start_server(
+    port: int, ehr: Ehr, workers: int, db_url: str, log: Path | None = None
+) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     env["IVIG_CDS_ISSUERS"] = json.dumps([{"iss": ISS, "jwks": ehr.jwks}])
     env["IVIG_JURISDICTION"] = "au"
@@ -152,8 +155,9 @@ def _start_server(port: int, ehr: Ehr, workers: int, db_url: str) -> subprocess.
         cmd.append("--no-registry")
     else:
         env["IVIG_DATABASE_URL"] = db_url
+    stderr = log.open("ab") if log is not None else subprocess.DEVNULL
     proc = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        cmd, env=env, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True
     )
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -196,6 +200,7 @@ class Result:
     errors: int
     elapsed_s: float
     server_cpu_s: float = 0.0
+    error_kinds: dict[str, int] = field(default_factory=dict)
 
     @property
     def cpu_ms_per_call(self) -> float:
@@ -256,32 +261,36 @@ def _path(url: str) -> str:
     return "/" + url.split("://", 1)[1].partition("/")[2]
 
 
-async def _one(conn: RawConnection, call: Call, headers: dict[str, str]) -> tuple[float, bool]:
+async def _one(conn: RawConnection, call: Call, headers: dict[str, str]) -> tuple[float, str]:
+    """Latency and what went wrong ("" when the answer is right)."""
     start = time.perf_counter()
     try:
         status, body = await conn.request(call.method, _path(call.url), headers, call.body)
-    except (OSError, ConnectionError, asyncio.IncompleteReadError):
+    except (OSError, ConnectionError, asyncio.IncompleteReadError) as exc:
         conn.close()
-        return time.perf_counter() - start, False
-    return time.perf_counter() - start, call.check(status, body)
+        return time.perf_counter() - start, f"connection: {type(exc).__name__}"
+    took = time.perf_counter() - start
+    if call.check(status, body):
+        return took, ""
+    return took, f"HTTP {status}" if status != 200 else "HTTP 200 without cards"
 
 
 async def _saturate(
     call: Call, headers: list[dict[str, str]], clients: int
-) -> tuple[list[float], int]:
+) -> tuple[list[float], Counter[str]]:
     """One call per entry of ``headers`` (signed beforehand: signing is the EHR's cost) from
     ``clients`` keep-alive connections, each sending back-to-back."""
     latencies: list[float] = []
-    errors = 0
+    errors: Counter[str] = Counter()
     headers = list(headers)
 
     async def worker() -> None:
-        nonlocal errors
         conn = RawConnection(call.url)
         while headers:
-            took, ok = await _one(conn, call, headers.pop())
+            took, wrong = await _one(conn, call, headers.pop())
             latencies.append(took)
-            errors += 0 if ok else 1
+            if wrong:
+                errors[wrong] += 1
         conn.close()
 
     await asyncio.gather(*(worker() for _ in range(clients)))
@@ -312,23 +321,40 @@ def run_saturation(name: str, call: Call, count: int, clients: int, pid: int) ->
     cpu0, started = _server_cpu_s(pid), time.perf_counter()
     latencies, errors = asyncio.run(_saturate(call, headers, clients))
     elapsed = time.perf_counter() - started
-    return Result(name, latencies, errors, elapsed, _server_cpu_s(pid) - cpu0)
+    result = Result(name, latencies, sum(errors.values()), elapsed, _server_cpu_s(pid) - cpu0)
+    result.error_kinds = dict(errors)
+    return result
 
 
-async def _paced(call: Call, rate: float, seconds: float) -> list[tuple[float, float, bool]]:
-    """Offer ``rate`` calls/s for ``seconds``; (send time, latency, ok) per call. Connections
-    are kept alive in a pool and opened when none is free. Each JWT is signed as its call is
-    due (a 5-minute token signed at the start would expire during a 10-minute soak), outside
-    the latency measured."""
-    out: list[tuple[float, float, bool]] = []
-    idle: list[RawConnection] = []
+#: a pooled connection idle this long is closed rather than reused: the server closes idle
+#: keep-alive connections after 30 s, and an HTTP client retires them before that (as httpx does)
+IDLE_RETIRE_S = 20.0
+
+
+async def _paced(
+    call: Call, rate: float, seconds: float, retire_s: float = IDLE_RETIRE_S
+) -> list[tuple[float, float, str]]:
+    """Offer ``rate`` calls/s for ``seconds``; (send time, latency, what went wrong) per call.
+    Connections are kept alive in a pool, opened when none is free and retired after
+    ``retire_s`` idle (0: never). Each JWT is signed as its call is due (a 5-minute token signed
+    at the start would expire during a 10-minute soak), outside the latency measured."""
+    out: list[tuple[float, float, str]] = []
+    idle: list[tuple[float, RawConnection]] = []
     t0 = time.perf_counter()
 
+    def take() -> RawConnection:
+        while idle:
+            returned_at, conn = idle.pop()
+            if not retire_s or time.perf_counter() - returned_at < retire_s:
+                return conn
+            conn.close()
+        return RawConnection(call.url)
+
     async def one(at: float, headers: dict[str, str]) -> None:
-        conn = idle.pop() if idle else RawConnection(call.url)
-        took, ok = await _one(conn, call, headers)
-        idle.append(conn)
-        out.append((at, took, ok))
+        conn = take()
+        took, wrong = await _one(conn, call, headers)
+        idle.append((time.perf_counter(), conn))
+        out.append((at, took, wrong))
 
     tasks = []
     for i in range(int(rate * seconds)):
@@ -338,7 +364,7 @@ async def _paced(call: Call, rate: float, seconds: float) -> list[tuple[float, f
         headers = call.headers()
         tasks.append(asyncio.create_task(one(i / rate, headers)))
     await asyncio.gather(*tasks)
-    for conn in idle:
+    for _, conn in idle:
         conn.close()
     return out
 
@@ -363,6 +389,8 @@ def _report(result: Result, floor: Result | None, single: Result | None) -> None
         line += f"  (p99 target < {TARGETS[result.name]:.0f} ms)"
     if result.name in LABELS:
         line += f"  [{LABELS[result.name]}]"
+    if result.error_kinds:
+        line += f"  errors: {result.error_kinds}"
     print(line, flush=True)
 
 
@@ -397,22 +425,26 @@ def _calls(base: str, ehr: Ehr, api_token: str, public: str) -> dict[str, Call]:
     }
 
 
-def _soak(call: Call, rate: float, seconds: float) -> None:
-    samples = asyncio.run(_paced(call, rate, seconds))
+def _soak(call: Call, rate: float, seconds: float, retire_s: float) -> None:
+    samples = asyncio.run(_paced(call, rate, seconds, retire_s))
     samples.sort()
     tenth = max(1, len(samples) // 10)
     first, last = samples[:tenth], samples[-tenth:]
 
-    def summary(part: list[tuple[float, float, bool]]) -> tuple[float, float, int]:
+    def summary(part: list[tuple[float, float, str]]) -> tuple[float, float, float, int]:
         span = (part[-1][0] - part[0][0]) or 1.0
         ms = [s[1] * 1000 for s in part]
-        return len(part) / span, statistics.quantiles(ms, n=100)[98], sum(not s[2] for s in part)
+        good = sum(not s[2] for s in part)
+        cuts = statistics.quantiles(ms, n=100)
+        return good / span, cuts[49], cuts[98], len(part) - good
 
-    (r0, p0, e0), (r1, p1, e1) = summary(first), summary(last)
+    (r0, m0, p0, e0), (r1, m1, p1, e1) = summary(first), summary(last)
     print(f"soak: {rate:.0f} calls/s offered for {seconds:.0f} s (5-min tokens): {len(samples)}")
-    print(f"  first 10 %: {r0:6.1f} calls/s  p99 {p0:6.1f} ms  {e0} errors")
-    print(f"  last 10 %:  {r1:6.1f} calls/s  p99 {p1:6.1f} ms  {e1} errors")
+    print(f"  first 10 %: {r0:6.1f} good calls/s  p50 {m0:5.1f}  p99 {p0:6.1f} ms  {e0} errors")
+    print(f"  last 10 %:  {r1:6.1f} good calls/s  p50 {m1:5.1f}  p99 {p1:6.1f} ms  {e1} errors")
     print(f"  last/first throughput {r1 / r0:.3f} (target within 10 %), p99 ratio {p1 / p0:.2f}")
+    kinds = Counter(s[2] for s in samples if s[2])
+    print(f"  errors over the whole soak: {dict(kinds) or 'none'}")
 
 
 def _in_process(
@@ -521,7 +553,7 @@ def _run_workers(args: argparse.Namespace, ehr: Ehr, db_url: str, api_token: str
     for workers in args.workers:
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
-        proc = _start_server(port, ehr, workers, db_url)
+        proc = _start_server(port, ehr, workers, db_url, args.server_log)
         try:
             calls = _calls(base, ehr, api_token, base)
             print(f"{workers} worker(s):")
@@ -534,7 +566,7 @@ def _run_workers(args: argparse.Namespace, ehr: Ehr, db_url: str, api_token: str
                 singles.setdefault(name, result)
             singles.setdefault("floor", floor)
             if args.soak and workers == max(args.workers):
-                _soak(calls["cds"], args.rate, args.soak)
+                _soak(calls["cds"], args.rate, args.soak, args.idle_retire_s)
         finally:
             _stop(proc)
     return failed
@@ -557,6 +589,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--gc", action="store_true", help="with --in-process: garbage-collector pauses"
+    )
+    parser.add_argument("--server-log", type=Path, help="append the server's stderr here")
+    parser.add_argument(
+        "--idle-retire-s",
+        type=float,
+        default=IDLE_RETIRE_S,
+        help="soak: close a pooled connection idle this long (0: never)",
     )
     args = parser.parse_args(argv)
     ehr = Ehr()
