@@ -133,6 +133,7 @@ REST_CALLS: dict[Action, tuple[str, str]] = {
     "record_infusion": ("POST", "/api/registry/courses/1/infusions"),
     "record_adverse_event": ("POST", "/api/registry/adverse-events"),
     "record_outcome": ("POST", "/api/registry/courses/1/outcomes"),
+    "record_igg_level": ("POST", "/api/registry/courses/1/igg-levels"),
     "review_course": ("POST", "/api/registry/courses/1/review"),
     "read_reports": ("GET", "/api/registry/reports/usage"),
     "shortage": ("GET", "/api/registry/reports/shortage"),

@@ -91,7 +91,34 @@ def test_iga_representative_keeps_the_metric(kb: KnowledgeBase) -> None:
     """Octagam 10 %: US average 106 vs old UK max 400 (oc10-dip, oc10-ukold)."""
     rec = iga_representative(kb.product("octagam-10"))
     assert rec is not None and rec["metric"] == "average" and rec["iga_ug_per_ml"] == 106
-    assert iga_representative(kb.product("gammaplex-10")) is None
+
+
+def test_iga_unknown_when_the_product_has_no_iga_value(kb: KnowledgeBase) -> None:
+    """Gammar-P I.V. is known only from seed-002 Table 2 (no current label, no IgA record):
+    its IgA is unknown, not zero or low."""
+    gammar_p = kb.product("gammar-p")
+    assert not any("iga_ug_per_ml" in r for r in gammar_p.get("iga", []))
+    assert iga_representative(gammar_p) is None
+    assert iga_representative(gammar_p, "eu") is None
+
+
+def test_gammaplex_10_iga_and_vials_from_the_uk_smpc(kb: KnowledgeBase) -> None:
+    """Gammaplex 10 % UK SmPC section 2 (gp10-uk-smpc): maximum IgA <20 micrograms/ml; vials of
+    50, 100 and 200 ml hold 5, 10 and 20 g. The "<20" is held as a maximum of 20 µg/mL, the way
+    other "below" label values are held."""
+    gammaplex = kb.product("gammaplex-10")
+    rec = iga_representative(gammaplex)
+    assert rec is not None
+    assert (rec["metric"], rec["iga_ug_per_ml"], rec.get("region")) == ("max", 20, "uk")
+    assert rec["verified"] is True
+    assert "gp10-uk-smpc" in [s if isinstance(s, str) else s["id"] for s in rec["sources"]]
+    # a region without its own IgA record falls back to the UK one rather than to "unknown"
+    fallback = iga_representative(gammaplex, "us")
+    assert fallback is not None and fallback["iga_ug_per_ml"] == 20
+    assert vial_sizes_g(gammaplex) == [5, 10, 20]
+    assert vial_sizes_g(gammaplex, "uk") == [5, 10, 20]
+    with pytest.raises(InputError, match="gammaplex-10"):
+        vial_sizes_g(gammaplex, "us")
 
 
 def test_risk_ids_are_the_public_contract(kb: KnowledgeBase) -> None:

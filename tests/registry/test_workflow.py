@@ -61,6 +61,8 @@ def test_full_workflow_request_to_trial_off(engine: Engine, kb: KnowledgeBase) -
         == (dt.date(2026, 1, 5) + dt.timedelta(weeks=window["min"])).isoformat()
     )
     course_id = course["id"]
+    # the last day of the first-review window (the indication's first_review_weeks): still due
+    review_day = dt.date(2026, 1, 5) + dt.timedelta(weeks=window["max"])
     with session_scope(engine) as s:
         api.record_outcome(
             s,
@@ -100,7 +102,7 @@ def test_full_workflow_request_to_trial_off(engine: Engine, kb: KnowledgeBase) -
         assert [p["patient_ref"] for p in recall["patients"]] == ["P-1"]
         assert recall["grams"] == 150
         assert api.recall_lot(s, "LOT-B")["adverse_events"][0]["event_type"] == "headache"
-        due = api.reviews_due(s, today="2026-06-01")
+        due = api.reviews_due(s, today=review_day.isoformat())
         assert due[0]["course_id"] == course_id and due[0]["status"] == "due"
         assert any("follow-up" in p for p in due[0]["problems"])
         api.record_outcome(
@@ -109,14 +111,14 @@ def test_full_workflow_request_to_trial_off(engine: Engine, kb: KnowledgeBase) -
             score_id="adjusted-incat",
             value=None,
             items={"arm": 1, "leg": 0},
-            date="2026-05-20",
+            date=(review_day - dt.timedelta(days=12)).isoformat(),
             actor="clinician",
             knowledge=kb,
         )
         review = api.review_course(
             s,
             course_id,
-            date="2026-06-01",
+            date=review_day.isoformat(),
             action="trial_off",
             reason="stable",
             actor="steward",
@@ -126,7 +128,11 @@ def test_full_workflow_request_to_trial_off(engine: Engine, kb: KnowledgeBase) -
     trial_id = review["trial_off"]["id"]
     with session_scope(engine) as s:
         ended = api.end_trial_off(
-            s, trial_id, end_date="2026-09-01", result="stable", actor="clinician"
+            s,
+            trial_id,
+            end_date=(review_day + dt.timedelta(weeks=13)).isoformat(),
+            result="stable",
+            actor="clinician",
         )
         assert ended["course"]["status"] == "stopped"
         assert api.get_request(s, request_id)["status"] == "stopped"

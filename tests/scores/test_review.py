@@ -59,8 +59,9 @@ def test_bundled_history(kb: KnowledgeBase, name: str) -> None:
 
 
 def test_unverified_rules_are_reported(kb: KnowledgeBase) -> None:
-    review = review_course(kb, _load("cidp-stable-then-taper.yaml"))
-    assert any("cidp-taper-steps" in u for u in review["unverified"])
+    """The end-of-dose cycle count is a local convention (ivig-review-conventions), unverified."""
+    review = review_course(kb, _load("mmn-wearing-off.yaml"))
+    assert any("end-of-dose-wearing-off" in u for u in review["unverified"])
 
 
 def test_taper_after_a_step_offers_the_next_lower_step(kb: KnowledgeBase) -> None:

@@ -14,9 +14,11 @@ import copy
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from ivig.app.form_link import unseal
 from ivig.contract import validate_request
 from ivig.core.recommend import recommend
 from ivig.knowledge import KnowledgeBase
@@ -317,7 +319,11 @@ def test_missing_findings_come_with_a_prefilled_link_to_the_web_form(
     form = [link for link in links if "/app/request/new?" in link["url"]]
     assert form and form[0]["type"] == "absolute"
     assert form[0]["url"].startswith(live.url)
-    assert "patient.weight_kg=74" in form[0]["url"] and "condition=cidp" in form[0]["url"]
+    # the EHR's values are sealed in the link, never in clear (issue 16)
+    query = urlsplit(form[0]["url"]).query
+    assert list(parse_qs(query)) == ["prefill"] and "74" not in query and "cidp" not in query
+    fields = dict(unseal(parse_qs(query)["prefill"][0], live.app.state.ivig.form_secret()))
+    assert fields["patient.weight_kg"] == "74" and fields["condition"] == "cidp"
     # with the provisional plan (issue 14) the card shows the dose all the same
     card = _dose_card(cards)
     assert card["summary"].startswith("Provisional:")

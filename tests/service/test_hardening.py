@@ -460,3 +460,63 @@ def test_the_fhir_allow_list_is_per_issuer() -> None:
     assert not allowed("https://other.example", "https://fhir.example.org/r4")
     assert not allowed("https://ehr.example.org", "https://fhir.example.org.evil.example/r4")
     assert not allowed(None, "https://fhir.example.org/r4")  # no JWT (demo): nothing fetched
+
+
+def test_igg_levels_are_recorded_and_read_back_over_rest(
+    client: TestClient, registry: Registry
+) -> None:
+    """A trough recorded by the nurse over REST is listed by date for any signed-in role."""
+    path = f"/api/registry/courses/{registry.course_id}/igg-levels"
+    for day, value in (("2026-02-02", 9.1), ("2026-01-20", 8.4)):
+        made = client.post(
+            path,
+            json={"date": day, "kind": "trough", "igg_g_per_l": value, "note": "pre-infusion"},
+            headers=registry.headers("nurse"),
+        )
+        assert made.status_code == 200, made.text
+        assert made.json()["igg_g_per_l"] == value
+    listed = client.get(path, headers=registry.headers("steward"))
+    assert listed.status_code == 200
+    rows = [r for r in listed.json() if r["note"] == "pre-infusion"]
+    assert [(r["date"], r["igg_g_per_l"]) for r in rows] == [
+        ("2026-01-20", 8.4),
+        ("2026-02-02", 9.1),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "status"),
+    [
+        ({"date": "2026-02-02", "kind": "nadir", "igg_g_per_l": 9}, "kind", 422),
+        ({"date": "2026-02-02", "kind": "trough", "igg_g_per_l": -3}, "igg_g_per_l", 422),
+        ({"date": "2026-02-02", "kind": "trough", "igg_g_per_l": 900}, "igg_g_per_l", 422),
+        ({"date": "2025-12-01", "kind": "trough", "igg_g_per_l": 9}, "date", 422),
+        ({"date": "2026-02-02", "kind": "trough", "igg_g_per_l": "9 g/L"}, "igg_g_per_l", 422),
+    ],
+)
+def test_a_bad_igg_level_is_refused_naming_the_field(
+    client: TestClient, registry: Registry, body: dict[str, object], field: str, status: int
+) -> None:
+    response = client.post(
+        f"/api/registry/courses/{registry.course_id}/igg-levels",
+        json=body,
+        headers=registry.headers("nurse"),
+    )
+    assert response.status_code == status, response.text
+    assert response.json()["problems"][0]["field"] == field
+
+
+def test_igg_levels_of_an_unknown_course_are_refused_naming_the_id(
+    client: TestClient, registry: Registry
+) -> None:
+    response = client.get(
+        "/api/registry/courses/999999/igg-levels", headers=registry.headers("nurse")
+    )
+    assert response.status_code == 422, response.text  # as every unknown row id here
+    assert response.json()["problems"][0]["field"] == "course_id"
+    refused = client.post(
+        f"/api/registry/courses/{registry.course_id}/igg-levels",
+        json={"date": "2026-02-02", "kind": "trough", "igg_g_per_l": 9},
+        headers=registry.headers("steward"),
+    )
+    assert refused.status_code == 403

@@ -472,3 +472,21 @@ def test_a_nurse_records_a_trough_and_sees_the_fitted_curve(
     DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
     section.screenshot(path=str(DOCS_SHOTS / "patient-igg.png"))
     page.context.close()
+
+
+def test_the_comparison_of_jurisdictions_fits_a_laptop_screen(
+    chromium: Any, server: LiveServer
+) -> None:
+    """From the recommendation, one click compares every jurisdiction; the table fits 1366 px
+    without horizontal scrolling of the page."""
+    page = _page(chromium, server, "clinician")
+    page.set_viewport_size({"width": 1366, "height": 900})
+    _fill_gbs(page, "85")
+    page.get_by_role("button", name="Get the recommendation").click()
+    page.get_by_role("button", name="Compare every jurisdiction for this patient").click()
+    page.locator("#compare-table").wait_for()
+    assert page.locator("#compare-table tbody tr").count() > 1
+    assert page.locator("#cmp-au").inner_text().startswith("Australia")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    _shot(page, "compare")
+    page.context.close()

@@ -83,7 +83,8 @@ def _score(args: argparse.Namespace) -> int:
     for row in result["items"]:
         points = ""
         if "points" in row:
-            points = f" -> {row['points']:g} points" + ("" if row["verified"] else UNVERIFIED)
+            unit = "point" if row["points"] == 1 else "points"
+            points = f" -> {row['points']:g} {unit}" + ("" if row["verified"] else UNVERIFIED)
         out.print(
             f"  {row['id']} = {row['value']}"
             + (f"  ({row['label']})" if "label" in row else "")

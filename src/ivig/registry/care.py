@@ -627,7 +627,9 @@ def record_igg_level(
 
 
 def igg_levels(session: Session, course_id: int) -> list[dict[str, Any]]:
-    """The course's measured IgG levels by date (date, kind, igg_g_per_l, note)."""
+    """The course's measured IgG levels by date (date, kind, igg_g_per_l, note); an unknown
+    course is refused (not an empty list)."""
+    _course(session, course_id)
     rows = session.scalars(
         select(IggLevel).where(IggLevel.course_id == course_id).order_by(IggLevel.date, IggLevel.id)
     )

@@ -176,6 +176,21 @@ class ServiceState:
     registry: RegistryLink | None
     feedback: FeedbackLog
     http_client: Callable[[], httpx.AsyncClient]
+    _form_secret: bytes | None = field(default=None, repr=False)
+
+    def form_secret(self) -> bytes:
+        """The secret that seals prefilled form links (:mod:`ivig.app.form_link`): the web
+        app's own when it is mounted here, else ``IVIG_WEB_SECRET`` or the shared secret file
+        (what a web app in another process reads)."""
+        if self._form_secret is None:
+            from ivig.app.form_link import shared_secret
+
+            self._form_secret = shared_secret()
+        return self._form_secret
+
+    def use_form_secret(self, secret: bytes) -> None:
+        """Seal form links under ``secret`` (called by :func:`ivig.web.mount`)."""
+        self._form_secret = secret
 
 
 def get_state(request: Request) -> ServiceState:

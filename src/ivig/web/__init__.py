@@ -33,6 +33,9 @@ def mount(app: FastAPI, settings: object = None, *, config: WebConfig | None = N
     from ivig.web.session import WebConfig
 
     app.state.ivig_web = config or WebConfig.from_env()
+    service_state = getattr(app.state, "ivig", None)
+    if service_state is not None:  # the CDS cards' form links open on these pages
+        service_state.use_form_secret(app.state.ivig_web.secret)
     app.include_router(router)
     warm_up(app)
     return app

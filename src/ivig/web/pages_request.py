@@ -62,6 +62,7 @@ def form_context(kb: KnowledgeBase, values: FormValues, errors: dict[str, str]) 
         )
     names = needed_findings(kb, condition_id, indication_id, _one(values, "phase") or None)
     return {
+        "notice": None,
         "values": values,
         "val": lambda name: _one(values, name),
         "errors": errors,
@@ -122,12 +123,35 @@ def new_request(request: Request) -> Response:
     user = guard(request, "request")
     if isinstance(user, Response):
         return user
-    values: FormValues = {k: [v] for k, v in request.query_params.items()}
+    values, notice = _opened_values(request)
     values.setdefault("phase", ["induction"])
     ctx = form_context(state_of(request).kb, values, {})
     if not values.get("condition", [""])[0]:
         ctx["errors"].pop("condition", None)
+    ctx["notice"] = notice
     return page(request, "request_form.html", ctx)
+
+
+def _opened_values(request: Request) -> tuple[FormValues, str | None]:
+    """The form's values from the query: its fields, or the sealed ``prefill`` of a CDS card's
+    link (:mod:`ivig.app.form_link`); a prefill that cannot be opened gives an empty form and
+    the reason."""
+    from ivig.app.form_link import PrefillError, unseal
+
+    token = request.query_params.get("prefill")
+    if token is None:
+        return {k: [v] for k, v in request.query_params.items()}, None
+    try:
+        fields = unseal(token, config_of(request).secret)
+    except PrefillError as exc:
+        return {}, (
+            f"The form could not be filled from the EHR: {exc}. "
+            "Open the order in the EHR again, or type the values."
+        )
+    values: FormValues = {}
+    for key, value in fields:
+        values.setdefault(key, []).append(value)
+    return values, "Filled from the EHR: check every value, then complete the empty findings."
 
 
 @router.get("/app/request/fields", response_class=HTMLResponse)
@@ -181,6 +205,24 @@ def _request_body(raw: str) -> dict[str, Any] | str:
     if not isinstance(body, dict):
         return "request_json: a request object is required"
     return body
+
+
+@router.post("/app/request/compare", response_class=HTMLResponse)
+async def compare_request(request: Request) -> Response:
+    """The recommendation's patient under every jurisdiction's policy, side by side."""
+    user = guard(request, "request")
+    if isinstance(user, Response):
+        return user
+    from ivig.app.compare import compare
+
+    body = _request_body(_one(await _form(request), "request_json"))
+    if isinstance(body, str):
+        return _error(request, "Not compared", body, 422)
+    try:
+        result = compare(state_of(request).kb, body)
+    except IvigError as exc:
+        return _error(request, "Not compared", str(exc), 422)
+    return page(request, "compare.html", {"cmp": result})
 
 
 @router.post("/app/requests", response_class=HTMLResponse)

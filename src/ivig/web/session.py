@@ -57,24 +57,13 @@ class WebConfig:
     def from_env(cls, env: dict[str, str] | None = None) -> WebConfig:
         """``IVIG_WEB_SECRET`` (else the secret file), ``IVIG_WEB_DEMO_LOGIN=1``."""
         env = dict(os.environ) if env is None else env
-        raw = env.get("IVIG_WEB_SECRET")
-        secret = raw.encode("utf-8") if raw else _secret_from_file(env.get("IVIG_WEB_SECRET_FILE"))
+        from ivig.app.form_link import shared_secret
+
         return cls(
-            secret=secret,
+            secret=shared_secret(env),
             demo_login=env.get("IVIG_WEB_DEMO_LOGIN") == "1",
             secure_cookie=env.get("IVIG_PUBLIC_URL", "").startswith("https://"),
         )
-
-
-def _secret_from_file(named: str | None) -> bytes:
-    """The signing secret kept in a private file (created once), shared by every worker."""
-    from pathlib import Path
-
-    from ivig.registry.audit_key import data_dir, private_file
-
-    path = Path(named).expanduser() if named else data_dir() / "web-secret.key"
-    private_file(path, secrets.token_hex(32) + "\n")
-    return path.read_text(encoding="utf-8").strip().encode("utf-8")
 
 
 @dataclass(frozen=True)

@@ -157,34 +157,16 @@ def _links(knowledge_url: str, condition_id: str, form: str | None) -> list[dict
     return links
 
 
-def form_url(web_base: str, request: Mapping[str, Any], missing: Sequence[str]) -> str:
-    """The ivig web form prefilled with this patient's request; ``missing`` findings are empty
-    fields of the form (``/app/request/new`` reads every query parameter as a form value)."""
-    from urllib.parse import urlencode
+def form_url(
+    web_base: str, request: Mapping[str, Any], missing: Sequence[str], secret: bytes
+) -> str:
+    """The ivig web form prefilled with this patient's request, ``missing`` findings as empty
+    fields: the values travel sealed in ``?prefill=`` (:mod:`ivig.app.form_link`), never in
+    the URL in clear."""
+    from ivig.app.form_link import form_params, seal
 
-    patient = request["patient"]
-    params: list[tuple[str, str]] = [
-        ("condition", str(request["condition"])),
-        ("phase", str(request["phase"])),
-    ]
-    for key in ("indication", "jurisdiction", "route", "product"):
-        if request.get(key):
-            params.append((key, str(request[key])))
-    for key in ("sex", "age_years", "weight_kg", "height_cm"):
-        if key in patient:
-            params.append((f"patient.{key}", _param(patient[key])))
-    for key, value in (patient.get("labs") or {}).items():
-        params.append((f"patient.labs.{key}", _param(value)))
-    for key, value in (request.get("findings") or {}).items():
-        params.append((f"findings.{key}", _param(value)))
-    params += [(f"findings.{name}", "") for name in missing]
-    return f"{web_base.rstrip('/')}/app/request/new?{urlencode(params)}"
-
-
-def _param(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    token = seal(form_params(request, missing), secret)
+    return f"{web_base.rstrip('/')}/app/request/new?prefill={token}"
 
 
 def _reading_lines(reading: Mapping[str, Any] | None) -> list[str]:
@@ -340,13 +322,19 @@ def recommendation_cards(
     reading: Mapping[str, Any] | None = None,
     check: Mapping[str, Any] | None = None,
     web_base: str | None = None,
+    form_secret: bytes | None = None,
 ) -> list[dict[str, Any]]:
-    """The cards for one immunoglobulin order, its recommendation and its order check."""
+    """The cards for one immunoglobulin order, its recommendation and its order check; with
+    ``web_base`` and ``form_secret``, missing findings link to the prefilled web form."""
     elig = rec["eligibility"]
     condition_id = elig.get("condition") or rec["request"]["condition"]
     name = kb.condition(condition_id)["name"]
     missing = [m["name"] for m in elig.get("missing", [])]
-    form = form_url(web_base, rec["request"], missing) if web_base and missing else None
+    form = (
+        form_url(web_base, rec["request"], missing, form_secret)
+        if web_base and form_secret and missing
+        else None
+    )
     links = _links(knowledge_url, condition_id, form)
     cards = (
         [stale_card(kb, knowledge_url, reading["stale"])]

@@ -289,6 +289,7 @@ def _order_cards(
         reading=found,
         check=check,
         web_base=settings.public_base_url,
+        form_secret=state.form_secret(),
     )
 
 

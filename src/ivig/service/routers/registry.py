@@ -42,6 +42,7 @@ CourseStopper = Annotated[Principal, Depends(require_permission("stop_course"))]
 Giver = Annotated[Principal, Depends(require_permission("record_infusion"))]
 EventRecorder = Annotated[Principal, Depends(require_permission("record_adverse_event"))]
 Assessor = Annotated[Principal, Depends(require_permission("record_outcome"))]
+IggRecorder = Annotated[Principal, Depends(require_permission("record_igg_level"))]
 Reviewer = Annotated[Principal, Depends(require_permission("review_course"))]
 Reporter = Annotated[Principal, Depends(require_permission("read_reports"))]
 Auditor = Annotated[Principal, Depends(require_permission("read_audit_log"))]
@@ -169,6 +170,14 @@ class OutcomeIn(BaseModel):
     date: ShortText
     timing: Literal["baseline", "pre_dose", "post_dose", "routine"] = "routine"
     items: Annotated[dict[ShortText, int | float | ShortText], Field(max_length=100)] | None = None
+
+
+class IggLevelIn(BaseModel):
+    model_config = FREE
+    date: ShortText
+    kind: Literal["baseline", "trough", "peak", "random"]
+    igg_g_per_l: float
+    note: Text | None = None
 
 
 class ReviewIn(BaseModel):
@@ -303,6 +312,25 @@ def record_infusion(course_id: RowId, body: InfusionIn, state: State, user: Give
 def record_outcome(course_id: RowId, body: OutcomeIn, state: State, user: Assessor) -> Any:
     """Record an outcome measure."""
     return _call(state, _api().record_outcome, course_id, actor=user.username, **body.model_dump())
+
+
+@router.post("/courses/{course_id}/igg-levels", response_class=IvigJSONResponse, responses=OK)
+def record_igg_level(course_id: RowId, body: IggLevelIn, state: State, user: IggRecorder) -> Any:
+    """Record a measured total serum IgG (g/L) of the course (a baseline may precede its start)."""
+    return _call(
+        state,
+        _api().record_igg_level,
+        course_id,
+        actor=user.username,
+        knowledge=state.kb,
+        **body.model_dump(),
+    )
+
+
+@router.get("/courses/{course_id}/igg-levels", response_class=IvigJSONResponse, responses=OK)
+def igg_levels(course_id: RowId, state: State, user: AnyUser) -> Any:
+    """The course's measured IgG levels, by date."""
+    return _read(state, _api().igg_levels, course_id)
 
 
 @router.post("/courses/{course_id}/review", response_class=IvigJSONResponse, responses=OK)
