@@ -32,6 +32,7 @@ ROUTERS: list[tuple[str, str, bool]] = [
 #: modules the request paths import on first use: a server imports them before it freezes its heap
 HOT_MODULES = (
     "anyio.to_thread",
+    "ivig.app.form_link",
     "ivig.app.order_check",
     "ivig.app.recommend",
     "ivig.core.recommend",
