@@ -158,7 +158,7 @@ def worker_app() -> Any:
 
 
 def _freeze_heap() -> None:
-    from ivig.service.app import freeze_startup_heap
+    from ivig.service import freeze_startup_heap
 
     freeze_startup_heap()
 
