@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import socket
 import statistics
@@ -35,14 +36,15 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import jwt
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 ISS = "https://bench-ehr.example.org"
 BUNDLE = Path(__file__).resolve().parents[1] / "tests" / "service" / "data" / "gbs_bundle.json"
@@ -101,17 +103,25 @@ def _hook_body() -> dict[str, Any]:
 
 
 class Ehr:
-    """The test EHR: an ES384 key, its JWK and 5-minute tokens for one audience."""
+    """The test EHR: an ES384 key (``k1``) and an RS384 key (``k2``), their JWK Set and 5-minute
+    tokens for one audience. CDS Hooks 2.0 allows both algorithms; ES384 is the default row."""
+
+    KIDS: ClassVar[dict[str, str]] = {"ES384": "k1", "RS384": "k2"}
 
     def __init__(self) -> None:
-        self.key = ec.generate_private_key(ec.SECP384R1())
-        jwk = jwt.algorithms.ECAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
-        self.jwk = {**jwk, "kid": "k1"}
+        self.keys: dict[str, Any] = {
+            "ES384": ec.generate_private_key(ec.SECP384R1()),
+            "RS384": rsa.generate_private_key(public_exponent=65537, key_size=2048),
+        }
+        es = jwt.algorithms.ECAlgorithm.to_jwk(self.keys["ES384"].public_key(), as_dict=True)
+        rs = jwt.algorithms.RSAAlgorithm.to_jwk(self.keys["RS384"].public_key(), as_dict=True)
+        self.jwks = {"keys": [{**es, "kid": "k1"}, {**rs, "kid": "k2"}]}
 
-    def token(self, aud: str) -> str:
+    def token(self, aud: str, alg: str = "ES384") -> str:
         now = int(time.time())
         claims = {"iss": ISS, "aud": aud, "iat": now, "exp": now + 300, "jti": str(uuid.uuid4())}
-        return jwt.encode(claims, self.key, algorithm="ES384", headers={"kid": "k1", "typ": "JWT"})
+        headers = {"kid": self.KIDS[alg], "typ": "JWT"}
+        return jwt.encode(claims, self.keys[alg], algorithm=alg, headers=headers)
 
 
 def _registry(url: str | None) -> tuple[str, str]:
@@ -133,9 +143,11 @@ def _registry(url: str | None) -> tuple[str, str]:
     return url, token
 
 
-def _start_server(port: int, ehr: Ehr, workers: int, db_url: str) -> subprocess.Popen[bytes]:
+def _start_server(
+    port: int, ehr: Ehr, workers: int, db_url: str, log: Path | None = None
+) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
-    env["IVIG_CDS_ISSUERS"] = json.dumps([{"iss": ISS, "jwks": {"keys": [ehr.jwk]}}])
+    env["IVIG_CDS_ISSUERS"] = json.dumps([{"iss": ISS, "jwks": ehr.jwks}])
     env["IVIG_JURISDICTION"] = "au"
     ivig = str(Path(sys.executable).parent / "ivig")
     cmd = [ivig, "serve", "--port", str(port), "--workers", str(workers), "--log-level", "warning"]
@@ -143,8 +155,9 @@ def _start_server(port: int, ehr: Ehr, workers: int, db_url: str) -> subprocess.
         cmd.append("--no-registry")
     else:
         env["IVIG_DATABASE_URL"] = db_url
+    stderr = log.open("ab") if log is not None else subprocess.DEVNULL
     proc = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        cmd, env=env, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True
     )
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -187,6 +200,7 @@ class Result:
     errors: int
     elapsed_s: float
     server_cpu_s: float = 0.0
+    error_kinds: dict[str, int] = field(default_factory=dict)
 
     @property
     def cpu_ms_per_call(self) -> float:
@@ -247,29 +261,36 @@ def _path(url: str) -> str:
     return "/" + url.split("://", 1)[1].partition("/")[2]
 
 
-async def _one(conn: RawConnection, call: Call, headers: dict[str, str]) -> tuple[float, bool]:
+async def _one(conn: RawConnection, call: Call, headers: dict[str, str]) -> tuple[float, str]:
+    """Latency and what went wrong ("" when the answer is right)."""
     start = time.perf_counter()
     try:
         status, body = await conn.request(call.method, _path(call.url), headers, call.body)
-    except (OSError, ConnectionError, asyncio.IncompleteReadError):
+    except (OSError, ConnectionError, asyncio.IncompleteReadError) as exc:
         conn.close()
-        return time.perf_counter() - start, False
-    return time.perf_counter() - start, call.check(status, body)
+        return time.perf_counter() - start, f"connection: {type(exc).__name__}"
+    took = time.perf_counter() - start
+    if call.check(status, body):
+        return took, ""
+    return took, f"HTTP {status}" if status != 200 else "HTTP 200 without cards"
 
 
-async def _saturate(call: Call, count: int, clients: int) -> tuple[list[float], int]:
-    """``count`` calls from ``clients`` keep-alive connections, each sending back-to-back."""
+async def _saturate(
+    call: Call, headers: list[dict[str, str]], clients: int
+) -> tuple[list[float], Counter[str]]:
+    """One call per entry of ``headers`` (signed beforehand: signing is the EHR's cost) from
+    ``clients`` keep-alive connections, each sending back-to-back."""
     latencies: list[float] = []
-    errors = 0
-    headers = [call.headers() for _ in range(count)]
+    errors: Counter[str] = Counter()
+    headers = list(headers)
 
     async def worker() -> None:
-        nonlocal errors
         conn = RawConnection(call.url)
         while headers:
-            took, ok = await _one(conn, call, headers.pop())
+            took, wrong = await _one(conn, call, headers.pop())
             latencies.append(took)
-            errors += 0 if ok else 1
+            if wrong:
+                errors[wrong] += 1
         conn.close()
 
     await asyncio.gather(*(worker() for _ in range(clients)))
@@ -293,39 +314,67 @@ def _server_cpu_s(pid: int) -> float:
 
 
 def run_saturation(name: str, call: Call, count: int, clients: int, pid: int) -> Result:
-    asyncio.run(_saturate(call, max(clients * 2, count // 10), clients))  # warm-up
+    """``count`` calls back-to-back; every JWT is signed before the timed window opens."""
+    warm = [call.headers() for _ in range(max(clients * 2, count // 10))]
+    asyncio.run(_saturate(call, warm, clients))  # warm-up
+    headers = [call.headers() for _ in range(count)]
     cpu0, started = _server_cpu_s(pid), time.perf_counter()
-    latencies, errors = asyncio.run(_saturate(call, count, clients))
+    latencies, errors = asyncio.run(_saturate(call, headers, clients))
     elapsed = time.perf_counter() - started
-    return Result(name, latencies, errors, elapsed, _server_cpu_s(pid) - cpu0)
+    result = Result(name, latencies, sum(errors.values()), elapsed, _server_cpu_s(pid) - cpu0)
+    result.error_kinds = dict(errors)
+    return result
 
 
-async def _paced(call: Call, rate: float, seconds: float) -> list[tuple[float, float, bool]]:
-    """Offer ``rate`` calls/s for ``seconds``; (send time, latency, ok) per call. Connections
-    are kept alive in a pool and opened when none is free."""
-    out: list[tuple[float, float, bool]] = []
-    idle: list[RawConnection] = []
+#: a pooled connection idle this long is closed rather than reused: the server closes idle
+#: keep-alive connections after 30 s, and an HTTP client retires them before that (as httpx does)
+IDLE_RETIRE_S = 20.0
+
+
+async def _paced(
+    call: Call, rate: float, seconds: float, retire_s: float = IDLE_RETIRE_S
+) -> list[tuple[float, float, str]]:
+    """Offer ``rate`` calls/s for ``seconds``; (send time, latency, what went wrong) per call.
+    Connections are kept alive in a pool, opened when none is free and retired after
+    ``retire_s`` idle (0: never). Each JWT is signed as its call is due (a 5-minute token signed
+    at the start would expire during a 10-minute soak), outside the latency measured."""
+    out: list[tuple[float, float, str]] = []
+    idle: list[tuple[float, RawConnection]] = []
     t0 = time.perf_counter()
 
-    async def one(at: float) -> None:
-        conn = idle.pop() if idle else RawConnection(call.url)
-        took, ok = await _one(conn, call, call.headers())
-        idle.append(conn)
-        out.append((at, took, ok))
+    def take() -> RawConnection:
+        while idle:
+            returned_at, conn = idle.pop()
+            if not retire_s or time.perf_counter() - returned_at < retire_s:
+                return conn
+            conn.close()
+        return RawConnection(call.url)
+
+    async def one(at: float, headers: dict[str, str]) -> None:
+        conn = take()
+        took, wrong = await _one(conn, call, headers)
+        idle.append((time.perf_counter(), conn))
+        out.append((at, took, wrong))
 
     tasks = []
     for i in range(int(rate * seconds)):
         delay = t0 + i / rate - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(i / rate)))
+        headers = call.headers()
+        tasks.append(asyncio.create_task(one(i / rate, headers)))
     await asyncio.gather(*tasks)
-    for conn in idle:
+    for _, conn in idle:
         conn.close()
     return out
 
 
-def _report(result: Result, floor: Result | None, single: Result | None, target_ms: float) -> None:
+#: p99 targets by row, ms, and what the row is (RS384 is labelled: the targets name the default)
+TARGETS = {"cds": 50.0, "cds-rs384": 50.0, "rest": 100.0}
+LABELS = {"cds-rs384": "RS384 tokens, not the ES384 default"}
+
+
+def _report(result: Result, floor: Result | None, single: Result | None) -> None:
     line = (
         f"  {result.name:<10} {len(result.latencies_s):6d} calls {result.errors:3d} errors"
         f"  p50 {result.cut_ms(50):6.1f}  p99 {result.cut_ms(99):6.1f} ms"
@@ -336,8 +385,12 @@ def _report(result: Result, floor: Result | None, single: Result | None, target_
         line += f"  = {result.throughput / floor.throughput:.2f} x floor"
     if single is not None and single is not result:
         line += f", {result.throughput / single.throughput:.2f} x 1 worker"
-    if target_ms:
-        line += f"  (p99 target < {target_ms:.0f} ms)"
+    if result.name in TARGETS:
+        line += f"  (p99 target < {TARGETS[result.name]:.0f} ms)"
+    if result.name in LABELS:
+        line += f"  [{LABELS[result.name]}]"
+    if result.error_kinds:
+        line += f"  errors: {result.error_kinds}"
     print(line, flush=True)
 
 
@@ -355,6 +408,13 @@ def _calls(base: str, ehr: Ehr, api_token: str, public: str) -> dict[str, Call]:
             lambda: {**json_headers, "Authorization": f"Bearer {ehr.token(aud)}"},
             lambda st, body: st == 200 and bool(json.loads(body)["cards"]),
         ),
+        "cds-rs384": Call(
+            "POST",
+            cds_url,
+            hook,
+            lambda: {**json_headers, "Authorization": f"Bearer {ehr.token(aud, 'RS384')}"},
+            lambda st, body: st == 200 and bool(json.loads(body)["cards"]),
+        ),
         "rest": Call(
             "POST",
             base + "/api/recommend",
@@ -365,22 +425,151 @@ def _calls(base: str, ehr: Ehr, api_token: str, public: str) -> dict[str, Call]:
     }
 
 
-def _soak(call: Call, rate: float, seconds: float) -> None:
-    samples = asyncio.run(_paced(call, rate, seconds))
+def _soak(call: Call, rate: float, seconds: float, retire_s: float) -> None:
+    samples = asyncio.run(_paced(call, rate, seconds, retire_s))
     samples.sort()
     tenth = max(1, len(samples) // 10)
     first, last = samples[:tenth], samples[-tenth:]
 
-    def summary(part: list[tuple[float, float, bool]]) -> tuple[float, float, int]:
+    def summary(part: list[tuple[float, float, str]]) -> tuple[float, float, float, int]:
         span = (part[-1][0] - part[0][0]) or 1.0
         ms = [s[1] * 1000 for s in part]
-        return len(part) / span, statistics.quantiles(ms, n=100)[98], sum(not s[2] for s in part)
+        good = sum(not s[2] for s in part)
+        cuts = statistics.quantiles(ms, n=100)
+        return good / span, cuts[49], cuts[98], len(part) - good
 
-    (r0, p0, e0), (r1, p1, e1) = summary(first), summary(last)
+    (r0, m0, p0, e0), (r1, m1, p1, e1) = summary(first), summary(last)
     print(f"soak: {rate:.0f} calls/s offered for {seconds:.0f} s (5-min tokens): {len(samples)}")
-    print(f"  first 10 %: {r0:6.1f} calls/s  p99 {p0:6.1f} ms  {e0} errors")
-    print(f"  last 10 %:  {r1:6.1f} calls/s  p99 {p1:6.1f} ms  {e1} errors")
+    print(f"  first 10 %: {r0:6.1f} good calls/s  p50 {m0:5.1f}  p99 {p0:6.1f} ms  {e0} errors")
+    print(f"  last 10 %:  {r1:6.1f} good calls/s  p50 {m1:5.1f}  p99 {p1:6.1f} ms  {e1} errors")
     print(f"  last/first throughput {r1 / r0:.3f} (target within 10 %), p99 ratio {p1 / p0:.2f}")
+    kinds = Counter(s[2] for s in samples if s[2])
+    print(f"  errors over the whole soak: {dict(kinds) or 'none'}")
+
+
+def _in_process(
+    ehr: Ehr, db_url: str, api_token: str, rows: list[str], count: int, *, gc_pauses: bool
+) -> None:
+    """CPU ms per call of the app driven through ASGI in this process: no HTTP server, no
+    client, no second process; the calls run one after another (``--in-process N``)."""
+    from ivig.cli.serve import build_app
+    from ivig.service.settings import Settings
+
+    os.environ["IVIG_CDS_ISSUERS"] = json.dumps([{"iss": ISS, "jwks": ehr.jwks}])
+    os.environ["IVIG_JURISDICTION"] = "au"
+    base = "http://127.0.0.1:8000"
+    database = None if db_url == "none" else db_url
+    app = build_app(Settings.from_env(public_base_url=base, database_url=database))
+    logging.getLogger("ivig").handlers[:] = [logging.NullHandler()]  # formatted, not written
+    calls = _calls(base, ehr, api_token, base)
+    print(f"in-process, {count} calls per row one after another (no HTTP, no client):")
+    floor_ms = 0.0
+    for name in rows:
+        call = calls[name]
+        asyncio.run(_asgi_calls(app, call, [call.headers() for _ in range(count // 10 + 1)]))
+        headers = [call.headers() for _ in range(count)]
+        started = time.process_time()
+        asyncio.run(_asgi_calls(app, call, headers))
+        ms = 1000 * (time.process_time() - started) / count
+        floor_ms = floor_ms or ms
+        label = f"  [{LABELS[name]}]" if name in LABELS else ""
+        print(f"  {name:<10} {ms:6.3f} ms CPU per call  = {ms / floor_ms:5.2f} x floor{label}")
+    if gc_pauses:
+        _gc_pauses(app, calls["cds"], count)
+
+
+def _gc_pauses(app: Any, call: Call, count: int) -> None:
+    """Garbage-collector pauses over ``count`` in-process calls, before and after the server's
+    start-up freeze (:func:`ivig.service.app.freeze_startup_heap`)."""
+    import gc
+
+    from ivig.service.app import freeze_startup_heap
+
+    pauses: list[tuple[int, float]] = []
+    started = [0.0]
+
+    def watch(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            pauses.append((int(info["generation"]), 1000 * (time.perf_counter() - started[0])))
+
+    gc.callbacks.append(watch)
+    try:
+        for label in ("heap not frozen", "heap frozen at start-up"):
+            if label != "heap not frozen":
+                freeze_startup_heap()
+            pauses.clear()
+            asyncio.run(_asgi_calls(app, call, [call.headers() for _ in range(count)]))
+            full = [ms for gen, ms in pauses if gen == 2]
+            young = [ms for gen, ms in pauses if gen < 2]
+            print(
+                f"  gc, {label}: {len(full)} full collections (longest {max(full, default=0):.1f}"
+                f" ms, {sum(full):.0f} ms in all), {len(young)} young ones"
+                f" ({sum(young):.0f} ms) in {count} cds calls"
+            )
+    finally:
+        gc.callbacks.remove(watch)
+        gc.unfreeze()
+
+
+async def _asgi_call(app: Any, scope: dict[str, Any], body: bytes) -> tuple[int, bytes]:
+    """One request straight into the ASGI app: status and body of the answer."""
+    sent: list[dict[str, Any]] = []
+    pending = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        return pending.pop() if pending else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    reply = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return int(sent[0]["status"]), reply
+
+
+async def _asgi_calls(app: Any, call: Call, headers: list[dict[str, str]]) -> None:
+    path = _path(call.url)
+    body = call.body or b""
+    for extra in headers:
+        raw = [(b"host", b"127.0.0.1:8000"), (b"content-length", str(len(body)).encode())]
+        raw += [(k.lower().encode(), v.encode()) for k, v in extra.items()]
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+            "method": call.method, "scheme": "http", "path": path, "raw_path": path.encode(),
+            "query_string": b"", "root_path": "", "headers": raw, "state": {},
+            "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8000),
+        }  # fmt: skip
+        status, reply = await _asgi_call(app, scope, body)
+        if not call.check(status, reply):
+            raise SystemExit(f"in-process {path}: {status} {reply[:200]!r}")
+
+
+def _run_workers(args: argparse.Namespace, ehr: Ehr, db_url: str, api_token: str) -> bool:
+    """The saturation rows for each worker count (and the soak); True if a call failed."""
+    singles: dict[str, Result] = {}
+    failed = False
+    for workers in args.workers:
+        port = _free_port()
+        base = f"http://127.0.0.1:{port}"
+        proc = _start_server(port, ehr, workers, db_url, args.server_log)
+        try:
+            calls = _calls(base, ehr, api_token, base)
+            print(f"{workers} worker(s):")
+            floor = run_saturation("floor", calls["floor"], args.calls, args.clients, proc.pid)
+            _report(floor, None, singles.get("floor"))
+            for name in [r for r in args.rows if r != "floor"]:
+                result = run_saturation(name, calls[name], args.calls, args.clients, proc.pid)
+                _report(result, floor, singles.get(name))
+                failed = failed or result.errors > 0
+                singles.setdefault(name, result)
+            singles.setdefault("floor", floor)
+            if args.soak and workers == max(args.workers):
+                _soak(calls["cds"], args.rate, args.soak, args.idle_retire_s)
+        finally:
+            _stop(proc)
+    return failed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -393,41 +582,40 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--soak", type=float, default=0, help="soak seconds (0: no soak)")
     parser.add_argument("--rate", type=float, default=50.0, help="soak calls per second")
+    parser.add_argument("--rows", nargs="+", default=["floor", "cds", "cds-rs384", "rest"])
     parser.add_argument("--skip-rest", action="store_true")
+    parser.add_argument(
+        "--in-process", type=int, default=0, metavar="N", help="N calls per row through ASGI"
+    )
+    parser.add_argument(
+        "--gc", action="store_true", help="with --in-process: garbage-collector pauses"
+    )
+    parser.add_argument("--server-log", type=Path, help="append the server's stderr here")
+    parser.add_argument(
+        "--idle-retire-s",
+        type=float,
+        default=IDLE_RETIRE_S,
+        help="soak: close a pooled connection idle this long (0: never)",
+    )
     args = parser.parse_args(argv)
     ehr = Ehr()
     if args.database_url == "none":  # in-memory replay cache, no REST (one worker only)
         db_url, api_token, args.skip_rest = "none", "", True
     else:
         db_url, api_token = _registry(args.database_url)
+    if args.skip_rest:
+        args.rows = [r for r in args.rows if r != "rest"]
+    args.rows = ["floor", *[r for r in args.rows if r != "floor"]]
+    if args.in_process:
+        _in_process(ehr, db_url, api_token, args.rows, args.in_process, gc_pauses=args.gc)
+        return 0
     backend = db_url.split(":", 1)[0]
     print(
         f"ivig service on loopback, {os.cpu_count()} CPU(s) shared with the client; registry "
-        f"{backend}; {args.clients} clients back-to-back; figures noisy on a shared machine"
+        f"{backend}; {args.clients} clients back-to-back, JWTs signed before each timed run; "
+        "figures noisy on a shared machine"
     )
-    singles: dict[str, Result] = {}
-    failed = False
-    for workers in args.workers:
-        port = _free_port()
-        base = f"http://127.0.0.1:{port}"
-        proc = _start_server(port, ehr, workers, db_url)
-        try:
-            calls = _calls(base, ehr, api_token, base)
-            print(f"{workers} worker(s):")
-            floor = run_saturation("floor", calls["floor"], args.calls, args.clients, proc.pid)
-            _report(floor, None, singles.get("floor"), 0)
-            names = ["cds"] if args.skip_rest else ["cds", "rest"]
-            for name in names:
-                result = run_saturation(name, calls[name], args.calls, args.clients, proc.pid)
-                _report(result, floor, singles.get(name), 50 if name == "cds" else 100)
-                failed = failed or result.errors > 0
-                singles.setdefault(name, result)
-            singles.setdefault("floor", floor)
-            if args.soak and workers == max(args.workers):
-                _soak(calls["cds"], args.rate, args.soak)
-        finally:
-            _stop(proc)
-    return 1 if failed else 0
+    return 1 if _run_workers(args, ehr, db_url, api_token) else 0
 
 
 if __name__ == "__main__":

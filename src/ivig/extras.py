@@ -23,6 +23,7 @@ EXTRA_OF_MODULE: dict[str, str] = {
     "jwt": "service",
     "multipart": "service",
     "ucumvert": "service",
+    "orjson": "service",
     "jinja2": "web",
     "sqlalchemy": "registry",
     "alembic": "registry",

@@ -152,7 +152,15 @@ def worker_app() -> Any:
     )
     if not spec["cds_require_jwt"]:
         settings = replace(settings, cds_require_jwt=False)
-    return build_app(settings, demo=bool(spec["demo"]))
+    app = build_app(settings, demo=bool(spec["demo"]))
+    _freeze_heap()
+    return app
+
+
+def _freeze_heap() -> None:
+    from ivig.service import freeze_startup_heap
+
+    freeze_startup_heap()
 
 
 def _share_with_workers(settings: Settings, demo: bool) -> None:
@@ -215,7 +223,9 @@ def _run(args: argparse.Namespace) -> int:
         "timeout_keep_alive": 30,
     }
     if workers == 1:
-        config = uvicorn.Config(build_app(settings, demo=bool(args.demo)), **common)
+        app = build_app(settings, demo=bool(args.demo))
+        _freeze_heap()
+        config = uvicorn.Config(app, **common)
         uvicorn.Server(config).run(sockets=[sock])
         return 0
     from uvicorn.supervisors import Multiprocess

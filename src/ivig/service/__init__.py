@@ -9,17 +9,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ivig.service.app import create_app
+    from ivig.service.app import create_app, freeze_startup_heap
     from ivig.service.settings import CdsIssuer, Settings, StaticToken
 
-__all__ = ["CdsIssuer", "Settings", "StaticToken", "create_app"]
+__all__ = ["CdsIssuer", "Settings", "StaticToken", "create_app", "freeze_startup_heap"]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "create_app":
-        from ivig.service.app import create_app
+    if name in ("create_app", "freeze_startup_heap"):
+        from ivig.service import app
 
-        return create_app
+        return getattr(app, name)
     if name in ("CdsIssuer", "Settings", "StaticToken"):
         from ivig.service import settings
 

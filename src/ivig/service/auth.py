@@ -91,7 +91,9 @@ async def authenticate(request: Request, token: str | None) -> Principal:
             raise
         return Principal(_username(claims), _role(claims), "oauth")
     if state.registry is not None:
-        user = await run_in_threadpool(state.registry.verify_token, token)
+        user = state.registry.cached_user(token)  # looked up here a moment ago: no database
+        if user is None:
+            user = await run_in_threadpool(state.registry.verify_token, token)
         if user is not None and user.get("active", True):
             return Principal(str(user["username"]), str(user["role"]), "registry")
     raise Unauthorized("unknown token")

@@ -14,6 +14,7 @@ import math
 import traceback
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
@@ -32,6 +33,7 @@ __all__ = [
     "IvigJSONResponse",
     "Problem",
     "install_error_handlers",
+    "json_bytes",
     "json_safe",
 ]
 
@@ -73,15 +75,41 @@ def json_safe(obj: Any) -> Any:
     return str(obj)
 
 
+#: orjson leaves dates and dataclasses to ``default`` (their text, as the standard library's
+#: encoder was told), writes numpy numbers as numbers and int, float, bool and None keys as text
+_ORJSON_OPTIONS = (
+    orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_SERIALIZE_NUMPY
+    | orjson.OPT_NON_STR_KEYS
+)
+
+
+def _text(value: object) -> object:
+    """What orjson writes for an object it does not know: a float subclass as a number (the
+    standard encoder did so too), anything else as its text."""
+    return float(value) if isinstance(value, float) else str(value)
+
+
+def json_bytes(content: Any) -> bytes:
+    """Compact UTF-8 JSON of ``content`` (orjson; about 8x faster than the standard encoder).
+
+    An odd object becomes its text; a non-finite float (no result holds one: inputs refuse
+    them) is written ``null``. What orjson cannot write (an integer beyond 64 bits, a key of
+    another type) goes through :func:`json_safe` and the standard encoder.
+    """
+    try:
+        return orjson.dumps(content, default=_text, option=_ORJSON_OPTIONS)
+    except TypeError:
+        text = json.dumps(json_safe(content), ensure_ascii=False, allow_nan=False)
+        return text.encode("utf-8")
+
+
 class IvigJSONResponse(JSONResponse):
     """JSON that never fails on a non-finite float or an odd object (dates become text)."""
 
     def render(self, content: Any) -> bytes:
-        try:
-            text = json.dumps(content, ensure_ascii=False, allow_nan=False, default=str)
-        except ValueError:
-            text = json.dumps(json_safe(content), ensure_ascii=False, allow_nan=False)
-        return text.encode("utf-8")
+        return json_bytes(content)
 
 
 #: at most this many characters of a bad value are quoted back (a 10 MB field is not echoed)

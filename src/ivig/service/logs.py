@@ -12,11 +12,12 @@ and no message carries a value the caller sent. :func:`install_json_logging` giv
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import sys
 from collections.abc import MutableMapping
 from typing import Any
+
+import orjson
 
 __all__ = ["JsonLinesFormatter", "access_log", "install_json_logging", "security_event"]
 
@@ -61,7 +62,7 @@ class JsonLinesFormatter(logging.Formatter):
                 out[name] = getattr(record, name)
         if record.exc_info:
             out["error"] = record.exc_info[0].__name__ if record.exc_info[0] else "unknown"
-        return json.dumps(out, ensure_ascii=False, default=str)
+        return orjson.dumps(out, default=str).decode("utf-8")
 
 
 def install_json_logging(stream: Any = None) -> None:

@@ -88,6 +88,10 @@ class Settings:
     cds_max_token_lifetime_s: float | None = 300.0
     #: require a bearer token on the REST API (turn off only for a loopback demo)
     api_require_auth: bool = True
+    #: seconds a registry API-token lookup is reused by one process: a token revoked (or a user
+    #: deactivated) through another worker or the command line is refused at most this late;
+    #: through this process, at once. 0 looks every request up in the database
+    api_token_cache_s: float = 5.0
     #: API tokens known without a registry: token -> user and role
     static_tokens: Mapping[str, StaticToken] = field(default_factory=dict)
     #: OAuth2 bearer JWTs: issuers trusted for the REST API (roles in the ``roles`` claim)
@@ -152,8 +156,8 @@ class Settings:
         ``IVIG_JURISDICTION``, ``IVIG_CDS_ISSUERS`` (JSON list of ``{iss, jwks?, jwks_url?,
         jku_allowed?}``), ``IVIG_OAUTH_ISSUERS`` (same shape), ``IVIG_IG_CODES`` (comma separated,
         ``system|code`` or a bare code), ``IVIG_ORDER_TOLERANCE_PCT`` (a number, default 10),
-        ``IVIG_CDS_MAX_TOKEN_LIFETIME_S`` (seconds, default 300), ``IVIG_PRICES`` (a prices
-        CSV file).
+        ``IVIG_CDS_MAX_TOKEN_LIFETIME_S`` (seconds, default 300), ``IVIG_TOKEN_CACHE_S`` (0 to
+        300 seconds, default 5), ``IVIG_PRICES`` (a prices CSV file).
         """
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
@@ -173,6 +177,10 @@ class Settings:
         if env.get("IVIG_CDS_MAX_TOKEN_LIFETIME_S"):
             values["cds_max_token_lifetime_s"] = _seconds(
                 "IVIG_CDS_MAX_TOKEN_LIFETIME_S", env["IVIG_CDS_MAX_TOKEN_LIFETIME_S"]
+            )
+        if env.get("IVIG_TOKEN_CACHE_S"):
+            values["api_token_cache_s"] = _cache_seconds(
+                "IVIG_TOKEN_CACHE_S", env["IVIG_TOKEN_CACHE_S"]
             )
         if env.get("IVIG_PRICES"):
             values["prices_file"] = env["IVIG_PRICES"]
@@ -242,6 +250,22 @@ def _seconds(name: str, text: str) -> float:
         value = float("nan")
     if not value > 0 or value == float("inf"):
         raise InputError(name, text[:40], "a positive number of seconds")
+    return value
+
+
+#: the longest API-token cache window accepted, seconds (the delay of a revocation elsewhere)
+MAX_TOKEN_CACHE_S = 300.0
+
+
+def _cache_seconds(name: str, text: str) -> float:
+    from ivig.errors import InputError
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value <= MAX_TOKEN_CACHE_S:
+        raise InputError(name, text[:40], f"a number of seconds from 0 to {MAX_TOKEN_CACHE_S:g}")
     return value
 
 

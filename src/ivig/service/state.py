@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,16 +20,80 @@ if TYPE_CHECKING:
     from ivig.service.security import JwtVerifier
     from ivig.service.settings import Settings
 
-__all__ = ["FeedbackLog", "RegistryLink", "ServiceState", "fhir_server_allowed", "get_state"]
+__all__ = [
+    "FeedbackLog",
+    "RegistryLink",
+    "ServiceState",
+    "TokenCache",
+    "fhir_server_allowed",
+    "get_state",
+    "state_of",
+]
+
+
+class TokenCache:
+    """Registry API-token lookups remembered for ``ttl_s`` seconds, by the token's SHA-256.
+
+    Only a successful lookup (an active user) is kept, so an unknown token always reaches the
+    database. A token revoked, or a user deactivated, elsewhere (another worker, the command
+    line) is refused by this process at most ``ttl_s`` seconds later; a change made through
+    this process clears the cache at once (:meth:`clear`). ``ttl_s`` 0 keeps nothing.
+    """
+
+    def __init__(
+        self,
+        ttl_s: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_entries: int = 10_000,
+    ) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._clock = clock
+        self._users: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._users)
+
+    def get(self, digest: str) -> dict[str, Any] | None:
+        """The user remembered for ``digest`` if looked up less than ``ttl_s`` seconds ago."""
+        found = self._users.get(digest)
+        if found is None:
+            return None
+        if self._clock() - found[0] >= self.ttl_s:
+            with self._lock:
+                self._users.pop(digest, None)
+            return None
+        return found[1]
+
+    def put(self, digest: str, user: dict[str, Any], looked_up_at: float) -> None:
+        """Remember ``user`` for ``digest`` as read from the database at ``looked_up_at``."""
+        if self.ttl_s <= 0:
+            return
+        with self._lock:
+            if len(self._users) >= self.max_entries:  # bounded memory: start again
+                self._users.clear()
+            self._users[digest] = (looked_up_at, user)
+
+    def clear(self) -> None:
+        """Forget every lookup (after a revocation or a change of user made here)."""
+        with self._lock:
+            self._users.clear()
+
+    def now(self) -> float:
+        """The cache's clock (read before a database lookup, passed to :meth:`put`)."""
+        return self._clock()
 
 
 class RegistryLink:
     """The registry database behind the service (migrated to head when opened)."""
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
+    def __init__(self, url: str, *, migrate: bool = True, token_cache_s: float = 0.0) -> None:
         from ivig.registry.db import make_engine, upgrade
 
         self.url = url
+        self.tokens = TokenCache(token_cache_s)
         self.engine: Engine = make_engine(url)
         if migrate:
             upgrade(self.engine)
@@ -48,13 +114,30 @@ class RegistryLink:
         with read_scope(self.engine) as session:
             yield session
 
-    def verify_token(self, token: str) -> dict[str, Any] | None:
-        """The active user holding ``token``, or ``None``."""
-        from ivig.registry import api
+    def cached_user(self, token: str) -> dict[str, Any] | None:
+        """The user holding ``token`` if this process looked it up within the cache's window
+        (:class:`TokenCache`); ``None``: ask :meth:`verify_token`. No database access."""
+        if self.tokens.ttl_s <= 0:
+            return None
+        from ivig.registry.users import hash_token
 
+        return self.tokens.get(hash_token(token))
+
+    def verify_token(self, token: str) -> dict[str, Any] | None:
+        """The active user holding ``token``, or ``None`` (read-only; remembered when found)."""
+        from ivig.registry import api
+        from ivig.registry.users import hash_token
+
+        looked_up_at = self.tokens.now()
         with self.read_session() as session:
             user: dict[str, Any] | None = api.verify_token(session, token)
+        if user is not None and user.get("active", True):
+            self.tokens.put(hash_token(token), user, looked_up_at)
         return user
+
+    def forget_tokens(self) -> None:
+        """Drop the remembered token lookups (a token or user changed through this process)."""
+        self.tokens.clear()
 
 
 @dataclass
@@ -131,6 +214,12 @@ def get_state(request: Request) -> ServiceState:
     """The service state of the app handling ``request``."""
     state: ServiceState = request.app.state.ivig
     return state
+
+
+async def state_of(request: Request) -> ServiceState:
+    """:func:`get_state` as a FastAPI dependency: a coroutine, so it runs on the event loop (a
+    plain function dependency is sent to a worker thread on every request)."""
+    return get_state(request)
 
 
 def fhir_server_allowed(state: ServiceState, request: Request, base: str) -> bool:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ivig.knowledge.base import KnowledgeBase
+    from ivig.knowledge.schema_codes import MedicationClass
 
 __all__ = [
     "NORMAL",
@@ -119,16 +120,30 @@ def _by_code(kb: KnowledgeBase, concept: object) -> list[tuple[dict[str, Any], s
     return found
 
 
+_NOT_WORD = re.compile(r"[^a-z0-9()\-]+")
+
+
 def _words(text: str) -> str:
-    return " " + re.sub(r"[^a-z0-9()\-]+", " ", text.lower()) + " "
+    return " " + _NOT_WORD.sub(" ", text.lower()) + " "
+
+
+@functools.lru_cache(maxsize=8)
+def _class_terms(kb: KnowledgeBase) -> list[tuple[MedicationClass, list[tuple[str, str]]]]:
+    """Each medication class with its terms and their word forms, built once per knowledge."""
+    return [
+        (cls, [(term, _words(term)) for term in cls.get("terms", [])])
+        for cls in kb.data["medication_codes"]["classes"]
+    ]
 
 
 def _by_text(kb: KnowledgeBase, concept: object) -> list[tuple[dict[str, Any], str]]:
     """Classes named in the texts, the class with the longest matching term first."""
     texts = [_words(t) for t in _texts(concept)]
+    if not texts:
+        return []
     found: list[tuple[int, dict[str, Any], str]] = []
-    for cls in kb.data["medication_codes"]["classes"]:
-        hits = [t for t in cls.get("terms", []) if any(_words(t) in text for text in texts)]
+    for cls, terms in _class_terms(kb):
+        hits = [t for t, words in terms if any(words in text for text in texts)]
         if hits:
             term = max(hits, key=len)
             found.append((len(term), dict(cls), f"text '{term}'"))

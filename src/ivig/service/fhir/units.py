@@ -22,7 +22,7 @@ from ivig.errors import InputError
 if TYPE_CHECKING:
     from ivig.knowledge.base import KnowledgeBase
 
-__all__ = ["FIELD_UNITS", "Reading", "convert", "decide", "reading_value"]
+__all__ = ["FIELD_UNITS", "Reading", "convert", "decide", "load_unit_registry", "reading_value"]
 
 #: request field -> the unit it is in (UCUM)
 FIELD_UNITS: dict[str, str] = {
@@ -55,6 +55,11 @@ def _registry() -> Any:
     return ucumvert.PintUcumRegistry()
 
 
+def load_unit_registry() -> None:
+    """Build the UCUM registry now (a server does it at start-up, not in its first request)."""
+    _registry()
+
+
 @functools.lru_cache(maxsize=256)
 def _parsed(code: str) -> Any:
     """The pint unit of a UCUM code (parsed once per code; a failure is not cached)."""
@@ -83,14 +88,35 @@ def convert(kb: KnowledgeBase, value: float, code: str, field: str, where: str) 
                 where, code, "a rate per 1.73 m2, such as mL/min/{1.73_m2}", detail="eGFR"
             )
         code = match.group("rate")
+    if field != "creatinine_umol_per_l":  # a mass concentration of creatinine needs its molar mass
+        return value * _factor(code, target, where, field)
     quantity = value * _unit(code, where)
     try:
-        if field == "creatinine_umol_per_l" and quantity.check("[mass]/[length]**3"):
+        if quantity.check("[mass]/[length]**3"):
             molar_mass = reading_value(kb, "creatinine_molar_mass_g_per_mol") * _unit(
                 "g/mol", where
             )
             quantity = quantity / molar_mass
         return float(quantity.to(_unit(target, where)).magnitude)
+    except pint.DimensionalityError:
+        raise InputError(where, code, f"a unit convertible to {target}", detail=field) from None
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_factor(code: str, target: str) -> float:
+    return float((1.0 * _parsed(code)).to(_parsed(target)).magnitude)
+
+
+def _factor(code: str, target: str, where: str, field: str) -> float:
+    """How many ``target`` one ``code`` is: converted by pint once per pair of units (every
+    unit of :data:`FIELD_UNITS` is multiplicative: no offset as in degrees Celsius)."""
+    import pint
+
+    if code == target:
+        return 1.0
+    _unit(code, where)  # an unknown code raises InputError naming ``where`` (and is not cached)
+    try:
+        return _cached_factor(code, target)
     except pint.DimensionalityError:
         raise InputError(where, code, f"a unit convertible to {target}", detail=field) from None
 

@@ -80,13 +80,13 @@ def _dosages(rec: Mapping[str, Any]) -> list[dict[str, Any]]:
     if infusion and infusion.get("steps"):
         rate = _qty(infusion["steps"][0]["rate_ml_per_h"], "mL/h")
     weight = f"dosing weight {_g(dose['dosing_weight_kg'])} kg"
+    rate_text = _rate_text(infusion)  # the same for every day
     out: list[dict[str, Any]] = []
     for n, group in enumerate(groups, start=1):
         grams = group[0]["grams"]
         when = f"daily for {len(group)} day(s)" if same else f"on day {group[0]['day']}"
         text = (
-            f"{_g(dose['g_per_kg_per_day'])} g/kg/day ({weight}) = {_g(grams)} g {when}"
-            + _rate_text(infusion)
+            f"{_g(dose['g_per_kg_per_day'])} g/kg/day ({weight}) = {_g(grams)} g {when}" + rate_text
         )
         if dose.get("interval_weeks"):
             text += f"; repeat the course {fmt.every(dose['interval_weeks'])}"

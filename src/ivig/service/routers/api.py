@@ -15,7 +15,7 @@ from ivig.results import Comparison, Recommendation
 from ivig.service.auth import Principal, require_permission
 from ivig.service.errors import ERROR_RESPONSES, IvigJSONResponse
 from ivig.service.models import DoseQuery, ScoreChangeBody, ScoreItemsBody
-from ivig.service.state import ServiceState, get_state
+from ivig.service.state import ServiceState, state_of
 from ivig.vocabulary import Jurisdiction, Route
 
 __all__ = ["router"]
@@ -23,7 +23,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api", tags=["compute"], responses=ERROR_RESPONSES)
 
 AnyUser = Annotated[Principal, Depends(require_permission("compute"))]
-State = Annotated[ServiceState, Depends(get_state)]
+State = Annotated[ServiceState, Depends(state_of)]
 JSON_OBJECT: dict[int | str, dict[str, Any]] = {200: {"model": dict[str, Any]}}
 
 
@@ -53,9 +53,11 @@ def schema(which: Literal["request", "recommendation"]) -> dict[str, Any]:
     response_class=IvigJSONResponse,
     responses={200: {"model": Recommendation, "description": "The recommendation"}},
 )
-def post_recommend(request: IvigRequest, state: State, user: AnyUser) -> IvigJSONResponse:
+async def post_recommend(request: IvigRequest, state: State, user: AnyUser) -> IvigJSONResponse:
     """One explainable recommendation for one request (as ``ivig recommend``)."""
     from ivig.app.recommend import recommend_request
+
+    # pure computation of well under a millisecond: on the event loop, no thread hand-off
 
     return IvigJSONResponse(recommend_request(state.kb, request))
 

@@ -24,7 +24,7 @@ from ivig.service.cds.services import (
 )
 from ivig.service.errors import ERROR_RESPONSES, IvigJSONResponse
 from ivig.service.security import Unauthorized, bearer_token
-from ivig.service.state import ServiceState, fhir_server_allowed, get_state
+from ivig.service.state import ServiceState, fhir_server_allowed, get_state, state_of
 
 __all__ = ["router"]
 
@@ -49,7 +49,7 @@ router = APIRouter(
     dependencies=[Depends(cds_client)],
     responses={401: ERROR_RESPONSES[401], 422: ERROR_RESPONSES[422]},
 )
-State = Annotated[ServiceState, Depends(get_state)]
+State = Annotated[ServiceState, Depends(state_of)]
 
 
 class FhirAuthorization(BaseModel):

@@ -17,7 +17,7 @@ from ivig.errors import InputError, InvalidRequestError, IvigError
 from ivig.service.auth import Principal, require_permission
 from ivig.service.errors import ERROR_RESPONSES, IvigJSONResponse
 from ivig.service.fhir import codes as C
-from ivig.service.state import ServiceState, get_state
+from ivig.service.state import ServiceState, state_of
 from ivig.vocabulary import Jurisdiction, Phase
 
 __all__ = ["operation_outcome", "router"]
@@ -86,7 +86,7 @@ router = APIRouter(
     route_class=FhirRoute,
 )
 AnyUser = Annotated[Principal, Depends(require_permission("compute"))]
-State = Annotated[ServiceState, Depends(get_state)]
+State = Annotated[ServiceState, Depends(state_of)]
 BundleBody = Annotated[
     dict[str, Any],
     Body(

@@ -10,12 +10,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 
 from ivig.service.errors import ERROR_RESPONSES, IvigJSONResponse
-from ivig.service.state import ServiceState, get_state
+from ivig.service.state import ServiceState, state_of
 
 __all__ = ["COLLECTIONS", "router"]
 
 router = APIRouter(prefix="/api/kb", tags=["knowledge"], responses={422: ERROR_RESPONSES[422]})
-State = Annotated[ServiceState, Depends(get_state)]
+State = Annotated[ServiceState, Depends(state_of)]
 
 #: collection name in the URL -> (key in the data, key of the record id)
 COLLECTIONS: dict[str, tuple[str, str]] = {

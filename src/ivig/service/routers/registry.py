@@ -19,7 +19,7 @@ from ivig.permissions import Action, Role, allowed, roles_for
 from ivig.service.auth import Principal, require_permission
 from ivig.service.errors import ERROR_RESPONSES, IvigJSONResponse
 from ivig.service.logs import security_event
-from ivig.service.state import ServiceState, get_state
+from ivig.service.state import ServiceState, state_of
 from ivig.vocabulary import Jurisdiction
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ __all__ = ["audit_router", "router"]
 
 router = APIRouter(prefix="/api/registry", tags=["registry"], responses=ERROR_RESPONSES)
 audit_router = APIRouter(prefix="/api", tags=["registry"], responses=ERROR_RESPONSES)
-State = Annotated[ServiceState, Depends(get_state)]
+State = Annotated[ServiceState, Depends(state_of)]
 OK: dict[int | str, dict[str, Any]] = {200: {"model": Any}}
 
 
@@ -99,6 +99,11 @@ def _call(state: ServiceState, fn: Callable[..., Any], *args: Any, **kwargs: Any
         _storable(value, f"({index})")
     with _session(state) as session:
         return fn(session, *args, **kwargs)
+
+
+def _forget_tokens(state: ServiceState) -> None:
+    if state.registry is not None:
+        state.registry.forget_tokens()
 
 
 def _read(state: ServiceState, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -442,8 +447,10 @@ def list_users(state: State, user: Admin) -> Any:
 def deactivate_user(
     username: Annotated[str, Path(max_length=80)], state: State, user: Admin
 ) -> Any:
-    """Deactivate a user (admin): their tokens and web sessions stop working at once."""
+    """Deactivate a user (admin): their web sessions end and their tokens stop working at once
+    on this worker, on the others within ``IVIG_TOKEN_CACHE_S`` (5 s by default)."""
     out = _call(state, _api().set_user_active, username, False, actor=user.username)
+    _forget_tokens(state)  # this worker refuses it at once (others: api_token_cache_s)
     security_event("user_deactivated", user=user.username, target_user=username)
     return out
 
@@ -452,14 +459,17 @@ def deactivate_user(
 def activate_user(username: Annotated[str, Path(max_length=80)], state: State, user: Admin) -> Any:
     """Activate a user again (admin)."""
     out = _call(state, _api().set_user_active, username, True, actor=user.username)
+    _forget_tokens(state)  # this worker refuses it at once (others: api_token_cache_s)
     security_event("user_activated", user=user.username, target_user=username)
     return out
 
 
 @router.post("/tokens/{token_id}/revoke", response_class=IvigJSONResponse, responses=OK)
 def revoke_token(token_id: RowId, state: State, user: Admin) -> Any:
-    """Revoke an API token (admin): it stops working at once."""
+    """Revoke an API token (admin): it stops working at once on this worker, on the others
+    within ``IVIG_TOKEN_CACHE_S`` (5 s by default)."""
     out = _call(state, _api().revoke_token, token_id, actor=user.username)
+    _forget_tokens(state)  # this worker refuses it at once (others: api_token_cache_s)
     security_event("token_revoked", user=user.username, token_id=token_id)
     return out
 
