@@ -106,6 +106,12 @@ def _forget_tokens(state: ServiceState) -> None:
         state.registry.forget_tokens()
 
 
+def _act(state: ServiceState, name: str, row_id: int, user: Principal, body: BaseModel) -> Any:
+    """The registry step ``name`` on row ``row_id`` by ``user``, with the knowledge base."""
+    fn = getattr(_api(), name)
+    return _call(state, fn, row_id, actor=user.username, knowledge=state.kb, **body.model_dump())
+
+
 def _read(state: ServiceState, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     for name, value in kwargs.items():
         _storable(value, name)
@@ -281,27 +287,13 @@ def authorise(request_id: RowId, body: Authorisation, state: State, user: Stewar
 @router.post("/requests/{request_id}/courses", response_class=IvigJSONResponse, responses=OK)
 def start_course(request_id: RowId, body: CourseStart, state: State, user: CourseStarter) -> Any:
     """Start the authorised course."""
-    return _call(
-        state,
-        _api().start_course,
-        request_id,
-        actor=user.username,
-        knowledge=state.kb,
-        **body.model_dump(),
-    )
+    return _act(state, "start_course", request_id, user, body)
 
 
 @router.post("/courses/{course_id}/infusions", response_class=IvigJSONResponse, responses=OK)
 def record_infusion(course_id: RowId, body: InfusionIn, state: State, user: Giver) -> Any:
     """Record one infusion with its lot number."""
-    out = _call(
-        state,
-        _api().record_infusion,
-        course_id,
-        actor=user.username,
-        knowledge=state.kb,
-        **body.model_dump(),
-    )
+    out = _act(state, "record_infusion", course_id, user, body)
     if out.get("override_reason") or out.get("substitution_reason"):
         security_event(
             "authorisation_override", user=user.username, entity="infusion", entity_id=out["id"]
@@ -318,14 +310,7 @@ def record_outcome(course_id: RowId, body: OutcomeIn, state: State, user: Assess
 @router.post("/courses/{course_id}/igg-levels", response_class=IvigJSONResponse, responses=OK)
 def record_igg_level(course_id: RowId, body: IggLevelIn, state: State, user: IggRecorder) -> Any:
     """Record a measured total serum IgG (g/L) of the course (a baseline may precede its start)."""
-    return _call(
-        state,
-        _api().record_igg_level,
-        course_id,
-        actor=user.username,
-        knowledge=state.kb,
-        **body.model_dump(),
-    )
+    return _act(state, "record_igg_level", course_id, user, body)
 
 
 @router.get("/courses/{course_id}/igg-levels", response_class=IvigJSONResponse, responses=OK)
@@ -337,14 +322,7 @@ def igg_levels(course_id: RowId, state: State, user: AnyUser) -> Any:
 @router.post("/courses/{course_id}/review", response_class=IvigJSONResponse, responses=OK)
 def review_course(course_id: RowId, body: ReviewIn, state: State, user: Reviewer) -> Any:
     """Review the course (continue, change, trial off, stop) with the core's review stored."""
-    return _call(
-        state,
-        _api().review_course,
-        course_id,
-        actor=user.username,
-        knowledge=state.kb,
-        **body.model_dump(),
-    )
+    return _act(state, "review_course", course_id, user, body)
 
 
 @router.post("/courses/{course_id}/stop", response_class=IvigJSONResponse, responses=OK)
