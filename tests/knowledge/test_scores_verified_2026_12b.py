@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from ivig.cli import main
 from ivig.core.pk import pk_population
 from ivig.core.pk_model import parameters_from_population
 from ivig.core.pk_optimise import sc_weekly_equivalents
@@ -77,3 +78,53 @@ def test_incat_range_cites_hughes_2001_but_stays_unverified(kb: KnowledgeBase) -
     assert "hughes-2001-incat" in _ref_ids(rng["sources"])
     assert rng["verified"] is False
     assert kb.source("hughes-2001-incat")["tier"] == "primary"
+
+
+def test_mrc_sum_range_0_to_60_is_verified_in_the_dutch_guideline(kb: KnowledgeBase) -> None:
+    """nl-gbs-guideline-scales, MRC sum score: 12 muscle groups graded 0-5, the sum runs from 0
+    (paralysis) to 60 (maximal strength)."""
+    rng = kb.score("mrc-sum")["range"]
+    assert (rng["min"], rng["max"]) == (0, 60) and rng["verified"] is True
+    assert "nl-gbs-guideline-scales" in _ref_ids(rng["sources"])
+    assert len(kb.score("mrc-sum")["items"]) == 12
+    weakest = dict.fromkeys((i["id"] for i in kb.score("mrc-sum")["items"]), 0)
+    result = compute_score(kb, "mrc-sum", weakest)
+    assert result["total"] == 0 and "range" not in result["unverified"]
+
+
+@pytest.mark.parametrize(
+    ("items", "total", "percent"),
+    [
+        ({"age_years": 30, "diarrhoea": "no", "gbs_ds_2_weeks": 4}, 4, "10%"),
+        ({"age_years": 70, "diarrhoea": "yes", "gbs_ds_2_weeks": 4}, 6, "55%"),
+    ],
+)
+def test_egos_4_and_6_show_the_guideline_probability(
+    kb: KnowledgeBase, items: dict[str, object], total: float, percent: str
+) -> None:
+    """nl-gbs-guideline-scales, EGOS: at a score of 4, 10% cannot walk independently after six
+    months; at 6 about 55%."""
+    result = compute_score(kb, "egos", items)
+    assert result["total"] == total
+    single = [b for b in result["interpretation"] if percent in b["label"]]
+    assert len(single) == 1 and single[0]["verified"] is True
+    assert "nl-gbs-guideline-scales" in result["sources"]
+
+
+def test_egos_between_the_guideline_points_gets_no_single_probability(kb: KnowledgeBase) -> None:
+    """nl-gbs-guideline-scales gives only EGOS 4 and 6: 4.5 shows the 1-83% span alone."""
+    result = compute_score(kb, "egos", {"age_years": 50, "diarrhoea": "no", "gbs_ds_2_weeks": 4})
+    assert result["total"] == 4.5
+    labels = [b["label"] for b in result["interpretation"]]
+    assert len(labels) == 1 and "1% to 83%" in labels[0]
+
+
+def test_cli_score_egos_prints_the_guideline_probability(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """nl-gbs-guideline-scales: ``ivig score egos`` at 6 prints the about-55% meaning."""
+    assert main(["score", "egos", "age_years=70", "diarrhoea=yes", "gbs_ds_2_weeks=4"]) == 0
+    out = capsys.readouterr().out
+    assert "EGOS 6: about 55%" in out
+    line = next(x for x in out.splitlines() if "EGOS 6: about 55%" in x)
+    assert "unverified" not in line
