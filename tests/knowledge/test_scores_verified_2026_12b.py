@@ -128,3 +128,14 @@ def test_cli_score_egos_prints_the_guideline_probability(
     assert "EGOS 6: about 55%" in out
     line = next(x for x in out.splitlines() if "EGOS 6: about 55%" in x)
     assert "unverified" not in line
+
+
+def test_irods_responder_source_carries_its_real_title(kb: KnowledgeBase) -> None:
+    """vanhoutte-2015-irods-mcid, Erasmus repository record: 'Impairment measures versus
+    inflammatory RODS in GBS and CIDP: a responsiveness comparison', J Peripher Nerv Syst
+    2015;20:289-95; responder = MCID-SE of 1.96 or more (the KB text quotes that cut-off)."""
+    source = kb.source("vanhoutte-2015-irods-mcid")
+    assert "responsiveness comparison" in source["citation"]
+    assert "20(3):289-95" in source["citation"]
+    mcid = kb.score("i-rods")["mcid"]
+    assert "1.96" in mcid["text"] and "vanhoutte-2015-irods-mcid" in _ref_ids(mcid["sources"])
