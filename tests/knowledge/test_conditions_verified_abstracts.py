@@ -157,3 +157,14 @@ def test_new_sources_are_primary(kb: KnowledgeBase) -> None:
         source = kb.source(source_id)
         assert source["tier"] == "primary", source_id
         assert str(source["url"]).startswith("https://"), source_id
+
+
+def test_lems_symptomatic_and_tumour_treatment_are_efns_2010(kb: KnowledgeBase) -> None:
+    """efns-nmt-2010, abstract Conclusions: "3,4-Diaminopyridine is recommended as symptomatic
+    treatment and IvIG has a positive short-term effect in LEMS"; "For paraneoplastic LEMS ...
+    optimal treatment of the underlying tumour is essential" (both good practice points)."""
+    for name in ("3,4-diaminopyridine (amifampridine)", "Treatment of an underlying tumour"):
+        alternative = _alternative(kb, "lems.short_term", name)
+        assert "efns-nmt-2010" in _source_ids(alternative), name
+        assert alternative["verified"] is True, name
+    assert kb.source("efns-nmt-2010")["tier"] == "primary"
