@@ -168,3 +168,22 @@ def test_lems_symptomatic_and_tumour_treatment_are_efns_2010(kb: KnowledgeBase) 
         assert "efns-nmt-2010" in _source_ids(alternative), name
         assert alternative["verified"] is True, name
     assert kb.source("efns-nmt-2010")["tier"] == "primary"
+
+
+def test_optic_neuritis_is_referred_to_the_nmosd_or_mogad_pathways(kb: KnowledgeBase) -> None:
+    """bc-pbco-cns (British Columbia CNS condition list): "Optic Neuritis - Refer to NMOSD or
+    MOGAD"."""
+    alternative = _alternative(kb, "optic_neuritis.crion", "Assess for NMOSD or MOGAD")
+    assert "bc-pbco-cns" in _source_ids(alternative)
+    assert alternative["verified"] is True
+
+
+def test_rasmussen_surgery_alternative_is_the_australian_text(kb: KnowledgeBase) -> None:
+    """au-nba-criteria-rasmussen (description and justification): functional hemispherectomy
+    "provides the best opportunity of seizure freedom", with "post-surgical motor deficits";
+    early immune therapy "may reduce the surgical sequelae"; benefit "in regard to reduced tissue
+    and function loss"."""
+    alternative = _alternative(kb, "rasmussen.treatment", "Epilepsy surgery")
+    assert "hemispherectomy" in alternative["note"]
+    assert "au-nba-criteria-rasmussen" in _source_ids(alternative)
+    assert alternative["verified"] is True
