@@ -56,3 +56,19 @@ def build_app(registry_url: str | None, kb: KnowledgeBase, *, demo_login: bool =
         today=lambda: TODAY,
     )
     return mount(create_app(settings), config=WebConfig(secret=b"t" * 32, demo_login=demo_login))
+
+
+def login_token(client: Any) -> str:
+    """The sign-in form's CSRF token, as a browser gets it: by opening the sign-in page (which
+    also sets the nonce cookie the token is bound to on ``client``)."""
+    import re
+
+    html = client.get("/app/login").text
+    found = re.search(r'name="login_csrf" value="([^"]+)"', html)
+    assert found, "the sign-in page carries no CSRF token"
+    return found.group(1)
+
+
+def sign_in(client: Any, data: dict[str, str], **kwargs: Any) -> Any:
+    """POST the sign-in form as a browser does: the page first, then the form with its token."""
+    return client.post("/app/login", data={**data, "login_csrf": login_token(client)}, **kwargs)

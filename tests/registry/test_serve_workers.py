@@ -30,6 +30,7 @@ from ivig.registry import api
 from ivig.registry.db import session_scope
 from ivig.registry.users import SYSTEM_ACTOR
 from ivig.service.replay import DatabaseReplayCache
+from tests._helpers.web import sign_in
 
 ISS = "https://ehr.example.org"
 PUBLIC = "http://ivig.test"
@@ -221,9 +222,8 @@ def test_cds_rest_and_web_sign_in_work_across_servers(
     ]
     assert [b.status_code for b in bodies] == [200, 200]
     assert bodies[0].json()["dose"]["total_g"] == bodies[1].json()["dose"]["total_g"] > 0
-    signed_in = httpx.post(
-        first.url + "/app/login", data={"token": token, "next": "/app"}, timeout=60
-    )
+    with httpx.Client(base_url=first.url, timeout=60) as browser:
+        signed_in = sign_in(browser, {"token": token, "next": "/app"})
     assert signed_in.status_code == 303
     cookies = dict(signed_in.cookies)
     assert cookies

@@ -528,3 +528,24 @@ def test_igg_levels_of_an_unknown_course_are_refused_naming_the_id(
         headers=registry.headers("steward"),
     )
     assert refused.status_code == 403
+
+
+def test_the_user_list_is_paginated(client: TestClient, registry: Registry) -> None:
+    """Like requests and the audit log: pages of at most ``limit``, by username, with the next
+    page's cursor in ``X-Next-Cursor`` until the last page."""
+    headers = registry.headers("admin")
+    seen: list[str] = []
+    cursor: str | None = None
+    for _ in range(10):
+        params: dict[str, str | int] = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = client.get("/api/registry/users", params=params, headers=headers)
+        assert page.status_code == 200 and len(page.json()) <= 2
+        seen += [u["username"] for u in page.json()]
+        cursor = page.headers.get("X-Next-Cursor")
+        if cursor is None:
+            break
+    everyone = client.get("/api/registry/users", params={"limit": 500}, headers=headers).json()
+    assert seen == sorted(seen) == [u["username"] for u in everyone]
+    assert len(seen) >= 5
+    bad = client.get("/api/registry/users", params={"limit": 0}, headers=headers)
+    assert bad.status_code == 422 and bad.json()["problems"][0]["field"] == "limit"

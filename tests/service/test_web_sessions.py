@@ -19,6 +19,7 @@ from ivig.registry.db import make_engine, session_scope, upgrade
 from ivig.service import Settings, create_app
 from ivig.web import mount
 from ivig.web.session import COOKIE_NAME, WebConfig
+from tests._helpers.web import sign_in
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -46,15 +47,16 @@ Factory = Callable[..., TestClient]
 def make_client(tmp_path: Path, kb: KnowledgeBase) -> tuple[Factory, dict[str, str], int, str]:
     url, tokens, token_id = _registry(tmp_path)
 
-    def make(**settings: Any) -> TestClient:
+    def make(base_url: str = "http://testserver", **settings: Any) -> TestClient:
         app = create_app(Settings(knowledge=kb, database_url=url, json_logs=False, **settings))
-        return TestClient(mount(app, config=WebConfig(secret=SECRET)), follow_redirects=False)
+        web = mount(app, config=WebConfig(secret=SECRET))
+        return TestClient(web, follow_redirects=False, base_url=base_url)
 
     return make, tokens, token_id, url
 
 
 def _sign_in(client: TestClient, token: str) -> str:
-    response = client.post("/app/login", data={"token": token, "next": "/app"})
+    response = sign_in(client, {"token": token, "next": "/app"})
     assert response.status_code == 303, response.text
     return str(response.cookies[COOKIE_NAME])
 
@@ -139,8 +141,8 @@ def test_failed_sign_ins_are_throttled_in_the_database(
 
     make, tokens, _, _ = make_client
     for _ in range(MAX_FAILURES):
-        assert make().post("/app/login", data={"token": "wrong"}).status_code == 401
-    blocked = make().post("/app/login", data={"token": tokens["nina"], "next": "/app"})
+        assert sign_in(make(), {"token": "wrong"}).status_code == 401
+    blocked = sign_in(make(), {"token": tokens["nina"], "next": "/app"})
     assert blocked.status_code == 429  # a new worker sees the same count
 
 
@@ -148,10 +150,10 @@ def test_the_cookie_is_secure_behind_an_https_public_url(
     make_client: tuple[Factory, dict[str, str], int, str],
 ) -> None:
     make, tokens, _, _ = make_client
-    client = make(public_base_url="https://ivig.hospital.example")
-    response = client.post(
-        "/app/login",
-        data={"token": tokens["nina"], "next": "/app"},
+    client = make("https://testserver", public_base_url="https://ivig.hospital.example")
+    response = sign_in(
+        client,
+        {"token": tokens["nina"], "next": "/app"},
         headers={"Origin": "https://ivig.hospital.example"},
     )
     assert response.status_code == 303

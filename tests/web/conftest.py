@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from ivig.knowledge import KnowledgeBase
-from tests._helpers.web import build_app, seed_registry
+from tests._helpers.web import build_app, seed_registry, sign_in
 
 with warnings.catch_warnings():  # starlette warns that its test client wraps httpx
     warnings.simplefilter("ignore")
@@ -47,7 +47,7 @@ def client_for(app: Any) -> Iterator[Callable[[str], TestClient]]:
     def make(role: str) -> TestClient:
         if role not in clients:
             client = TestClient(app)
-            response = client.post("/app/login", data={"token": f"tok-{role}", "next": "/app"})
+            response = sign_in(client, {"token": f"tok-{role}", "next": "/app"})
             assert response.status_code == 200, response.text
             clients[role] = client
         return clients[role]

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ivig.knowledge import KnowledgeBase
-from tests._helpers.web import GBS_FORM, TODAY
+from tests._helpers.web import GBS_FORM, TODAY, sign_in
 
 Client = Callable[[str], TestClient]
 
@@ -33,7 +33,7 @@ def test_pages_redirect_to_sign_in_without_a_session(app: Any) -> None:
 
 def test_an_unknown_token_is_refused_with_a_message(app: Any) -> None:
     with TestClient(app) as client:
-        response = client.post("/app/login", data={"token": "nope", "next": "/app"})
+        response = sign_in(client, {"token": "nope", "next": "/app"})
     assert response.status_code == 401
     assert "not valid" in response.text
 
@@ -49,16 +49,14 @@ def test_demo_sign_in_lists_the_registry_users(app: Any) -> None:
     with TestClient(app) as client:
         page = client.get("/app/login").text
         assert 'value="steward"' in page
-        response = client.post("/app/login", data={"demo_user": "nurse_ng", "next": "/app"})
+        response = sign_in(client, {"demo_user": "nurse_ng", "next": "/app"})
         assert "nurse_ng" in response.text and "Sign out" in response.text
 
 
 def test_sign_in_never_redirects_off_site(app: Any) -> None:
     with TestClient(app) as client:
-        response = client.post(
-            "/app/login",
-            data={"token": "tok-nurse", "next": "https://evil.example/"},
-            follow_redirects=False,
+        response = sign_in(
+            client, {"token": "tok-nurse", "next": "https://evil.example/"}, follow_redirects=False
         )
     assert response.headers["location"] == "/app"
 
@@ -286,7 +284,7 @@ def test_with_a_prices_file_the_dashboard_shows_cost_per_gram(
     state = app.state.ivig
     state.settings = dataclasses.replace(state.settings, prices_file=str(sample))
     with TestClient(app) as client:
-        client.post("/app/login", data={"token": "tok-pharmacist", "next": "/app"})
+        sign_in(client, {"token": "tok-pharmacist", "next": "/app"})
         html = client.get("/app/dashboard").text
         assert 'id="usage-cost"' in html and "per gram" in html and 'id="prices-hint"' not in html
         saving = client.get("/app/dashboard/savings").text
@@ -363,7 +361,7 @@ def test_the_pages_work_without_a_registry(kb: KnowledgeBase) -> None:
     from tests._helpers.web import build_app
 
     with TestClient(build_app(None, kb)) as client:
-        client.post("/app/login", data={"token": "tok-clinician", "next": "/app"})
+        sign_in(client, {"token": "tok-clinician", "next": "/app"})
         html = client.post("/app/request", data=GBS_FORM).text
         assert 'id="total-g"' in html and 'id="submit-form"' not in html
         assert client.get("/app/patients").status_code == 404
@@ -609,3 +607,23 @@ def test_an_outcome_is_scored_item_by_item_from_the_score_definition(
         refused = clinician.post(post, data=bad)
         assert refused.status_code == 422 and "99" in refused.text
         assert f'id="items-{course_id}-form"' in refused.text  # the item form again
+
+
+def test_sign_in_needs_the_token_of_this_browsers_sign_in_page(app: Any) -> None:
+    """Login CSRF (issue 17, left from the last round): a form posted from another site, or a
+    token lifted from another browser's page, starts no session; the refusal page carries a
+    fresh token, so signing in again from it works."""
+    from tests._helpers.web import login_token
+
+    with TestClient(app) as victim, TestClient(app) as attacker:
+        bare = victim.post("/app/login", data={"token": "tok-nurse", "next": "/app"})
+        assert bare.status_code == 403 and "ivig_session" not in bare.cookies
+        assert "has expired or came from elsewhere" in bare.text
+        lifted = login_token(attacker)  # valid, but bound to the attacker's nonce cookie
+        victim.cookies.set("ivig_login", "x" * 24, path="/app/login")
+        crossed = victim.post(
+            "/app/login", data={"token": "tok-nurse", "next": "/app", "login_csrf": lifted}
+        )
+        assert crossed.status_code == 403 and "ivig_session" not in crossed.cookies
+        retry = sign_in(victim, {"token": "tok-nurse", "next": "/app"}, follow_redirects=False)
+        assert retry.status_code == 303 and "ivig_session" in retry.cookies

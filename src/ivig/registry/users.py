@@ -121,9 +121,16 @@ def create_user(
     return out
 
 
-def list_users(session: Session) -> list[dict[str, Any]]:
-    """Every user, by username."""
-    return [user_out(u) for u in session.scalars(select(User).order_by(User.username))]
+def list_users(
+    session: Session, *, limit: int | None = None, after: str | None = None
+) -> list[dict[str, Any]]:
+    """Users by username: all of them, or at most ``limit`` after the username ``after``."""
+    query = select(User).order_by(User.username)
+    if after is not None:
+        query = query.where(User.username > after)
+    if limit is not None:
+        query = query.limit(limit)
+    return [user_out(u) for u in session.scalars(query)]
 
 
 def set_user_active(session: Session, username: str, active: bool, *, actor: str) -> dict[str, Any]:

@@ -66,12 +66,35 @@ def _safe_next(target: str) -> str:
     return target if target.startswith("/app") and "//" not in target else "/app"
 
 
+def _login_page(request: Request, ctx: dict[str, Any], status: int = 200) -> Response:
+    """The sign-in page with its CSRF token, and the nonce cookie the token is bound to."""
+    from ivig.web.session import (
+        LOGIN_COOKIE_NAME,
+        LOGIN_FORM_SECONDS,
+        login_csrf,
+        login_nonce,
+    )
+
+    config = config_of(request)
+    nonce = login_nonce(request.cookies.get(LOGIN_COOKIE_NAME))
+    ctx = {"demo_users": _demo_users(request), **ctx, "login_csrf": login_csrf(config, nonce)}
+    response = page(request, "login.html", ctx, status=status)
+    response.set_cookie(
+        LOGIN_COOKIE_NAME,
+        nonce,
+        max_age=LOGIN_FORM_SECONDS,
+        httponly=True,
+        samesite="strict",
+        secure=config.secure_cookie or state_of(request).settings.secure_cookies,
+        path="/app/login",
+    )
+    return response
+
+
 @router.get("/app/login", response_class=HTMLResponse)
 def login_form(request: Request, next: str = "/app") -> Response:
     """Sign in with an API token (or, in a demonstration, as a demo user)."""
-    return page(
-        request, "login.html", {"next": _safe_next(next), "demo_users": _demo_users(request)}
-    )
+    return _login_page(request, {"next": _safe_next(next)})
 
 
 def _server_session(request: Request, username: str, token: str | None) -> str:
@@ -135,8 +158,7 @@ def _throttled(request: Request, *, failed: bool = False) -> bool:
 
 
 def _login_refused(request: Request, target: str, error: str, status: int) -> Response:
-    ctx = {"next": _safe_next(target), "demo_users": _demo_users(request), "error": error}
-    return page(request, "login.html", ctx, status=status)
+    return _login_page(request, {"next": _safe_next(target), "error": error}, status)
 
 
 @router.post("/app/login", response_class=HTMLResponse)
@@ -150,6 +172,13 @@ async def login(request: Request) -> Response:
     if not _from_this_site(request):
         security_event("sign_in_refused", reason="another origin", status=403)
         return _login_refused(request, target, "Sign in from this site's own page.", 403)
+    from ivig.web.session import LOGIN_COOKIE_NAME, check_login_csrf
+
+    nonce = request.cookies.get(LOGIN_COOKIE_NAME)
+    if not check_login_csrf(config_of(request), nonce, form.get("login_csrf")):
+        security_event("sign_in_refused", reason="CSRF check failed", status=403)
+        error = "This sign-in page has expired or came from elsewhere: sign in again here."
+        return _login_refused(request, target, error, 403)
     if _throttled(request):
         security_event("sign_in_refused", reason="too many failed sign-ins", status=429)
         return _login_refused(request, target, "Too many failed sign-ins: try again later.", 429)

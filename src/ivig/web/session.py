@@ -137,6 +137,32 @@ def csrf_token(config: WebConfig, cookie: str) -> str:
     return _mac(config.secret, "csrf:" + cookie.split(".", 1)[0])
 
 
+#: the cookie holding the sign-in form's nonce (before any session exists)
+LOGIN_COOKIE_NAME = "ivig_login"
+#: how long a sign-in page stays usable, seconds
+LOGIN_FORM_SECONDS = 3600
+
+
+def login_nonce(cookie: str | None) -> str:
+    """The sign-in form's nonce: the browser's own (from :data:`LOGIN_COOKIE_NAME`), else new."""
+    if cookie and 16 <= len(cookie) <= 64 and cookie.replace("-", "").replace("_", "").isalnum():
+        return cookie
+    return secrets.token_urlsafe(24)
+
+
+def login_csrf(config: WebConfig, nonce: str) -> str:
+    """The token the sign-in form carries for the browser holding ``nonce`` (double submit:
+    another site can neither read the cookie nor compute the token)."""
+    return _mac(config.secret, "login:" + nonce)
+
+
+def check_login_csrf(config: WebConfig, cookie: str | None, token: object) -> bool:
+    """True when ``token`` is the sign-in token of the browser's nonce cookie."""
+    if not cookie or not isinstance(token, str) or not token:
+        return False
+    return hmac.compare_digest(token, login_csrf(config, cookie))
+
+
 def check_csrf(config: WebConfig, cookie: str | None, token: object) -> bool:
     """True when ``token`` is this session's CSRF token."""
     if not cookie or not isinstance(token, str) or not token:

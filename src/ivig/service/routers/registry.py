@@ -416,9 +416,20 @@ def audit_log(
 
 
 @router.get("/users", response_class=IvigJSONResponse, responses=OK)
-def list_users(state: State, user: Admin) -> Any:
-    """Users and roles (admin)."""
-    return _read(state, _api().list_users)
+def list_users(
+    response: Response,
+    state: State,
+    user: Admin,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=80)] = None,
+) -> Any:
+    """Users and roles (admin), by username; one page of at most ``limit``. The
+    ``X-Next-Cursor`` header (when there is more) is the ``cursor`` of the next page."""
+    rows = _read(state, _api().list_users, limit=limit + 1, after=cursor)
+    if len(rows) > limit:
+        rows = rows[:limit]
+        response.headers["X-Next-Cursor"] = str(rows[-1]["username"])
+    return rows
 
 
 @router.post("/users/{username}/deactivate", response_class=IvigJSONResponse, responses=OK)
