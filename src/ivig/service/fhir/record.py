@@ -95,7 +95,10 @@ class Record:
     _index: dict[str, Resource] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        from ivig.service.fhir.shape import check_shape
+
         for res in self.resources:
+            check_shape(res)  # a wrong JSON type is refused naming the element, never read
             for key in self._keys(res):
                 self._index.setdefault(key, res)
 
