@@ -8,7 +8,6 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -70,8 +69,7 @@ def pg_server(pg_engine: Engine, kb: KnowledgeBase) -> Iterator[tuple[_Server, d
 def test_no_server_error_with_a_postgresql_registry(
     pg_server: tuple[_Server, dict[str, str]],
 ) -> None:
-    from hypothesis import HealthCheck, Phase, given, settings
-    from schemathesis.checks import positive_data_acceptance
+    from tests._helpers.fuzz_api import fuzz_operations
 
     server, headers = pg_server
     schema = schemathesis.openapi.from_url(f"{server.url}/openapi.json")
@@ -81,27 +79,6 @@ def test_no_server_error_with_a_postgresql_registry(
         if "/registry/" in result.ok().path or result.ok().path.startswith("/api/audit")
     ]
     assert len(operations) >= 15
-    failures: list[str] = []
-    calls = [0]
-    for operation in operations:
-
-        @given(case=operation.as_strategy())
-        @settings(
-            max_examples=25,
-            deadline=None,
-            derandomize=True,
-            suppress_health_check=list(HealthCheck),
-            phases=[Phase.explicit, Phase.generate],
-        )
-        def run(case: Any) -> None:
-            calls[0] += 1
-            case.call_and_validate(
-                headers=headers, timeout=30, excluded_checks=[positive_data_acceptance]
-            )
-
-        try:
-            run()
-        except Exception as exc:  # collect every operation's failure, then report them all
-            failures.append(f"{operation.label}: {type(exc).__name__}: {str(exc)[:1500]}")
-    print(f"schemathesis on PostgreSQL: {len(operations)} operations, {calls[0]} calls")
+    failures, calls = fuzz_operations(operations, headers, max_examples=25)
+    print(f"schemathesis on PostgreSQL: {len(operations)} operations, {calls} calls")
     assert failures == []

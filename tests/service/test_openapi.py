@@ -9,12 +9,11 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
-from schemathesis.checks import positive_data_acceptance
 from schemathesis.core.result import Ok
 
 from ivig.knowledge import KnowledgeBase
 from ivig.service import create_app
+from tests._helpers.fuzz_api import fuzz_operations
 from tests._helpers.service import LiveServer, Signer, auth, service_settings
 
 
@@ -61,33 +60,10 @@ def test_no_server_error_and_responses_match_the_schema(
     its pytest plugin does not run under this pytest)."""
     server, headers = open_server
     schema = schemathesis.openapi.from_url(f"{server.url}/openapi.json")
-    failures: list[str] = []
-    calls = [0]
     results = list(schema.get_all_operations())
     assert all(isinstance(result, Ok) for result in results), results
     operations = [result.ok() for result in results if isinstance(result, Ok)]
     assert len(operations) >= 15
-    for operation in operations:
-
-        @given(case=operation.as_strategy())
-        @settings(
-            max_examples=30,
-            deadline=None,
-            derandomize=True,
-            suppress_health_check=list(HealthCheck),
-            phases=[Phase.explicit, Phase.generate],
-        )
-        def run(case: Any) -> None:
-            calls[0] += 1
-            # knowledge-level limits (e.g. plausible weight) are not in the schema: a
-            # schema-valid request may rightly be refused with 422, so that check is left out
-            case.call_and_validate(
-                headers=headers, timeout=30, excluded_checks=[positive_data_acceptance]
-            )
-
-        try:
-            run()
-        except Exception as exc:  # collect every operation's failure, then report them all
-            failures.append(f"{operation.label}: {type(exc).__name__}: {str(exc)[:1500]}")
-    print(f"schemathesis: {len(operations)} operations, {calls[0]} calls")
+    failures, calls = fuzz_operations(operations, headers, max_examples=30)
+    print(f"schemathesis: {len(operations)} operations, {calls} calls")
     assert failures == []
