@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, NotRequired
 
-from annotated_types import Gt, MinLen
-from pydantic import ConfigDict, with_config
+from annotated_types import MinLen
+from pydantic import with_config
 from typing_extensions import TypedDict
+
+from ivig.knowledge.schema_products import FORBID, Id, Pos, Sources
 
 __all__ = [
     "CHECKS",
@@ -26,19 +28,6 @@ __all__ = [
     "MedicationCodes",
     "ProductCode",
 ]
-
-FORBID = ConfigDict(extra="forbid")
-Id = Annotated[str, MinLen(1)]
-Pos = Annotated[float, Gt(0)]
-
-
-@with_config(FORBID)
-class _SourceRef(TypedDict):
-    id: Id
-    locator: NotRequired[str]
-
-
-Sources = Annotated[list[_SourceRef], MinLen(1)]
 
 
 @with_config(FORBID)
