@@ -527,6 +527,7 @@ def _schedule(
             first_infusion_reason=first_infusion["reason"],
             indication=indication,
             region=region,
+            route=dose["route"],
             actual_weight_kg=actual_kg,
             course_g=course[0],
             course_days=course[1],
