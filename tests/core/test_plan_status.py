@@ -70,11 +70,11 @@ def test_rates_and_intervals_read_as_a_nurse_would_write_them(kb: KnowledgeBase)
     first = rec["infusion"]["steps"][0]["rate_mg_per_kg_per_min"]
     assert abs(first - 0.5 * 100 / 60) < 1e-6
     buf = io.StringIO()
-    print_recommendation(Console(file=buf, width=200, color_system=None), rec)
-    text, html = buf.getvalue(), render_order_sheet(rec)
+    print_recommendation(Console(file=buf, width=200, color_system=None), dict(rec))
+    text, html = buf.getvalue(), render_order_sheet(dict(rec))
     assert "0.833333" not in text and "0.833333" not in html
     assert "0.83" in text and "0.83" in html
     weekly = recommend(kb, {**request, "route": "sc", "regimen": "cidp-maint-sc"})
     buf = io.StringIO()
-    print_recommendation(Console(file=buf, width=200, color_system=None), weekly)
+    print_recommendation(Console(file=buf, width=200, color_system=None), dict(weekly))
     assert "every 1 week" not in buf.getvalue() and "every week" in buf.getvalue()
