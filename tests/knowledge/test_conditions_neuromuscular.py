@@ -69,7 +69,7 @@ RATINGS: list[tuple[str, str, str, bool, str]] = [
     ("mmn.induction", "ontario_igum", "recommended", True, "on-igum-neurology"),
     ("mmn.induction", "efns_2008", "A", True, "efns-2008"),
     ("mmn.induction", "aan_2012", "B", True, "aan-2012"),
-    ("mmn.induction", "au_nba_category", "1", False, "au-nba-qrg"),
+    ("mmn.induction", "au_nba_category", "1", True, "au-nba-criteria-mmn-v3"),
     ("mmn.induction", "efns_pns_mmn", "A", True, "efns-pns-mmn"),
     ("mmn.maintenance", "efns_pns_mmn", "C", True, "efns-pns-mmn"),
     ("mg.crisis", "au_nba_category", "1", True, "au-nba-criteria-mg"),
