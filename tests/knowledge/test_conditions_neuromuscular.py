@@ -80,7 +80,7 @@ RATINGS: list[tuple[str, str, str, bool, str]] = [
     ("lems.short_term", "aan_2012", "C", True, "aan-2012"),
     ("lems.short_term", "aanem", "recommended", True, "aanem-ivig"),
     ("dermatomyositis.refractory", "efns_2008", "B", True, "efns-2008"),
-    ("dermatomyositis.refractory", "au_nba_category", "2a", True, "au-nba-swg-neurology"),
+    ("dermatomyositis.refractory", "au_nba_category", "2a", False, "au-nba-criteria-myositis-v3"),
     ("polymyositis.refractory", "efns_2008", "C", True, "efns-2008"),
     ("polymyositis.refractory", "aanem", "insufficient_evidence", True, "aanem-ivig"),
     ("imnm.refractory", "aanem", "recommended", False, "aanem-ivig"),
