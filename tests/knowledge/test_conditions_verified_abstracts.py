@@ -164,20 +164,21 @@ def test_new_sources_are_primary(kb: KnowledgeBase) -> None:
 
 def test_gbs_category_and_mg_maintenance_criterion_from_australian_pages(kb: KnowledgeBase) -> None:
     """au-nba-criteria-gbs-v3 (V3-era GBS page View/2614): "Level of Evidence: Clear evidence of
-    benefit (Category 1)"; au-nba-criteria-mg-v2 (View/2336): "As maintenance therapy for moderate
-    to severe MG when other treatments have been ineffective or caused intolerable side effects"."""
+    benefit (Category 1)"; au-nba-criteria-mg-older (View/2336): "As maintenance therapy for
+    moderate to severe MG when other treatments have been ineffective or caused intolerable side
+    effects"."""
     for indication_id in ("gbs.initial", "gbs.treatment_related_fluctuation"):
         entry = _evidence(kb, indication_id, "au_nba_category")
         assert entry["level"] == "1", indication_id
         assert "au-nba-criteria-gbs-v3" in _source_ids(entry), indication_id
         assert entry["verified"] is True, indication_id
     criterion = _by_id(kb.indication("mg.maintenance")["qualifying"], "others-failed")
-    assert "au-nba-criteria-mg-v2" in _source_ids(criterion)
+    assert "au-nba-criteria-mg-older" in _source_ids(criterion)
     assert criterion["verified"] is True
     for source_id in (
         "au-nba-criteria-gbs-v3",
         "au-nba-criteria-mmn-v3",
-        "au-nba-criteria-mg-v2",
+        "au-nba-criteria-mg-older",
         "verboon-2017-gbs-dilemmas",
     ):
         assert kb.source(source_id)["tier"] == "primary", source_id
