@@ -7,7 +7,6 @@ and the unverified facts it used. Out-of-range requests are refused, never clamp
 
 from __future__ import annotations
 
-from ivig.core.rounding import choose_vials, round_to_step
 from ivig.core.weight import check_limit, step
 from ivig.errors import InputError
 from ivig.vocabulary import ROUNDINGS as _ROUNDINGS
@@ -185,6 +184,7 @@ def _vial_days(
 ) -> tuple[list[dict[str, Any]], float, float, str]:
     """Each day rounded to the cheapest whole-vial amount within the tolerance."""
     from ivig.core.catalogue import vial_sizes_g
+    from ivig.core.rounding import choose_vials  # vial rounding is one policy's: on use
 
     sizes = vial_sizes_g(product)
     tolerance = rule.get("tolerance_fraction", 0.0)
@@ -222,6 +222,8 @@ def _split_days(
 ) -> tuple[list[dict[str, Any]], float, str]:
     """The total (rounded to the step, or to 0.01 g) split over the days, the sum exact."""
     if rounding == "nearest-5g":
+        from ivig.core.rounding import round_to_step  # one policy's rounding: on use
+
         total_g, detail = round_to_step(target_g, rule["step_g"], max_total_g)
         steps.append(
             step(
