@@ -31,9 +31,10 @@ VERIFICATION = DOC.parent / "verification.md"
 
 
 def test_docs_verification_md_is_current(kb: KnowledgeBase) -> None:
+    from ivig.app.kb_usage import main_paths
     from ivig.knowledge.verification import render_verification_markdown
 
-    assert VERIFICATION.read_text() == render_verification_markdown(kb), (
+    assert VERIFICATION.read_text() == render_verification_markdown(kb, main_paths(kb)), (
         "run `ivig kb verification > docs/verification.md` and commit the result"
     )
 

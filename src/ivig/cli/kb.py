@@ -195,9 +195,47 @@ def _docs(args: argparse.Namespace) -> int:
 
 
 def _verification(args: argparse.Namespace) -> int:
+    from ivig.app.kb_usage import main_paths
     from ivig.knowledge.verification import render_verification_markdown
 
-    print(render_verification_markdown(kb()), end="")
+    knowledge = kb()
+    print(render_verification_markdown(knowledge, main_paths(knowledge)), end="")
+    return 0
+
+
+def _paths(args: argparse.Namespace) -> int:
+    from ivig.app.kb_usage import MAIN_DESCRIBED, main_path_requests, numbers_used, usage_summary
+    from ivig.cli.recommend import load_request_file
+    from ivig.knowledge.verification import main_path_facts
+
+    knowledge = kb()
+    if args.requests:
+        requests = [load_request_file(path) for path in args.requests]
+        described = f"The recommendations for {len(requests)} request file(s)"
+    else:
+        requests = list(main_path_requests(knowledge))
+        described = MAIN_DESCRIBED
+    used, answered, refused = numbers_used(knowledge, requests)
+    summary = usage_summary(knowledge, used)
+    facts = main_path_facts(knowledge, used)
+    if args.json:
+        emit_json({**summary, "requests": answered, "refused": refused, "facts": facts})
+        return 0
+    out = console()
+    out.print(f"{described}: {answered} answered, {refused} refused.", markup=False)
+    out.print(
+        f"Numbers read: {summary['numbers_used']}; verified {summary['numbers_used_verified']} "
+        f"({summary['numbers_used_verified_share']:.1%}).",
+        markup=False,
+    )
+    for section, counts in summary["by_section"].items():
+        out.print(f"  {section:16} {counts['verified']:4} of {counts['used']:4} verified")
+    unverified = set(summary["unverified"])
+    out.print(f"Unverified numbers read, by fact ({len(facts)} facts):", markup=False)
+    for fact in facts:
+        mine = sorted(p for p in unverified if p.startswith(fact["path"]))
+        out.print(f"- {fact['where']}: {fact['why']}", markup=False, soft_wrap=True)
+        out.print("    " + ", ".join(p[len(fact["path"]) :] for p in mine), markup=False)
     return 0
 
 
@@ -241,6 +279,16 @@ def add_parsers(sub: Any) -> None:
         "verification", help="print docs/verification.md: unverified facts, why, what settles them"
     )
     p.set_defaults(func=_verification)
+    p = kb_sub.add_parser(
+        "paths",
+        help="the numbers the main recommendations (or REQUEST files) read, and how many are "
+        "verified",
+    )
+    p.add_argument(
+        "requests", nargs="*", metavar="REQUEST", help="request files (default: the main sweep)"
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_paths)
     p = kb_sub.add_parser("validate", help="validate the data files; list every error")
     p.add_argument("path", nargs="?", help="data folder (default: the bundled knowledge)")
     p.set_defaults(func=_validate)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ivig.knowledge.base import KnowledgeBase
 
-__all__ = ["NOT_CLINICAL", "compute_stats", "unsourced_numbers"]
+__all__ = ["NOT_CLINICAL", "compute_stats", "number_flags", "unsourced_numbers"]
 
 #: Sections that hold no clinical numbers: release data, the bibliography (years, PMIDs) and the
 #: finding declarations (input types and plausible ranges).
@@ -31,7 +31,9 @@ def _walk_numbers(
         out.append((path, sourced, bool(verified)))
 
 
-def _numbers(kb: KnowledgeBase) -> list[tuple[str, bool, bool]]:
+def number_flags(kb: KnowledgeBase) -> list[tuple[str, bool, bool]]:
+    """Every clinical number as (path, has a source, verified), e.g.
+    ``("products[16].iga[0].iga_ug_per_ml", True, False)``."""
     out: list[tuple[str, bool, bool]] = []
     data: dict[str, Any] = dict(kb.data)
     for key, value in data.items():
@@ -54,14 +56,14 @@ def _facts(node: Any, out: list[bool]) -> None:
 
 def unsourced_numbers(kb: KnowledgeBase) -> list[str]:
     """Paths of clinical numbers with no source on them or on an enclosing record."""
-    return [path for path, sourced, _ in _numbers(kb) if not sourced]
+    return [path for path, sourced, _ in number_flags(kb) if not sourced]
 
 
 def compute_stats(kb: KnowledgeBase) -> dict[str, Any]:
     """Counts of records, numbers and facts, with the sourced and verified shares."""
     data = kb.data
     indications = [i for c in data["conditions"] for i in c["indications"]]
-    numbers = _numbers(kb)
+    numbers = number_flags(kb)
     facts: list[bool] = []
     for key, value in dict(data).items():
         if key not in ("meta", "version", "sources"):
