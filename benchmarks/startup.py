@@ -147,6 +147,23 @@ def _drop_bytecode() -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+MODES = ("with bytecode", "without bytecode")
+
+
+def _mode_env(mode: str) -> dict[str, str]:
+    """Prepare ivig's bytecode for ``mode`` (compiled, or removed) and return the environment of
+    its runs."""
+    import compileall
+
+    env = dict(os.environ)
+    if mode == "with bytecode":
+        compileall.compile_dir(str(_package_dir()), quiet=1)
+    else:
+        _drop_bytecode()
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
 def _report(mode: str, figures: dict[str, tuple[float, float]]) -> None:
     base_wall, base_cpu = figures[BASELINE[0]]
     print(f"{mode}:  python -c pass {base_wall * 1000:.1f} ms wall, {base_cpu * 1000:.1f} ms CPU")
@@ -171,16 +188,11 @@ def main(argv: list[str] | None = None) -> None:
     results: dict[str, dict[str, tuple[float, float]]] = {}
     counts: dict[str, dict[str, int | None]] = {}
     try:
-        for mode in ("with bytecode", "without bytecode"):
-            env = dict(os.environ)
-            if mode == "with bytecode":
-                compileall.compile_dir(str(_package_dir()), quiet=1)
-            else:
-                _drop_bytecode()
-                env["PYTHONDONTWRITEBYTECODE"] = "1"
-            results[mode] = interleaved_medians(commands, args.runs, env)
-            if args.instructions:
-                counts[mode] = {name: instructions(cmd, env) for name, cmd in commands}
+        for mode in MODES:
+            results[mode] = interleaved_medians(commands, args.runs, _mode_env(mode))
+        for mode in MODES if args.instructions else ():  # after every timing: none disturbed
+            env = _mode_env(mode)
+            counts[mode] = {name: instructions(cmd, env) for name, cmd in commands}
     finally:
         compileall.compile_dir(str(_package_dir()), quiet=1)
     print(
