@@ -9,6 +9,11 @@ corpus showed them (about the first 2,000 characters of each page):
 - ``fb10-us-dailymed-archive``: archived FLEBOGAMMA DIF US label on DailyMed (Instituto
   Grifols), Highlights title: "Flebogamma 10% DIF ... 10% Liquid Preparation" (the product's
   concentration; a US document, so the fact's note says the EU and AU labels were not seen).
+- ``igp-nzbs-tmh``: New Zealand Blood Service Transfusion Medicine Handbook 5.4.10, Intragam P:
+  "6 g of human protein ... in each 100 mL", vials of "50 mL (3 g)" (the NZ distributor's
+  handbook citing the NZ data sheet; the fact's note says the Australian PI was not seen).
+- ``au-bloodservice-scig``: Australian Red Cross Blood Service SCIg page: Evogam "a 16% solution
+  in vial sizes 0.8g/5 mL and 3.2g/20 mL"; Hizentra vials of 1 g/5 mL, 2 g/10 mL and 10 g/50 mL.
 """
 
 from __future__ import annotations
@@ -27,17 +32,24 @@ LIST_ROWS: list[tuple[str, str, dict[str, Any], str]] = [
         {"metric": "max", "iga_ug_per_ml": 3, "region": "uk"},
         "gsd-uk-emc-smpc",
     ),
+    ("intragam-p", "packs", {"sizes_g": [3]}, "igp-nzbs-tmh"),
+    ("evogam", "packs", {"sizes_g": [0.8, 3.2]}, "au-bloodservice-scig"),
+    ("hizentra", "packs", {"sizes_g": [1, 2, 10]}, "au-bloodservice-scig"),
 ]
 
 #: (product, concentration in %, source key)
 CONCENTRATION_ROWS: list[tuple[str, float, str]] = [
     ("flebogamma-dif-10", 10, "fb10-us-dailymed-archive"),
+    ("intragam-p", 6, "igp-nzbs-tmh"),
+    ("evogam", 16, "au-bloodservice-scig"),
 ]
 
 #: where each verifying source lives (the regulator's own site)
 SOURCE_HOSTS = {
     "gsd-uk-emc-smpc": "medicines.org.uk/emc/product/9195/smpc",
     "fb10-us-dailymed-archive": "dailymed.nlm.nih.gov/dailymed/archives/",
+    "igp-nzbs-tmh": "nzblood.co.nz/healthcare-professionals/transfusion-medicine/",
+    "au-bloodservice-scig": "transfusion.com.au/blood_products/fractionated_plasma/SCIg",
 }
 
 
@@ -67,6 +79,17 @@ def test_concentration_is_the_labels_and_verified(
     assert concentration["verified"] is True
 
 
+def test_other_region_sources_are_named_in_the_facts_note(kb: KnowledgeBase) -> None:
+    """Intragam P (AU, NZ) rests on the NZ handbook; its concentration note says so.
+
+    Source: igp-nzbs-tmh. The Australian PI was not seen, and the product's regions stay.
+    """
+    product = kb.product("intragam-p")
+    assert set(product["regions"]) == {"au", "nz"}
+    note = str(dict(product["concentration"]).get("note", ""))
+    assert "New Zealand" in note and "not seen" in note
+
+
 def test_us_label_used_for_a_multi_region_fact_says_so(kb: KnowledgeBase) -> None:
     """Flebogamma DIF 10 % is sold in the EU, US and AU; its concentration rests on the US label.
 
@@ -80,7 +103,7 @@ def test_us_label_used_for_a_multi_region_fact_says_so(kb: KnowledgeBase) -> Non
 
 @pytest.mark.parametrize("source_id", sorted(SOURCE_HOSTS))
 def test_verifying_sources_are_primary_regulator_records(kb: KnowledgeBase, source_id: str) -> None:
-    """Every source that verifies a row is primary and hosted by the regulator's label service."""
+    """Every verifying source is primary and hosted by a regulator or the national supplier."""
     source = next(s for s in kb.data["sources"] if s["id"] == source_id)
     assert source["tier"] == "primary"
     assert SOURCE_HOSTS[source_id] in source.get("url", "")
