@@ -14,6 +14,8 @@ corpus showed them (about the first 2,000 characters of each page):
   handbook citing the NZ data sheet; the fact's note says the Australian PI was not seen).
 - ``au-bloodservice-scig``: Australian Red Cross Blood Service SCIg page: Evogam "a 16% solution
   in vial sizes 0.8g/5 mL and 3.2g/20 mL"; Hizentra vials of 1 g/5 mL, 2 g/10 mL and 10 g/50 mL.
+- ``ascia2023`` (already in the knowledge base, ASCIA IVIg infusion-rate guideline): "Intragam 10
+  (CSL Behring) - 10% w/v solution of IgG".
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ CONCENTRATION_ROWS: list[tuple[str, float, str]] = [
     ("flebogamma-dif-10", 10, "fb10-us-dailymed-archive"),
     ("intragam-p", 6, "igp-nzbs-tmh"),
     ("evogam", 16, "au-bloodservice-scig"),
+    ("intragam-10", 10, "ascia2023"),
 ]
 
 #: where each verifying source lives (the regulator's own site)
@@ -50,6 +53,7 @@ SOURCE_HOSTS = {
     "fb10-us-dailymed-archive": "dailymed.nlm.nih.gov/dailymed/archives/",
     "igp-nzbs-tmh": "nzblood.co.nz/healthcare-professionals/transfusion-medicine/",
     "au-bloodservice-scig": "transfusion.com.au/blood_products/fractionated_plasma/SCIg",
+    "ascia2023": "allergy.org.au/hp/papers/",
 }
 
 
@@ -103,7 +107,7 @@ def test_us_label_used_for_a_multi_region_fact_says_so(kb: KnowledgeBase) -> Non
 
 @pytest.mark.parametrize("source_id", sorted(SOURCE_HOSTS))
 def test_verifying_sources_are_primary_regulator_records(kb: KnowledgeBase, source_id: str) -> None:
-    """Every verifying source is primary and hosted by a regulator or the national supplier."""
+    """Every verifying source is primary and hosted by its publisher, not a mirror."""
     source = next(s for s in kb.data["sources"] if s["id"] == source_id)
     assert source["tier"] == "primary"
     assert SOURCE_HOSTS[source_id] in source.get("url", "")
