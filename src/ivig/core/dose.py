@@ -7,6 +7,8 @@ and the unverified facts it used. Out-of-range requests are refused, never clamp
 
 from __future__ import annotations
 
+import math
+
 from ivig.core.rounding import choose_vials, round_to_step
 from ivig.core.weight import check_limit, step
 from ivig.errors import InputError
@@ -212,6 +214,32 @@ def _vial_days(
     return rows, round(choice["given_g"] * n_days, 2), round(choice["waste_g"] * n_days, 2), detail
 
 
+def _vials_to_open(product: Any, day_rows: list[dict[str, Any]], detail: str) -> tuple[float, str]:
+    """A dose not rounded to vials, as the whole vials to open each day (the smallest set that
+    covers the day's grams) and what is left in the last one: the nurse and the pharmacy see
+    what to dispense, the dose is unchanged."""
+    from ivig.core.catalogue import vial_sizes_g
+
+    sizes = vial_sizes_g(product)
+    if not sizes:
+        return 0.0, detail
+    left = 0.0
+    texts: list[str] = []
+    for row in day_rows:
+        choice = choose_vials(row["grams"], sizes, 0.0, math.inf)
+        row["vials"] = choice["vials"]
+        left += choice["opened_g"] - row["grams"]
+        text = " + ".join(f"{v['count']} x {v['size_g']:g} g" for v in choice["vials"])
+        if text not in texts:
+            texts.append(text)
+    left_g = round(left, 2)
+    opened = "; ".join(texts)
+    return left_g, (
+        f"{detail}; whole vials to open: {opened} per day"
+        + (f" ({left_g:g} g left over in all)" if left_g > 0 else "")
+    )
+
+
 def _split_days(
     rounding: str,
     rule: Any,
@@ -288,6 +316,8 @@ def compute_dose_plan(
         day_rows, total_g, detail = _split_days(
             rounding, rule, target_g, max_total_g, n_days, steps
         )
+    if rounding != "vials" and product is not None:
+        waste_g, detail = _vials_to_open(product, day_rows, detail)
     for row in day_rows:
         check_limit(kb, "dose_g_per_day", row["grams"], "dose_g_per_day")
         if concentration is not None:
