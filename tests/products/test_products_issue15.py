@@ -477,3 +477,12 @@ def test_with_renal_risk_a_known_sugar_free_product_ranks_before_an_unknown_form
     plain = recommend(kb, validate_request({**request, "patient": {
         "sex": "male", "age_years": 40, "height_cm": 180, "weight_kg": 80}}))  # fmt: skip
     assert all(p["score_components"]["formulation_known"] is None for p in plain["products"])
+
+
+def test_heart_failure_qualifies_the_hydration_advice(kb: KnowledgeBase) -> None:
+    """Pharmacist review: "Ensure adequate hydration" alone, to a heart-failure patient."""
+    plan = build_monitoring_plan(kb, ["heart_failure"], "privigen", course_g_per_kg=2)
+    item = next(e for e in plan if e["id"] == "hydration-heart-failure")
+    assert item["phase"] == "hydration" and "fluid balance" in item["text"]
+    plain = build_monitoring_plan(kb, [], "privigen", course_g_per_kg=2)
+    assert "hydration-heart-failure" not in {e["id"] for e in plain}
