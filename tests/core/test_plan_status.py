@@ -103,3 +103,28 @@ def test_a_dose_not_rounded_still_says_which_vials_to_open(kb: KnowledgeBase) ->
     assert "whole vials to open" in dose["rounding"]["detail"]
     bare = recommend(kb, {**GBS, "jurisdiction": "ontario"})  # no product: nothing to open
     assert bare["dose"] is not None and all("vials" not in d for d in bare["dose"]["days"])
+
+
+def test_a_short_patient_and_a_rounding_above_the_maximum_are_said(kb: KnowledgeBase) -> None:
+    """Devine starts at 60 in (152.4 cm; on-dose-calculator): a 145 cm woman's ideal weight is
+    extrapolated. Ontario rounds to the nearest 5 g (on-dose-calculator), which may pass the
+    regimen maximum by less than half a step: both are now warnings, not only in the trace."""
+    short = recommend(
+        kb,
+        {**GBS, "jurisdiction": "us",
+         "patient": {"sex": "female", "age_years": 60, "height_cm": 145, "weight_kg": 70}},
+    )  # fmt: skip
+    assert any("below the ideal-weight formula's base height of 152.4 cm" in w
+               for w in short["warnings"])  # fmt: skip
+    tall = recommend(kb, {**GBS, "jurisdiction": "us"})
+    assert not any("base height" in w for w in tall["warnings"])
+    ontario = recommend(
+        kb,
+        {**GBS, "jurisdiction": "ontario", "formulary": ["privigen"],
+         "patient": {"sex": "female", "age_years": 74, "height_cm": 158, "weight_kg": 66,
+                     "labs": {"egfr_ml_per_min_1_73m2": 38}}},
+    )  # fmt: skip
+    dose = ontario["dose"]
+    assert dose is not None
+    above = dose["total_g"] > dose["max_total_g"]
+    assert above == any("above the regimen maximum" in w for w in ontario["warnings"])

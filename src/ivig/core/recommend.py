@@ -351,6 +351,24 @@ def _no_dose_warning(status: str) -> str:
     return "immunoglobulin is not supported for this request; see the alternatives"
 
 
+def _short_stature_warning(
+    kb: KnowledgeBase, request: Request, policy: str, weight: dict[str, Any], notes: _Notes
+) -> None:
+    """The Devine ideal weight starts at the formula's base height (60 in): below it the
+    formula is extrapolated, which a pharmacist checks by hand."""
+    height_cm = request["patient"].get("height_cm")
+    if height_cm is None or weight["method"] not in ("ideal", "adjusted"):
+        return
+    formula = kb.weight_formula(kb.dosing_policy(policy)["formula"])
+    base_cm = formula["ibw_height_threshold_in"] / formula["cm_to_in"]
+    if height_cm < base_cm:
+        notes.warnings.append(
+            f"height {height_cm:g} cm is below the ideal-weight formula's base height of "
+            f"{base_cm:.1f} cm: the ideal weight ({weight['ideal_kg']:g} kg) is extrapolated; "
+            "check the dosing weight"
+        )
+
+
 def _plan(
     kb: KnowledgeBase, request: Request, plan_id: str, out: dict[str, Any], notes: _Notes
 ) -> None:
@@ -370,6 +388,7 @@ def _plan(
     if not weight["verified"]:
         notes.unverified.append(f"dosing-weight rule {policy}/{weight['rule']['id']}")
     out["dosing_weight"] = weight
+    _short_stature_warning(kb, request, policy, weight, notes)
     try:
         regimen = select_regimen(kb, plan_id, phase, request.get("regimen"), request.get("route"))
     except InputError as exc:
@@ -399,6 +418,13 @@ def _plan(
         notes,
         int(regimen["days"]["max"]),
     )
+    if dose["total_g"] > dose["max_total_g"] + 0.005:
+        notes.warnings.append(
+            f"rounding ({dose['rounding']['method']}) gives {dose['total_g']:g} g, "
+            f"{dose['total_g'] - dose['max_total_g']:.2f} g above the regimen maximum of "
+            f"{dose['max_total_g']:g} g ({dose['total_g'] / weight['kg']:.2f} g/kg): within half "
+            "a rounding step, as the policy rounds; round down if the maximum must hold"
+        )
     notes.cited += dose["regimen"]["sources"] + [
         s["source"] for s in dose["steps"] if "source" in s
     ]
