@@ -358,19 +358,16 @@ def _daily_findings(
     if grams_per_day is None or not limits:
         return []
     weight_kg = float(dose["dosing_weight_kg"])
-    head = (
-        f"{_g(grams_per_day)} g/day ordered ({_g(grams_per_day / weight_kg)} g/kg/day on "
-        f"{weight_kg:g} kg)"
-    )
+    head = f"{_g(grams_per_day)} g/day ordered = {_g(grams_per_day / weight_kg)} g/kg/day"
     top = max(v for _, v in limits)
     if _over(grams_per_day, top * weight_kg, tolerance_pct):
         return [
             _finding(
                 "above_daily_maximum",
                 "critical",
-                f"{head} is above the largest daily amount of any {_kind(dose)} by more than "
-                f"{tolerance_pct:g} %: {top:g} g/kg/day = {_g(top * weight_kg)} g/day, from "
-                f"{_names_at(limits, top)}",
+                f"{head}, above the most any {_kind(dose)} allows: {top:g} g/kg/day = "
+                f"{_g(top * weight_kg)} g/day on {weight_kg:g} kg (tolerance {tolerance_pct:g} %; "
+                f"{_names_at(limits, top)})",
             )
         ]
     own = next((v for r, v in limits if r["id"] == dose["regimen"]["id"]), None)
@@ -381,8 +378,8 @@ def _daily_findings(
         _finding(
             "matches_other_regimen",
             "info",
-            f"{head} is above the plan's regimen {dose['regimen']['id']} ({own:g} g/kg/day = "
-            f"{_g(own * weight_kg)} g/day) and matches the daily amount of "
+            f"{head}, above the plan's regimen {dose['regimen']['id']} ({own:g} g/kg/day = "
+            f"{_g(own * weight_kg)} g/day on {weight_kg:g} kg), matches the daily amount of "
             + ", ".join(_name(r) for r in matching),
         )
     ]
@@ -427,8 +424,8 @@ def _intensity_findings(
     ordered_per_week = ordered_total / interval_weeks
     plan_per_week = float(dose["total_g"]) / float(plan_interval)
     head = (
-        f"{_g(ordered_total)} g every {interval_weeks:g} week(s) = {_g(ordered_per_week)} g/week "
-        f"({_g(ordered_per_week / weight_kg)} g/kg/week on {weight_kg:g} kg)"
+        f"{_g(ordered_total)} g every {interval_weeks:g} week(s) = "
+        f"{_g(ordered_per_week / weight_kg)} g/kg/week"
     )
     plan = (
         f"the plan's {_g(float(dose['total_g']))} g every {float(plan_interval):g} weeks = "
@@ -441,9 +438,9 @@ def _intensity_findings(
             _finding(
                 "above_regimen_intensity",
                 "critical",
-                f"{head} is above the highest dose intensity of any {_kind(dose)} by more than "
-                f"{tolerance_pct:g} %: {_g(top)} g/kg/week = {_g(top * weight_kg)} g/week, the "
-                f"largest dose over the shortest interval of {_names_at(limits, top)}; {plan}",
+                f"{head}, above the most any {_kind(dose)} allows: {_g(top)} g/kg/week = "
+                f"{_g(top * weight_kg)} g/week on {weight_kg:g} kg (tolerance {tolerance_pct:g} "
+                f"%; largest dose over shortest interval of {_names_at(limits, top)}); {plan}",
             )
         ]
     if _over(ordered_per_week, plan_per_week, tolerance_pct):
@@ -451,7 +448,7 @@ def _intensity_findings(
             _finding(
                 "above_policy_intensity",
                 "warning",
-                f"{head} is above {plan} by more than {tolerance_pct:g} %",
+                f"{head}, above {plan} by more than {tolerance_pct:g} %",
             )
         ]
     return []
@@ -587,10 +584,14 @@ def _mg_per_kg_per_min(infusion: Mapping[str, Any], rate_ml_per_h: float) -> flo
 
 
 def _rate_head(infusion: Mapping[str, Any], rate_ml_per_h: float) -> str:
+    mg = _mg_per_kg_per_min(infusion, rate_ml_per_h)
+    return f"{rate_ml_per_h:g} mL/h ordered = {mg:.1f} mg/kg/min"
+
+
+def _rate_basis(infusion: Mapping[str, Any]) -> str:
     return (
-        f"{rate_ml_per_h:g} mL/h ordered = {_mg_per_kg_per_min(infusion, rate_ml_per_h):.1f} "
-        f"mg/kg/min ({infusion['product_name']}, {float(infusion['concentration_g_per_ml']):g} "
-        f"g/mL, on {float(infusion['weight_kg']):g} kg)"
+        f"{infusion['product_name']} {float(infusion['concentration_g_per_ml']):g} g/mL on "
+        f"{float(infusion['weight_kg']):g} kg, rate record {infusion['rate_record']}"
     )
 
 
@@ -603,9 +604,9 @@ def _rate_vs_label(infusion: Mapping[str, Any], rate_ml_per_h: float) -> OrderFi
     return _finding(
         "rate_above_label_maximum",
         "critical",
-        f"{_rate_head(infusion, rate_ml_per_h)} is above the label maximum of {float(label):g} "
-        f"mg/kg/min = {round(_ml_per_h(infusion, float(label)), 1):g} mL/h ({times:.1f}x; rate "
-        f"record {infusion['rate_record']})",
+        f"{_rate_head(infusion, rate_ml_per_h)}, {times:.1f}x the label maximum of "
+        f"{float(label):g} mg/kg/min = {round(_ml_per_h(infusion, float(label)), 1):g} mL/h "
+        f"({_rate_basis(infusion)})",
     )
 
 
@@ -628,10 +629,10 @@ def _rate_vs_ceilings(infusion: Mapping[str, Any], rate_ml_per_h: float) -> Orde
     return _finding(
         "rate_above_at_risk_ceiling",
         "critical" if strict else "warning",
-        f"{_rate_head(infusion, rate_ml_per_h)} is above the at-risk ceiling of {limit:g} "
+        f"{_rate_head(infusion, rate_ml_per_h)}, above the at-risk ceiling of {limit:g} "
         f"mg/kg/min = {round(_ml_per_h(infusion, limit), 1):g} mL/h for {risks}"
         + (f" ({factors})" if factors else "")
-        + f" ({ceiling['id']}; {how})",
+        + f"; {how} ({ceiling['id']}; {_rate_basis(infusion)})",
     )
 
 
@@ -643,9 +644,9 @@ def _rate_vs_schedule(infusion: Mapping[str, Any], rate_ml_per_h: float) -> Orde
     return _finding(
         "rate_above_schedule",
         "warning",
-        f"{_rate_head(infusion, rate_ml_per_h)} is above the schedule's highest step of "
+        f"{_rate_head(infusion, rate_ml_per_h)}, above the schedule's highest step of "
         f"{round(float(top['rate_ml_per_h']), 1):g} mL/h "
-        f"({float(top['rate_mg_per_kg_per_min']):g} mg/kg/min) for {infusion['product']}",
+        f"({float(top['rate_mg_per_kg_per_min']):g} mg/kg/min; {_rate_basis(infusion)})",
     )
 
 
