@@ -461,3 +461,43 @@ def test_a_low_order_that_is_not_a_unit_slip_gets_no_hint(kb: KnowledgeBase) -> 
     assert "did you mean" not in _message(result, "below_policy")
     tiny = check_order(kb, request, {"total_g": 0.5})
     assert "did you mean" not in _message(tiny, "below_policy")
+
+
+def test_a_subcutaneous_rate_is_compared_with_the_schedule_only(kb: KnowledgeBase) -> None:
+    """Hizentra's maximum is a rate per site (hizentra-cidp-later; hz-hcp) times the plan's
+    sites, so a faster total rate is above the schedule (a warning), not above a label maximum."""
+    request = validate_request({**_cidp_maintenance(), "route": "sc"})
+    infusion = _infusion(kb, request, "hizentra")
+    assert infusion["route"] == "sc"
+    rate = 3 * max(s["rate_ml_per_h"] for s in infusion["steps"])
+    result = check_order(kb, request, {"product": "hizentra", "rate_ml_per_h": rate})
+    assert _codes(result)["rate_above_schedule"] == "warning"
+    assert "rate_above_label_maximum" not in _codes(result)
+
+
+def test_every_result_matches_the_order_check_types(kb: KnowledgeBase) -> None:
+    """The OrderCheck TypedDict and the FindingCode literal are the contract of the REST answer:
+    every key emitted is declared (and the reverse), every value has its type and every code is
+    a declared one, over orders that raise every new finding."""
+    from typing import get_args
+
+    from pydantic import TypeAdapter
+
+    from ivig.app.order_check import FindingCode, OrderCheck
+
+    adapter = TypeAdapter(OrderCheck)
+    cases: list[tuple[Request, dict[str, Any]]] = [
+        (_example("renal-risk"), {"product": "vigam", "grams_per_day": 132, "days": 1}),
+        (_example("cidp-maintenance"), {"total_g": 67, "interval_weeks": 1}),
+        (_example("cidp-maintenance"), {"total_g": 67.43, "interval_weeks": 2}),
+        (_gbs(), {"product": "gamunex-c", "grams_per_day": 0.4, "days": 5, "rate_ml_per_h": 3e3}),
+        (_gbs(), {"product": "intratect-10", "rate_ml_per_h": 100}),
+    ]
+    seen: set[str] = set()
+    for request, order in cases:
+        result = check_order(kb, request, order)
+        assert set(result) == set(OrderCheck.__annotations__)
+        adapter.validate_python(result, strict=True)
+        seen |= {f["code"] for f in result["findings"]}
+    assert seen <= set(get_args(FindingCode))
+    assert {"above_daily_maximum", "above_regimen_intensity", "rate_above_label_maximum"} <= seen

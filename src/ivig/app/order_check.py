@@ -654,7 +654,8 @@ def _rate_findings(
     rec: Mapping[str, Any], rate_ml_per_h: float | None, product: str | None
 ) -> list[OrderFinding]:
     """The ordered rate against the most binding limit it exceeds: the label maximum, then an
-    at-risk ceiling, then the schedule's highest step (one finding)."""
+    at-risk ceiling, then the schedule's highest step (one finding; subcutaneous schedules: the
+    top step only)."""
     if rate_ml_per_h is None:
         return []
     infusion = rec.get("infusion")
@@ -667,7 +668,10 @@ def _rate_findings(
                 f"no infusion schedule for {product or 'the planned product'}",
             )
         ]
-    for check in (_rate_vs_label, _rate_vs_ceilings, _rate_vs_schedule):
+    # a subcutaneous schedule's maximum is a rate per site times the plan's sites: an order with
+    # more sites may run faster in total, so only the schedule's top step is compared
+    checks = (_rate_vs_label, _rate_vs_ceilings, _rate_vs_schedule)
+    for check in checks if infusion.get("route") == "iv" else checks[2:]:
         found = check(infusion, rate_ml_per_h)
         if found is not None:
             return [found]
