@@ -432,3 +432,13 @@ def test_no_step_exceeds_its_ceiling_nor_more_than_doubles(
     if s["titration"] and s["titration"]["method"] == "doubling":
         # never one jump from the first rate to the maximum
         assert all(b <= 2 * a + 1e-9 for a, b in itertools.pairwise(rates[1:]))
+
+
+def test_iga_deficiency_gets_anaphylaxis_readiness_in_the_monitoring(kb: KnowledgeBase) -> None:
+    """Seed 002: early-onset severe anaphylaxis, commonly with serum IgA below 0.05 g/L; the
+    readiness wording (adrenaline at hand) is marked unverified."""
+    at_risk = build_monitoring_plan(kb, ["anti_iga_antibodies"], "privigen", course_g_per_kg=2)
+    item = next(e for e in at_risk if e["id"] == "during-anaphylaxis-readiness")
+    assert "adrenaline" in item["text"] and item["verified"] is False
+    plain = build_monitoring_plan(kb, [], "privigen", course_g_per_kg=2)
+    assert "during-anaphylaxis-readiness" not in {e["id"] for e in plain}

@@ -79,7 +79,8 @@ def _print_report(knowledge: KnowledgeBase, result: dict[str, Any]) -> None:
         days.add_row(str(row["day"]), f"{row['grams']:g}", volume, vials)
     out.print(days)
     if plan["interval_weeks"] is not None:
-        out.print(f"Repeat every {plan['interval_weeks']:g} weeks.")
+        weeks = plan["interval_weeks"]
+        out.print("Repeat every week." if weeks == 1 else f"Repeat every {weeks:g} weeks.")
     if "sc_equivalent" in plan:
         sc = plan["sc_equivalent"]
         out.print(

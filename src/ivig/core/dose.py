@@ -137,7 +137,7 @@ def _regimen_steps(
 ) -> list[dict[str, Any]]:
     g_per_kg, n_days, weeks, notes = amounts
     rid, reg_source = regimen["id"], regimen["sources"][0]["id"]
-    every = f" every {weeks:g} weeks" if weeks is not None else ""
+    every = "" if weeks is None else " every week" if weeks == 1 else f" every {weeks:g} weeks"
     steps = []
     if notes:
         steps.append(

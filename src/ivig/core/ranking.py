@@ -253,18 +253,38 @@ def _fact(rule: str, text: str, sources: list[str], verified: bool) -> Reason:
 
 
 def _labelled(
-    product: Product, indication: str | None, region: str | None
+    product: Product, indication: str | None, region: str | None, route: str | None = None
 ) -> tuple[bool | None, Reason | None]:
+    """Whether the product is labelled for ``indication`` (in ``region``) - by ``route`` when
+    the product has both routes: an SC plan counts the label only if an SC rate record of the
+    label names the indication (Gammagard Liquid is labelled for CIDP intravenously; its SC
+    rates are for PI only)."""
     if indication is None:
         return None, None
     where = f" in {region.upper()}" if region else ""
     for use in product.get("labelled_uses", []):
         if (region is None or use["region"] == region) and indication in use["neuro"]:
             ids = [s["id"] for s in use["sources"]]
+            other = _other_route_only(product, indication, route)
+            if other is not None:
+                text = f"Labelled for {indication}{where} only {other}"
+                return False, _fact("labelled-indication", text, ids, use["verified"])
             text = f"Labelled for {indication}{where}"
             return True, _fact("labelled-indication", text, ids, use["verified"])
     text = f"Not labelled for {indication}{where} in the knowledge base"
     return False, _fact("labelled-indication", text, [], True)
+
+
+def _other_route_only(product: Product, indication: str, route: str | None) -> str | None:
+    """For an SC plan of a product given both ways, why its label for ``indication`` is IV
+    only (its SC rate records name other indications); ``None`` if the label covers SC."""
+    if route != "sc" or "iv" not in product["routes"]:
+        return None
+    records = list(product.get("sc_rates", []))
+    if any(indication in r["indications"] for r in records):
+        return None
+    named = ", ".join(sorted({i for r in records for i in r["indications"]}))
+    return "intravenously" + (f" (its SC rates are labelled for {named})" if named else "")
 
 
 def _supply(
@@ -326,7 +346,7 @@ def _criteria(
     ids: set[str],
     groups: set[str],
 ) -> tuple[dict[str, Any], list[Reason]]:
-    labelled, r1 = _labelled(product, indication, region)
+    labelled, r1 = _labelled(product, indication, region, route)
     supply, r2 = _supply(product, supply_region, formulary)
     rates, r3 = _rate_data(product, route)
     found, r4 = _risk_excipients(product, ids, groups)

@@ -232,6 +232,37 @@ def _to_confirm(eligibility: dict[str, Any]) -> list[str]:
     return items
 
 
+def _plan_gaps(out: dict[str, Any]) -> list[str]:
+    """What a dosed plan still lacks before it can be given: a product, or its schedule."""
+    dose = out["dose"]
+    if dose.get("product") is None:
+        return [
+            "the product: none in the catalogue for this region could be planned (name one "
+            "with a known concentration and rates, or give the local formulary)"
+        ]
+    if out["infusion"] is None:
+        return [f"the infusion schedule of {dose['product']}: the knowledge base holds no rates"]
+    return []
+
+
+def _set_status(out: dict[str, Any], eligibility: dict[str, Any], notes: _Notes) -> None:
+    """``plan_status`` and ``to_confirm``: ``provisional`` while findings, the product or its
+    schedule are missing; ``ready`` when nothing is; ``none`` without a dose."""
+    if out["dose"] is None:
+        return
+    to_confirm = (
+        _to_confirm(eligibility) if eligibility["status"] == "insufficient_information" else []
+    ) + _plan_gaps(out)
+    if not to_confirm:
+        out["plan_status"] = "ready"
+        return
+    out["plan_status"] = "provisional"
+    out["to_confirm"] = to_confirm
+    notes.warnings.insert(
+        0, "provisional plan: before authorisation confirm " + "; ".join(to_confirm)
+    )
+
+
 def recommend(kb: KnowledgeBase, request: Request) -> Recommendation:
     """The recommendation for ``request`` (validated against the contract; checked here)."""
     check_request(kb, request)
@@ -284,14 +315,7 @@ def recommend(kb: KnowledgeBase, request: Request) -> Recommendation:
         notes.warnings.append(no_plan_reason or _no_dose_warning(eligibility["status"]))
     else:
         _plan(kb, request, plan_id, out, notes)
-    if out["dose"] is not None and eligibility["status"] == "insufficient_information":
-        out["plan_status"] = "provisional"
-        out["to_confirm"] = _to_confirm(eligibility)
-        notes.warnings.insert(
-            0, "provisional plan: before authorisation confirm " + "; ".join(out["to_confirm"])
-        )
-    elif out["dose"] is not None:
-        out["plan_status"] = "ready"
+    _set_status(out, eligibility, notes)
     if eligibility["status"] == "supported_with_conditions":
         notes.warnings += eligibility["conditions"]
     out.update(
@@ -527,6 +551,7 @@ def _schedule(
             first_infusion_reason=first_infusion["reason"],
             indication=indication,
             region=region,
+            route=dose["route"],
             actual_weight_kg=actual_kg,
             course_g=course[0],
             course_days=course[1],

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-__all__ = ["dose_summary", "every", "grams", "minutes", "ml_per_h", "num", "vials"]
+__all__ = [
+    "dose_summary",
+    "every",
+    "grams",
+    "mg_per_kg_per_min",
+    "minutes",
+    "ml_per_h",
+    "num",
+    "vials",
+]
 
 
 def num(value: object) -> str:
@@ -13,6 +22,13 @@ def num(value: object) -> str:
 def ml_per_h(value: float) -> str:
     """Pump rates to 0.1 mL/h."""
     return f"{value:.1f}"
+
+
+def mg_per_kg_per_min(value: object) -> str:
+    """Infusion rates in mg/kg/min to 0.01 (0.83, not 0.833333), without trailing zeros."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{round(value, 2):g}"
+    return num(value)
 
 
 def minutes(value: float) -> str:
@@ -36,7 +52,7 @@ def every(weeks: object) -> str:
     """The repeat interval of a maintenance cycle: ``every 3 weeks`` (empty when none)."""
     if not isinstance(weeks, int | float) or isinstance(weeks, bool):
         return ""
-    return f"every {num(weeks)} week" + ("" if weeks == 1 else "s")
+    return "every week" if weeks == 1 else f"every {num(weeks)} weeks"
 
 
 def dose_summary(dose: dict[str, object]) -> str:

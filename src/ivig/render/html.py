@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ivig.render.fmt import grams, minutes, ml_per_h, num
+from ivig.render.fmt import every, grams, mg_per_kg_per_min, minutes, ml_per_h, num
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -34,6 +34,7 @@ def label(text: object) -> str:
 #: the number filters every HTML renderer uses, so that all show the same figures
 FILTERS: dict[str, Callable[..., str]] = {
     "num": num, "grams": grams, "ml_per_h": ml_per_h, "minutes": minutes, "label": label,
+    "rate": mg_per_kg_per_min,
 }  # fmt: skip
 
 
@@ -90,7 +91,7 @@ def _dose(rec: dict[str, Any]) -> dict[str, Any] | None:
         "total": f"{grams(dose['total_g'])} g",
         "g_per_kg": f"{num(dose['g_per_kg'])} g/kg",
         "regimen": dose["regimen"]["label"],
-        "interval": f"every {num(interval)} weeks" if interval else "",
+        "interval": every(interval),
         "rounding": detail,
         "days": [
             {
@@ -112,7 +113,7 @@ def _rates(rec: dict[str, Any]) -> dict[str, Any] | None:
         {
             "start": minutes(s["start_min"]),
             "duration": minutes(s["duration_min"]) if s.get("duration_min") is not None else "—",
-            "mg_per_kg_per_min": num(s["rate_mg_per_kg_per_min"]),
+            "mg_per_kg_per_min": mg_per_kg_per_min(s["rate_mg_per_kg_per_min"]),
             "ml_per_h": ml_per_h(s["rate_ml_per_h"]),
             "cumulative_ml": f"{s['cumulative_ml']:.0f}" if s.get("cumulative_ml") else "—",
         }
@@ -124,7 +125,7 @@ def _rates(rec: dict[str, Any]) -> dict[str, Any] | None:
         f"Rates per kg use {num(infusion.get('weight_kg'))} kg and do not change from day to day; "
         f"day 1 ({first_day}) takes {minutes(infusion['duration_min'])} min; the last step runs "
         f"until the day's volume is in. Maximum "
-        f"{num(infusion['max_rate_mg_per_kg_per_min'])} mg/kg/min."
+        f"{mg_per_kg_per_min(infusion['max_rate_mg_per_kg_per_min'])} mg/kg/min."
     )
     if infusion.get("first_infusion_reason"):
         rule = "first-infusion rates" if infusion.get("first_infusion") else "usual rates"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ivig.render.fmt import minutes, ml_per_h
+from ivig.render.fmt import every, mg_per_kg_per_min, minutes, ml_per_h
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -63,7 +63,7 @@ def _print_dose(out: Console, weight: dict[str, Any], dose: dict[str, Any]) -> N
     out.print(
         f"\n[b]Dose[/b] {_g(dose['g_per_kg'])} g/kg = [b]{_g(dose['total_g'])} g[/b] "
         f"({e(dose['regimen']['label'])}"
-        + (f", every {_g(dose['interval_weeks'])} weeks" if dose["interval_weeks"] else "")
+        + (f", {every(dose['interval_weeks'])}" if dose["interval_weeks"] else "")
         + ")"
     )
     out.print(
@@ -103,7 +103,7 @@ def _print_infusion(out: Console, infusion: dict[str, Any]) -> None:
     for row in infusion["steps"]:
         table.add_row(
             minutes(row["start_min"]),
-            _g(row["rate_mg_per_kg_per_min"]),
+            mg_per_kg_per_min(row["rate_mg_per_kg_per_min"]),
             ml_per_h(row["rate_ml_per_h"]),
             f"{row['cumulative_ml']:.0f}",
             f"{row['cumulative_g']:.1f}",

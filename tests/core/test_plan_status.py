@@ -1,0 +1,80 @@
+"""A plan without a product or a schedule is not ``ready`` (pharmacist review, December 2026).
+
+Before: GBS in Ontario gave a dose with no product (the only Canadian product in the catalogue,
+Sandoglobulin, has no known concentration), no infusion table and no monitoring, and called the
+plan ``ready``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ivig.app.recommend import recommend
+from ivig.knowledge import KnowledgeBase
+
+GBS: dict[str, Any] = {
+    "patient": {"sex": "female", "age_years": 74, "height_cm": 158, "weight_kg": 66},
+    "condition": "gbs",
+    "phase": "induction",
+    "findings": {"able_to_walk_unaided": False, "days_since_onset": 4},
+}
+
+
+def test_no_plannable_product_makes_the_plan_provisional(kb: KnowledgeBase) -> None:
+    rec = recommend(kb, {**GBS, "jurisdiction": "ontario"})
+    assert rec["dose"] is not None and rec["dose"]["product"] is None
+    assert rec["infusion"] is None
+    assert rec["plan_status"] == "provisional"
+    assert rec["to_confirm"] and rec["to_confirm"][0].startswith("the product: none")
+    assert rec["warnings"][0].startswith("provisional plan: before authorisation confirm")
+
+
+def test_a_formulary_product_with_a_schedule_is_ready(kb: KnowledgeBase) -> None:
+    """Naming a product the knowledge base can schedule (Privigen, US rates) closes the gap."""
+    rec = recommend(kb, {**GBS, "jurisdiction": "ontario", "formulary": ["privigen"]})
+    assert rec["dose"] is not None and rec["dose"]["product"] == "privigen"
+    assert rec["infusion"] is not None
+    assert rec["plan_status"] == "ready" and rec["to_confirm"] == []
+
+
+def test_a_complete_plan_elsewhere_stays_ready(kb: KnowledgeBase) -> None:
+    rec = recommend(kb, {**GBS, "jurisdiction": "au"})
+    assert rec["infusion"] is not None and rec["plan_status"] == "ready"
+
+
+def test_rates_and_intervals_read_as_a_nurse_would_write_them(kb: KnowledgeBase) -> None:
+    """Gammagard Liquid starts at 0.5 mL/kg/h = 0.8333 mg/kg/min at 10 % (ggl-dose): shown
+    0.83, not 0.833333; a weekly SCIg dose reads "every week", not "every 1 weeks"."""
+    import io
+
+    from rich.console import Console
+
+    from ivig.render.fmt import every, mg_per_kg_per_min
+    from ivig.render.html import render_order_sheet
+    from ivig.render.terminal import print_recommendation
+
+    assert mg_per_kg_per_min(0.5 * 100 / 60) == "0.83" and mg_per_kg_per_min(8.0) == "8"
+    assert every(1) == "every week" and every(3) == "every 3 weeks" and every(None) == ""
+    request: dict[str, Any] = {
+        "patient": {"sex": "female", "age_years": 50, "height_cm": 165, "weight_kg": 70},
+        "condition": "cidp",
+        "indication": "cidp.maintenance",
+        "phase": "maintenance",
+        "jurisdiction": "us",
+        "product": "gammagard-liquid",
+        "regimen": "cidp-maint-iv-ean",
+        "findings": {"previous_ig_response": True, "baseline_measure_recorded": True},
+    }
+    rec = recommend(kb, request)
+    assert rec["infusion"] is not None
+    first = rec["infusion"]["steps"][0]["rate_mg_per_kg_per_min"]
+    assert abs(first - 0.5 * 100 / 60) < 1e-6
+    buf = io.StringIO()
+    print_recommendation(Console(file=buf, width=200, color_system=None), dict(rec))
+    text, html = buf.getvalue(), render_order_sheet(dict(rec))
+    assert "0.833333" not in text and "0.833333" not in html
+    assert "0.83" in text and "0.83" in html
+    weekly = recommend(kb, {**request, "route": "sc", "regimen": "cidp-maint-sc"})
+    buf = io.StringIO()
+    print_recommendation(Console(file=buf, width=200, color_system=None), dict(weekly))
+    assert "every 1 week" not in buf.getvalue() and "every week" in buf.getvalue()
