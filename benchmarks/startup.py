@@ -16,8 +16,15 @@ and the median CPU time (user + system, from ``wait4``) with its ratio, which lo
 less; then the heavy modules each command imported, and how much ivig source the commands
 compile without bytecode and what compiling it alone costs (the floor of that mode).
 
+With ``--instructions`` it also counts the instructions each command executes (one run per
+command and mode under ``valgrind --tool=callgrind``, about 30 s): a figure that load on a shared
+machine does not move, for comparing two versions of the code; wall time remains the target's
+measure, and an instruction ratio is not a time ratio (compiling runs more instructions per
+second than start-up's page faults and system calls).
+
     python benchmarks/startup.py            # 20 rounds per mode
     python benchmarks/startup.py --runs 5   # a quick look
+    python benchmarks/startup.py --runs 5 --instructions
 """
 
 from __future__ import annotations
@@ -114,6 +121,21 @@ def compiled_source(cmd: list[str]) -> tuple[int, int, float]:
     return len(files), sum(os.path.getsize(f) for f in files), cpu
 
 
+def instructions(cmd: list[str], env: dict[str, str]) -> int | None:
+    """Instructions one run of ``cmd`` executes (valgrind's callgrind), or ``None`` without
+    valgrind."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return None
+    out = subprocess.run(
+        [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        check=True,
+    )  # fmt: skip
+    collected = [line for line in out.stderr.splitlines() if "Collected :" in line]
+    return int(collected[-1].rsplit(":", 1)[1]) if collected else None
+
+
 def _package_dir() -> Path:
     import ivig
 
@@ -123,6 +145,23 @@ def _package_dir() -> Path:
 def _drop_bytecode() -> None:
     for folder in _package_dir().rglob("__pycache__"):
         shutil.rmtree(folder, ignore_errors=True)
+
+
+MODES = ("with bytecode", "without bytecode")
+
+
+def _mode_env(mode: str) -> dict[str, str]:
+    """Prepare ivig's bytecode for ``mode`` (compiled, or removed) and return the environment of
+    its runs."""
+    import compileall
+
+    env = dict(os.environ)
+    if mode == "with bytecode":
+        compileall.compile_dir(str(_package_dir()), quiet=1)
+    else:
+        _drop_bytecode()
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
 
 
 def _report(mode: str, figures: dict[str, tuple[float, float]]) -> None:
@@ -141,18 +180,19 @@ def main(argv: list[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument(
+        "--instructions", action="store_true", help="also count instructions under valgrind"
+    )
     args = parser.parse_args(argv)
     commands = [BASELINE] + [(name, cmd) for name, cmd, _ in COMMANDS]
     results: dict[str, dict[str, tuple[float, float]]] = {}
+    counts: dict[str, dict[str, int | None]] = {}
     try:
-        for mode in ("with bytecode", "without bytecode"):
-            env = dict(os.environ)
-            if mode == "with bytecode":
-                compileall.compile_dir(str(_package_dir()), quiet=1)
-            else:
-                _drop_bytecode()
-                env["PYTHONDONTWRITEBYTECODE"] = "1"
-            results[mode] = interleaved_medians(commands, args.runs, env)
+        for mode in MODES:
+            results[mode] = interleaved_medians(commands, args.runs, _mode_env(mode))
+        for mode in MODES if args.instructions else ():  # after every timing: none disturbed
+            env = _mode_env(mode)
+            counts[mode] = {name: instructions(cmd, env) for name, cmd in commands}
     finally:
         compileall.compile_dir(str(_package_dir()), quiet=1)
     print(
@@ -161,6 +201,15 @@ def main(argv: list[str] | None = None) -> None:
     )
     for mode, figures in results.items():
         _report(mode, figures)
+    for mode, count in counts.items():
+        base = count[BASELINE[0]]
+        if base is None:
+            print("instructions: valgrind is not installed")
+            break
+        print(
+            f"instructions {mode}: python -c pass {base / 1e6:.1f} M; "
+            + ", ".join(f"{name} {(count[name] or 0) / base:.2f}x" for name, _, _ in COMMANDS)
+        )
     for name, cmd, _ in COMMANDS:
         print(f"heavy modules imported by {name}: {', '.join(heavy_imports(cmd)) or 'none'}")
     base_cpu = results["without bytecode"][BASELINE[0]][1]

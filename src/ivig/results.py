@@ -249,6 +249,9 @@ class ScoreComponents(TypedDict):
     supply: str | None
     rate_data: bool
     risk_excipients: list[str]
+    #: ``None`` when no excipient matters for the patient; ``False``: they matter and the
+    #: knowledge base does not hold the whole formulation
+    formulation_known: bool | None
 
 
 @with_config(FORBID)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import gc
 import json
 import os
 import shutil
@@ -18,7 +19,7 @@ import pytest
 import yaml
 
 from ivig import vocabulary
-from ivig.cli import _build_parser
+from ivig.cli import _build_parser, main
 from ivig.cli._parser import help_width
 
 Run = Callable[..., tuple[int, str, str]]  # the `cli` fixture of conftest.py
@@ -79,6 +80,59 @@ def _heavy(modules: set[str]) -> list[str]:
 )
 def test_fast_commands_import_no_heavy_module(argv: list[str], tmp_path: Path) -> None:
     assert _heavy(_modules_loaded(argv, tmp_path / "cache")) == []
+
+
+def test_the_score_engine_is_imported_only_to_compute_a_prognostic_model(tmp_path: Path) -> None:
+    """CIDP has no prognostic model, so its recommendation does not compile the score engine;
+    the GBS example's findings fill EGRIS and mEGOS, which it computes. (The vial arithmetic,
+    ``ivig.core.rounding``, is used by both: a plan with a product lists the vials to open.)"""
+    cache = tmp_path / "cache"
+    cidp = _modules_loaded(["recommend", "examples/cidp-maintenance.yaml", "--json"], cache)
+    gbs = _modules_loaded(["recommend", "examples/gbs-non-ambulant.yaml", "--json"], cache)
+    assert "ivig.core.prognosis" in cidp
+    assert "ivig.core.scores" not in cidp
+    assert "ivig.core.scores" in gbs
+
+
+@pytest.mark.parametrize("enabled", [True, False], ids=["collector on", "collector off"])
+def test_the_command_line_leaves_the_garbage_collector_as_it_found_it(
+    enabled: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Start-up pauses the cyclic collector (parser, knowledge base) and turns it back on only
+    if it was on, also when argparse exits (``--help``) or the command fails."""
+    was = gc.isenabled()
+    gc.enable() if enabled else gc.disable()
+    try:
+        assert main(["recommend", str(ROOT / "examples" / "cidp-maintenance.yaml"), "--json"]) == 0
+        assert gc.isenabled() is enabled
+        with pytest.raises(SystemExit):
+            main(["--help"])
+        assert gc.isenabled() is enabled
+        assert main(["recommend", str(ROOT / "no-such-request.yaml")]) == 2
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
+    capsys.readouterr()
+
+
+def test_the_knowledge_base_is_frozen_out_of_later_collections(tmp_path: Path) -> None:
+    """After the first load the start-up objects sit in the permanent generation (a full
+    collection would otherwise walk the whole knowledge base again)."""
+    probe = (
+        "import gc, io, contextlib\nfrom ivig.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['recommend', 'examples/cidp-maintenance.yaml', '--json'])\n"
+        "print(gc.isenabled(), gc.get_freeze_count())"
+    )
+    env = dict(os.environ, IVIG_CACHE_DIR=str(tmp_path / "cache"))
+    for _ in range(2):  # the first fills the knowledge cache
+        out = subprocess.run(
+            [sys.executable, "-c", probe], env=env, cwd=ROOT, capture_output=True, text=True,
+            check=True,
+        )  # fmt: skip
+    enabled, frozen = out.stdout.split()
+    assert enabled == "True"
+    assert int(frozen) > 1_000
 
 
 def test_a_json_request_on_standard_input_imports_no_heavy_module(tmp_path: Path) -> None:

@@ -78,3 +78,28 @@ def test_rates_and_intervals_read_as_a_nurse_would_write_them(kb: KnowledgeBase)
     buf = io.StringIO()
     print_recommendation(Console(file=buf, width=200, color_system=None), dict(weekly))
     assert "every 1 week" not in buf.getvalue() and "every week" in buf.getvalue()
+
+
+def test_a_dose_not_rounded_still_says_which_vials_to_open(kb: KnowledgeBase) -> None:
+    """The GBS example (AU, no rounding rule): 31.16 g a day of Gamunex-C is given from the
+    fewest grams of whole vials that cover it; the dose itself is unchanged and what is left
+    over is counted as waste (pharmacist review: "Vials to dispense —" on the order sheet)."""
+    from ivig.core.catalogue import vial_sizes_g
+
+    rec = recommend(kb, {**GBS, "jurisdiction": "au", "product": "gamunex-c"})
+    dose = rec["dose"]
+    assert dose is not None and dose["rounding"]["method"] == "none"
+    sizes = set(vial_sizes_g(kb.product("gamunex-c")))
+    left = 0.0
+    for day in dose["days"]:
+        vials = day.get("vials")
+        assert vials, day
+        assert {v["size_g"] for v in vials} <= sizes
+        opened = sum(v["size_g"] * v["count"] for v in vials)
+        assert day["grams"] <= opened < day["grams"] + min(sizes)  # covers it, no spare vial
+        left += opened - day["grams"]
+    assert dose["total_g"] == round(sum(d["grams"] for d in dose["days"]), 2)
+    assert abs(dose["rounding"]["waste_g"] - left) < 0.011
+    assert "whole vials to open" in dose["rounding"]["detail"]
+    bare = recommend(kb, {**GBS, "jurisdiction": "ontario"})  # no product: nothing to open
+    assert bare["dose"] is not None and all("vials" not in d for d in bare["dose"]["days"])

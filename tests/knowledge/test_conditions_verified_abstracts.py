@@ -127,13 +127,16 @@ def test_mmn_plasma_exchange_is_not_recommended(kb: KnowledgeBase) -> None:
     assert alternative["verified"] is True
 
 
-def test_mmn_australian_category_seen_only_in_the_superseded_criteria(kb: KnowledgeBase) -> None:
-    """au-nba-criteria-mmn-v2: "Clear evidence of benefit (Category 1)" in v2.1; the current (V3)
-    page was not seen, so the category stays unverified as the current one."""
+def test_mmn_australian_category_seen_on_the_v3_era_page(kb: KnowledgeBase) -> None:
+    """au-nba-criteria-mmn-v3 (V3-era page View/2558, with the V3 indications first-line and
+    maintenance therapy and relapse within six months of a trial off): "Level of Evidence: Clear
+    evidence of benefit (Category 1)"; au-nba-criteria-mmn-v2 (v2.1) gives the same category.
+    Both pages are marked superseded, and the note says so."""
     entry = _evidence(kb, "mmn.induction", "au_nba_category")
     assert entry["level"] == "1"
-    assert "au-nba-criteria-mmn-v2" in _source_ids(entry)
-    assert entry["verified"] is False
+    assert {"au-nba-criteria-mmn-v3", "au-nba-criteria-mmn-v2"} <= _source_ids(entry)
+    assert entry["verified"] is True
+    assert "superseded" in entry["note"]
 
 
 def test_ibm_is_do_not_use_in_ontario(kb: KnowledgeBase) -> None:
@@ -157,6 +160,28 @@ def test_new_sources_are_primary(kb: KnowledgeBase) -> None:
         source = kb.source(source_id)
         assert source["tier"] == "primary", source_id
         assert str(source["url"]).startswith("https://"), source_id
+
+
+def test_gbs_category_and_mg_maintenance_criterion_from_australian_pages(kb: KnowledgeBase) -> None:
+    """au-nba-criteria-gbs-v3 (V3-era GBS page View/2614): "Level of Evidence: Clear evidence of
+    benefit (Category 1)"; au-nba-criteria-mg-older (View/2336): "As maintenance therapy for
+    moderate to severe MG when other treatments have been ineffective or caused intolerable side
+    effects"."""
+    for indication_id in ("gbs.initial", "gbs.treatment_related_fluctuation"):
+        entry = _evidence(kb, indication_id, "au_nba_category")
+        assert entry["level"] == "1", indication_id
+        assert "au-nba-criteria-gbs-v3" in _source_ids(entry), indication_id
+        assert entry["verified"] is True, indication_id
+    criterion = _by_id(kb.indication("mg.maintenance")["qualifying"], "others-failed")
+    assert "au-nba-criteria-mg-older" in _source_ids(criterion)
+    assert criterion["verified"] is True
+    for source_id in (
+        "au-nba-criteria-gbs-v3",
+        "au-nba-criteria-mmn-v3",
+        "au-nba-criteria-mg-older",
+        "verboon-2017-gbs-dilemmas",
+    ):
+        assert kb.source(source_id)["tier"] == "primary", source_id
 
 
 def test_lems_symptomatic_and_tumour_treatment_are_efns_2010(kb: KnowledgeBase) -> None:

@@ -442,3 +442,38 @@ def test_iga_deficiency_gets_anaphylaxis_readiness_in_the_monitoring(kb: Knowled
     assert "adrenaline" in item["text"] and item["verified"] is False
     plain = build_monitoring_plan(kb, [], "privigen", course_g_per_kg=2)
     assert "during-anaphylaxis-readiness" not in {e["id"] for e in plain}
+
+
+def test_with_renal_risk_a_known_sugar_free_product_ranks_before_an_unknown_formulation(
+    kb: KnowledgeBase,
+) -> None:
+    """Pharmacist review: with diabetes and an eGFR of 38 Gammaplex 10 % ("formulation not fully
+    known") came first on the alphabetical tie-break, above products whose labels list no sugar."""
+    request = yaml.safe_load((Path(__file__).parents[2] / "examples/renal-risk.yaml").read_text())
+    rec = recommend(kb, validate_request(request))
+    rows = rec["products"]
+    by_id = {p["id"]: p for p in rows}
+    assert by_id["gammaplex-10"]["score_components"]["formulation_known"] is False
+    gp = by_id["gammaplex-10"]
+
+    def ties_before_excipients(p: Any) -> bool:  # criteria 1-5 of the stated order
+        mine: dict[str, Any] = dict(p["score_components"])
+        theirs: dict[str, Any] = dict(gp["score_components"])
+        keys = ("labelled_for_indication", "supply", "rate_data")
+        same = all(mine[k] == theirs[k] for k in keys)
+        return same and (p["status"], p["score"]) == (gp["status"], gp["score"])
+
+    known_free = [
+        p["id"]
+        for p in rows
+        if ties_before_excipients(p)
+        and p["score_components"]["formulation_known"]
+        and not p["score_components"]["risk_excipients"]
+    ]
+    assert known_free
+    order = [p["id"] for p in rows]
+    assert all(order.index(pid) < order.index("gammaplex-10") for pid in known_free)
+    assert rec["infusion"] is not None and rec["infusion"]["product"] in known_free
+    plain = recommend(kb, validate_request({**request, "patient": {
+        "sex": "male", "age_years": 40, "height_cm": 180, "weight_kg": 80}}))  # fmt: skip
+    assert all(p["score_components"]["formulation_known"] is None for p in plain["products"])

@@ -59,8 +59,6 @@ COMMAND_HELP: dict[str, str] = {
 
 def _build_parser(only: str | None) -> argparse.ArgumentParser:
     """The parser of command ``only`` (its module imported), or the overview of every command."""
-    import importlib
-
     from ivig import __version__
     from ivig.cli._parser import Parser
 
@@ -74,7 +72,10 @@ def _build_parser(only: str | None) -> argparse.ArgumentParser:
         for command, text in COMMAND_HELP.items():
             sub.add_parser(command, help=text)
         return parser
-    importlib.import_module(COMMANDS[only]).add_parsers(sub)
+    # __import__, not importlib.import_module: the importlib package (and warnings) is not
+    # imported at start-up otherwise
+    __import__(COMMANDS[only])
+    sys.modules[COMMANDS[only]].add_parsers(sub)
     _add_pretty(sub)
     return parser
 
@@ -98,13 +99,31 @@ def _missing_extra(exc: ModuleNotFoundError) -> Exception | None:
     return missing_extra(exc)
 
 
+def _parse(args_in: list[str]) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
+    """The parser of the command line ``args_in`` names and the parsed arguments.
+
+    The cyclic garbage collector is paused meanwhile: start-up creates only objects that live
+    as long as the process (modules, the parser), so a collection would free nothing (see
+    :func:`ivig.cli._common.kb`, which does the same for the knowledge base).
+    """
+    import gc
+
+    first = next((a for a in args_in if not a.startswith("-")), None)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        parser = _build_parser(first if first in COMMANDS else None)
+        return parser, parser.parse_args(args_in)
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ivig`` console script; returns the exit status."""
     args_in = sys.argv[1:] if argv is None else argv
-    first = next((a for a in args_in if not a.startswith("-")), None)
     try:
-        parser = _build_parser(first if first in COMMANDS else None)
-        args = parser.parse_args(args_in)
+        parser, args = _parse(args_in)
         if getattr(args, "pretty", False):
             from ivig.cli._common import OUTPUT
 

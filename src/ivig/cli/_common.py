@@ -17,13 +17,33 @@ __all__ = ["OUTPUT", "console", "emit_json", "kb", "print_footer"]
 
 #: output options set by :func:`ivig.cli.main` from the command line (``--pretty``)
 OUTPUT = {"pretty": False}
+#: whether :func:`kb` has frozen the start-up objects (it does so once per process)
+_STARTUP = {"frozen": False}
 
 
 def kb() -> KnowledgeBase:
-    """The knowledge base (loaded once, from the cache when it is current)."""
+    """The knowledge base (loaded once, from the cache when it is current).
+
+    The first load creates some ten thousand containers that live as long as the process,
+    and the cyclic garbage collector would run over them again and again while they are made
+    (an eighth of the instructions ``ivig recommend`` executes, under valgrind): it is paused
+    for that load, and what exists then is moved to the permanent generation
+    (:func:`gc.freeze`), so that later collections skip it. Later calls (the knowledge base is
+    loaded by then) leave the collector alone, as does a caller that paused it.
+    """
+    import gc
+
     from ivig.knowledge import load_knowledge
 
-    return load_knowledge()
+    if _STARTUP["frozen"] or not gc.isenabled():
+        return load_knowledge()
+    gc.disable()
+    try:
+        return load_knowledge()
+    finally:
+        _STARTUP["frozen"] = True
+        gc.freeze()
+        gc.enable()
 
 
 def emit_json(obj: Any) -> None:

@@ -60,57 +60,13 @@ def load_request_file(path: str) -> object:
         ) from None
 
 
-def _compare(args: argparse.Namespace) -> int:
-    from ivig.app.compare import compare
-
-    result = compare(kb(), load_request_file(args.request))
-    if args.json:
-        emit_json(result)
-        return 0
-    from rich.markup import escape
-    from rich.table import Table
-
-    out = console()
-    table = Table(title="The same patient in every jurisdiction", show_lines=True)
-    for col in (
-        "jurisdiction",
-        "policy",
-        "dosing weight",
-        "dose",
-        "rounding",
-        "status",
-        "evidence",
-    ):
-        table.add_column(col, overflow="fold")
-    for row in result["rows"]:
-        if row["error"]:
-            table.add_row(row["jurisdiction"], row["policy"] or "", escape(row["error"]))
-            continue
-        weight = "" if row["dosing_weight_kg"] is None else f"{row['dosing_weight_kg']:g} kg"
-        weight += (
-            f" ({row['weight_method']}, rule {row['weight_rule_id']})"
-            if row["weight_rule_id"]
-            else ""
-        )
-        dose = "" if row["total_g"] is None else f"{row['total_g']:g} g ({row['g_per_kg']:g} g/kg)"
-        table.add_row(
-            row["jurisdiction"], row["policy"] or "", escape(weight), dose,
-            row["rounding"] or "", f"{row['status']} / {row['plan_status']}",
-            escape("; ".join(row["evidence"])),
-        )  # fmt: skip
-    out.print(table)
-    for row in result["rows"]:
-        if row["cliff"]:
-            out.print(f"[yellow]threshold[/yellow] {escape(row['cliff'])}")
-    out.print(f"[dim]{escape(result['disclaimer'])}[/dim]")
-    return 0
-
-
 def _run(args: argparse.Namespace) -> int:
     from ivig.app.recommend import recommend
 
     if args.compare:
-        return _compare(args)
+        from ivig.cli.compare import run_compare  # the side-by-side table: imported on use
+
+        return run_compare(args)
 
     rec: dict[str, Any] = dict(recommend(kb(), load_request_file(args.request)))
     if args.html:

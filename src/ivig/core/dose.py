@@ -7,7 +7,6 @@ and the unverified facts it used. Out-of-range requests are refused, never clamp
 
 from __future__ import annotations
 
-from ivig.core.rounding import choose_vials, round_to_step
 from ivig.core.weight import check_limit, step
 from ivig.errors import InputError
 from ivig.vocabulary import ROUNDINGS as _ROUNDINGS
@@ -185,6 +184,7 @@ def _vial_days(
 ) -> tuple[list[dict[str, Any]], float, float, str]:
     """Each day rounded to the cheapest whole-vial amount within the tolerance."""
     from ivig.core.catalogue import vial_sizes_g
+    from ivig.core.rounding import choose_vials  # vial rounding is one policy's: on use
 
     sizes = vial_sizes_g(product)
     tolerance = rule.get("tolerance_fraction", 0.0)
@@ -212,6 +212,33 @@ def _vial_days(
     return rows, round(choice["given_g"] * n_days, 2), round(choice["waste_g"] * n_days, 2), detail
 
 
+def _vials_to_open(product: Any, day_rows: list[dict[str, Any]], detail: str) -> tuple[float, str]:
+    """A dose not rounded to vials, as the whole vials to open each day (the smallest set that
+    covers the day's grams) and what is left in the last one: the nurse and the pharmacy see
+    what to dispense, the dose is unchanged."""
+    from ivig.core.catalogue import vial_sizes_g
+    from ivig.core.rounding import choose_vials
+
+    sizes = vial_sizes_g(product)
+    if not sizes:
+        return 0.0, detail
+    left = 0.0
+    texts: list[str] = []
+    for row in day_rows:
+        choice = choose_vials(row["grams"], sizes, 0.0, float("inf"))
+        row["vials"] = choice["vials"]
+        left += choice["opened_g"] - row["grams"]
+        text = " + ".join(f"{v['count']} x {v['size_g']:g} g" for v in choice["vials"])
+        if text not in texts:
+            texts.append(text)
+    left_g = round(left, 2)
+    opened = "; ".join(texts)
+    return left_g, (
+        f"{detail}; whole vials to open: {opened} per day"
+        + (f" ({left_g:g} g left over in all)" if left_g > 0 else "")
+    )
+
+
 def _split_days(
     rounding: str,
     rule: Any,
@@ -222,6 +249,8 @@ def _split_days(
 ) -> tuple[list[dict[str, Any]], float, str]:
     """The total (rounded to the step, or to 0.01 g) split over the days, the sum exact."""
     if rounding == "nearest-5g":
+        from ivig.core.rounding import round_to_step  # one policy's rounding: on use
+
         total_g, detail = round_to_step(target_g, rule["step_g"], max_total_g)
         steps.append(
             step(
@@ -288,6 +317,8 @@ def compute_dose_plan(
         day_rows, total_g, detail = _split_days(
             rounding, rule, target_g, max_total_g, n_days, steps
         )
+    if rounding != "vials" and product is not None:
+        waste_g, detail = _vials_to_open(product, day_rows, detail)
     for row in day_rows:
         check_limit(kb, "dose_g_per_day", row["grams"], "dose_g_per_day")
         if concentration is not None:

@@ -12,7 +12,8 @@ source. The order is deterministic and stated (:data:`ORDER`):
    formulary (current supply before a product being replaced or only provided for);
 5. labelled rate data present for the route (the plan can schedule it);
 6. fewer risk-relevant excipients for this patient (sugars with renal risk or diabetes, sodium
-   salts with volume-overload risk);
+   salts with volume-overload risk); when they matter, a formulation not fully known comes after
+   one known to be free of them;
 7. tie-break: the product id, alphabetically - stated beside every tied product.
 """
 
@@ -73,6 +74,7 @@ if TYPE_CHECKING:
         supply: str | None
         rate_data: bool
         risk_excipients: list[str]
+        formulation_known: bool | None
 
 
 __all__ = ["ORDER", "STATUSES", "rank_products"]
@@ -84,7 +86,7 @@ ORDER = (
     "labelled for the indication in this jurisdiction",
     "on the supply list or local formulary",
     "labelled rate data for the route",
-    "fewer risk-relevant excipients",
+    "fewer risk-relevant excipients (a formulation not fully known after a known one)",
     "product id (stated tie-break)",
 )
 _SUPPLY_RANK = {"formulary": 3, "current": 2, "being_replaced": 1, "provision": 1}
@@ -350,12 +352,14 @@ def _criteria(
     supply, r2 = _supply(product, supply_region, formulary)
     rates, r3 = _rate_data(product, route)
     found, r4 = _risk_excipients(product, ids, groups)
+    matters = r4 is not None
     reasons = [r for r in (r1, r2, r3, r4) if r is not None]
     return {
         "labelled_for_indication": labelled,
         "supply": supply,
         "rate_data": rates,
         "risk_excipients": found,
+        "formulation_known": bool(product["excipients_complete"]) if matters else None,
     }, reasons
 
 
@@ -443,6 +447,7 @@ def _row(
             "supply": components["supply"],
             "rate_data": components["rate_data"],
             "risk_excipients": components["risk_excipients"],
+            "formulation_known": components["formulation_known"],
         },
         "schedulable": bool(components["rate_data"]),
         "unverified": False,
@@ -460,7 +465,7 @@ def _criteria_key(row: RankedProduct, iga_active: bool) -> tuple[float, ...]:
         -1.0 if comp["labelled_for_indication"] else 0.0,
         -float(_SUPPLY_RANK.get(comp["supply"] or "", 0)),
         -1.0 if comp["rate_data"] else 0.0,
-        float(len(comp["risk_excipients"])),
+        float(len(comp["risk_excipients"])) + (0.5 if comp["formulation_known"] is False else 0.0),
     )
 
 

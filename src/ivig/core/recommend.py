@@ -330,7 +330,7 @@ def _prognosis(
     kb: KnowledgeBase, request: Request, condition_id: str, notes: _Notes
 ) -> list[dict[str, Any]]:
     """The condition's prognostic scores computed from the request's findings."""
-    from ivig.core.scores import prognosis_from_findings
+    from ivig.core.prognosis import prognosis_from_findings
 
     findings = {**request.get("findings", {}), "age_years": request["patient"]["age_years"]}
     rows = prognosis_from_findings(kb, condition_id, findings)

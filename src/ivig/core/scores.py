@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from ivig.core.prognosis import gbs_prognosis, prognosis_from_findings
 from ivig.errors import InputError, MissingFieldError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
@@ -300,57 +301,3 @@ def compute_change(
         "adjusted_items": adjusted,
         "direction": score["direction"],
     }
-
-
-def _finding_value(item: ScoreItem, raw: object) -> object:
-    """A finding as the item expects it (booleans become the item's ``yes``/``no`` choices)."""
-    if isinstance(raw, bool) and "choices" in item:
-        return "yes" if raw else "no"
-    return raw
-
-
-def prognosis_from_findings(
-    kb: KnowledgeBase, condition_id: str, findings: Mapping[str, object]
-) -> list[dict[str, Any]]:
-    """Every prognostic score of ``condition_id`` whose items the findings fill.
-
-    A score record's ``from_findings`` maps its items to request findings (or fixed values,
-    ``=day7``). Each version is computed when all its findings are given; otherwise it is
-    listed with the findings that are missing, and a finding the score refuses is named with
-    the reason. Nothing is guessed.
-    """
-    out: list[dict[str, Any]] = []
-    for score in list_scores(kb):
-        if score["kind"] != "prognostic_model" or condition_id not in score.get("conditions", []):
-            continue
-        items_by_id = {i["id"]: i for i in score["items"]}
-        for version in score.get("from_findings", []):
-            row: dict[str, Any] = {"score": score["id"], "name": score["name"]}
-            row["version"] = version["label"]
-            items: dict[str, object] = {}
-            missing: list[str] = []
-            for item_id, name in version["items"].items():
-                if name.startswith("="):
-                    items[item_id] = name[1:]
-                elif findings.get(name) is None:
-                    missing.append(name)
-                else:
-                    items[item_id] = _finding_value(items_by_id[item_id], findings[name])
-            if missing:
-                row["missing"] = missing
-            else:
-                try:
-                    row["result"] = compute_score(kb, score["id"], items)
-                except InputError as exc:
-                    row["refused"] = str(exc)
-            out.append(row)
-    return out
-
-
-def gbs_prognosis(kb: KnowledgeBase, findings: Mapping[str, object]) -> list[dict[str, Any]]:
-    """EGRIS, mEGOS (admission and day 7) and EGOS from a GBS request's findings.
-
-    ``findings`` are the request's findings with the patient's ``age_years`` (the recommendation
-    passes ``{**findings, "age_years": patient["age_years"]}``).
-    """
-    return prognosis_from_findings(kb, "gbs", findings)

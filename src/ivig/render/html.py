@@ -86,7 +86,7 @@ def _dose(rec: dict[str, Any]) -> dict[str, Any] | None:
     rounding = dose["rounding"]
     detail = str(rounding["detail"])
     if rounding["method"] == "none":
-        detail += " (the jurisdiction gives no rounding rule; vials are not counted)"
+        detail += " (the jurisdiction gives no rounding rule: the dose is not rounded)"
     return {
         "total": f"{grams(dose['total_g'])} g",
         "g_per_kg": f"{num(dose['g_per_kg'])} g/kg",
