@@ -100,3 +100,59 @@ def test_the_api_refuses_a_bad_order_naming_the_field(client: Any) -> None:
     response = client.post("/api/check-order", json=body, headers={"Authorization": "Bearer t"})
     assert response.status_code == 422
     assert "grams_per_day" in response.text
+
+
+def test_the_api_grades_a_rate_eight_times_the_label_maximum_critical(client: Any) -> None:
+    """Gamunex-C: label maximum 8 mg/kg/min (gx-dailymed-2010); 3000 mL/h of the 10 % solution
+    on the 77.91 kg dosing weight is 64.2 mg/kg/min."""
+    order = {"product": "gamunex-c", "grams_per_day": 31, "days": 5, "rate_ml_per_h": 3000}
+    body = {"request": GBS, "order": order}
+    response = client.post("/api/check-order", json=body, headers={"Authorization": "Bearer t"})
+    assert response.status_code == 200, response.text
+    result = response.json()
+    weight_kg = result["recommendation"]["infusion"]["weight_kg"]
+    concentration = result["recommendation"]["infusion"]["concentration_g_per_ml"]
+    mg = 3000 * concentration * 1000 / (60 * weight_kg)
+    assert result["severity"] == "critical"
+    assert result["ordered_rate_mg_per_kg_per_min"] == pytest.approx(mg, abs=0.01)
+    (finding,) = [f for f in result["findings"] if f["code"] == "rate_above_label_maximum"]
+    assert finding["severity"] == "critical" and f"{mg:.1f} mg/kg/min" in finding["message"]
+
+
+@pytest.mark.parametrize(
+    ("order", "code"),
+    [
+        (
+            {"product": "gamunex-c", "grams_per_day": 31, "days": 5, "rate_ml_per_h": 3000},
+            "rate_above_label_maximum",
+        ),
+        ({"grams_per_day": 155.82, "days": 1}, "above_daily_maximum"),
+    ],
+)
+def test_a_critical_order_check_gives_a_critical_card_that_says_why(
+    kb: KnowledgeBase, order: dict[str, Any], code: str
+) -> None:
+    """The CDS card follows the order check: a critical finding the course total cannot show
+    (the rate, the daily amount) makes the card critical and leads its summary, not a
+    "within 10 %" line (GBS 2 g/kg: gbs-2g-5d, efns-2008; at most 1 g/kg/day: gbs-2g-2to5d)."""
+    from ivig.app.order_check import check_order
+    from ivig.contract import validate_request
+    from ivig.core.recommend import recommend
+    from ivig.service.cds.cards import recommendation_cards
+
+    request = validate_request(GBS)
+    check = check_order(kb, request, order)
+    (card,) = recommendation_cards(
+        kb,
+        recommend(kb, request),
+        knowledge_url="https://ivig.example.org/api/kb",
+        order={"resourceType": "MedicationRequest", "id": "d1", "status": "draft"},
+        patient_ref="Patient/p1",
+        references={"patient": "Patient/p1"},
+        check=check,
+    )
+    (finding,) = [f for f in check["findings"] if f["code"] == code]
+    assert card["indicator"] == "critical"
+    assert "within" not in card["summary"]
+    assert card["summary"].split(": ", 1)[1][:40] == finding["message"][:40]
+    assert finding["message"] in card["detail"]

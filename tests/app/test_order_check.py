@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from ivig.app.order_check import check_order
 from ivig.contract import Request, validate_request
 from ivig.core.recommend import recommend
 from ivig.errors import InputError
 from ivig.knowledge import KnowledgeBase
-from ivig.results import DoseOut
+from ivig.results import DoseOut, InfusionOut
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def _gbs(**patient: Any) -> Request:
@@ -52,6 +56,39 @@ def _dose(kb: KnowledgeBase, request: Request) -> DoseOut:
 
 def _codes(result: Any) -> dict[str, str]:
     return {f["code"]: f["severity"] for f in result["findings"]}
+
+
+def _example(name: str) -> Request:
+    return validate_request(yaml.safe_load((EXAMPLES / f"{name}.yaml").read_text()))
+
+
+def _message(result: Any, code: str) -> str:
+    (message,) = [f["message"] for f in result["findings"] if f["code"] == code]
+    return str(message)
+
+
+def _infusion(kb: KnowledgeBase, request: Request, product: str | None = None) -> InfusionOut:
+    data: Any = dict(request) if product is None else {**request, "product": product}
+    infusion = recommend(kb, data)["infusion"]
+    assert infusion is not None and infusion["steps"]
+    return infusion
+
+
+def _ml_per_h(infusion: InfusionOut, mg_per_kg_per_min: float) -> float:
+    """mg/kg/min as mL/h on the schedule's own weight and concentration."""
+    return (
+        mg_per_kg_per_min * infusion["weight_kg"] * 60 / (infusion["concentration_g_per_ml"] * 1000)
+    )
+
+
+def _regimens(kb: KnowledgeBase, dose: DoseOut) -> list[dict[str, Any]]:
+    """The regimens of the plan's indication with its phase and route, read from the
+    knowledge base (the limits the checks must use)."""
+    return [
+        dict(r)
+        for r in kb.indication(dose["indication"])["regimens"]
+        if r["phase"] == dose["phase"] and r["route"] == dose["route"]
+    ]
 
 
 def test_a_tenfold_overdose_is_critical_above_the_regimen_maximum(kb: KnowledgeBase) -> None:
@@ -114,19 +151,6 @@ def test_an_excluded_product_is_critical(kb: KnowledgeBase) -> None:
     assert "excluded_product" not in _codes(fine)
 
 
-def test_a_rate_above_the_schedule_is_a_warning(kb: KnowledgeBase) -> None:
-    """The ordered rate is compared with the highest step of the product's schedule."""
-    request = _gbs()
-    infusion = recommend(kb, request)["infusion"]
-    assert infusion is not None
-    top = max(s["rate_ml_per_h"] for s in infusion["steps"])
-    product = infusion["product"]
-    high = check_order(kb, request, {"product": product, "rate_ml_per_h": top * 2})
-    ok = check_order(kb, request, {"product": product, "rate_ml_per_h": top})
-    assert _codes(high)["rate_above_schedule"] == "warning"
-    assert "rate_above_schedule" not in _codes(ok)
-
-
 @pytest.mark.parametrize(
     ("order", "field"),
     [
@@ -163,3 +187,317 @@ def test_an_order_is_checked_against_a_provisional_plan(kb: KnowledgeBase) -> No
     assert result["plan_status"] == "provisional"
     assert result["ratio"] == pytest.approx(3, rel=1e-3)
     assert _codes(result)["above_regimen_maximum"] == "critical"
+
+
+# --- the clinical pharmacist's review: orders the check used to miss ---------------------------
+
+
+def test_a_caution_product_for_anti_iga_antibodies_is_a_warning_naming_the_reasons(
+    kb: KnowledgeBase,
+) -> None:
+    """IgA deficiency with anti-IgA antibodies: the ranking marks every product caution
+    (anti-IgA class rule, pv-isi) and orders them by IgA content (iga-lowest-first); Intratect
+    10 % (IgA up to 1800 µg/mL, it10) is far down the list. The order is a warning that gives
+    the ranking's reasons and the first-ranked product."""
+    request = _example("iga-deficient")
+    rec = recommend(kb, request)
+    entry = next(p for p in rec["products"] if p["id"] == "intratect-10")
+    first = min(rec["products"], key=lambda p: p["rank"])
+    assert entry["status"] == "caution" and first["id"] != "intratect-10"
+    per_day = _dose(kb, request)["total_g"] / 5
+    result = check_order(
+        kb, request, {"product": "intratect-10", "grams_per_day": per_day, "days": 5}
+    )
+    assert _codes(result) == {"within_policy": "info", "caution_product": "warning"}
+    assert result["severity"] == "warning"
+    message = _message(result, "caution_product")
+    by_rule = {r["rule"]: r["text"] for r in entry["reasons"]}
+    assert by_rule["anti-iga-class"] in message and by_rule["iga-lowest-first"] in message
+    assert "1800" in message and first["name"] in message
+    assert by_rule["labelled-indication"] not in message  # not a reason for the caution
+
+
+def test_a_sucrose_product_in_renal_risk_is_a_warning_naming_sucrose(kb: KnowledgeBase) -> None:
+    """eGFR 38 and diabetes: sucrose-stabilised products carry the boxed renal warning
+    (ranking rule renal-sucrose; pv-box, cm-dose, orbach), so Vigam is ranked caution."""
+    request = _example("renal-risk")
+    per_day = _dose(kb, request)["total_g"] / 5
+    result = check_order(kb, request, {"product": "vigam", "grams_per_day": per_day, "days": 5})
+    assert _codes(result)["caution_product"] == "warning"
+    assert result["severity"] == "warning"
+    assert "Sucrose-stabilised" in _message(result, "caution_product")
+
+
+def test_a_whole_course_in_one_day_is_critical_above_the_daily_maximum(
+    kb: KnowledgeBase,
+) -> None:
+    """GBS 2 g/kg (gbs-2g-5d, efns-2008) given in ONE day: the course total is the policy's,
+    but the daily amount is above the largest any GBS induction regimen allows — 2 g/kg over at
+    least 2 days (gbs-2g-2to5d, seed-001/seed-002) = 1 g/kg/day — and 1 day is outside every
+    regimen's days."""
+    request = _example("renal-risk")
+    dose = _dose(kb, request)
+    weight_kg = dose["dosing_weight_kg"]
+    regimens = _regimens(kb, dose)
+    top = max(r["dose_g_per_kg"]["max"] / r["days"]["min"] for r in regimens)
+    result = check_order(
+        kb, request, {"product": "gamunex-c", "grams_per_day": dose["total_g"], "days": 1}
+    )
+    assert result["severity"] == "critical"
+    codes = _codes(result)
+    assert codes["within_policy"] == "info"
+    assert codes["above_daily_maximum"] == "critical"
+    assert codes["days_outside_regimen"] == "warning"
+    message = _message(result, "above_daily_maximum")
+    assert f"{top:g} g/kg/day = {round(top * weight_kg, 2):g} g/day" in message
+    assert "gbs-2g-2to5d" in message and "gbs-2g-5d [" not in message
+    assert f"= {dose['total_g'] / weight_kg:g} g/kg/day," in message
+    assert result["ordered_g_per_kg_per_day"] == pytest.approx(2.0)
+
+
+def test_two_g_per_kg_over_two_days_matches_the_two_to_five_day_regimen(
+    kb: KnowledgeBase,
+) -> None:
+    """2 g/kg over 2 days is the short end of gbs-2g-2to5d (seed-001, seed-002): above the
+    plan's 0.4 g/kg/day (gbs-2g-5d) but a regimen of the knowledge base, so only info."""
+    request = _gbs()
+    dose = _dose(kb, request)
+    result = check_order(kb, request, {"grams_per_day": dose["total_g"] / 2, "days": 2})
+    assert result["severity"] == "info"
+    assert _codes(result) == {"within_policy": "info", "matches_other_regimen": "info"}
+    assert "gbs-2g-2to5d" in _message(result, "matches_other_regimen")
+
+
+def test_days_outside_every_regimen_are_a_warning(kb: KnowledgeBase) -> None:
+    """The GBS induction regimens run 5 days (gbs-2g-5d) or 2-5 days (gbs-2g-2to5d): the policy
+    total over 7 days is a warning that lists them."""
+    request = _gbs()
+    total = _dose(kb, request)["total_g"]
+    result = check_order(kb, request, {"total_g": total, "days": 7})
+    assert _codes(result) == {"within_policy": "info", "days_outside_regimen": "warning"}
+    assert "2-5 day(s)" in _message(result, "days_outside_regimen")
+
+
+def test_weekly_cidp_maintenance_is_critical_above_the_regimen_intensity(
+    kb: KnowledgeBase,
+) -> None:
+    """CIDP maintenance: the plan is 1 g/kg every 3 weeks (cidp-maint-ice, nm-ice-2008); the
+    most intense IV maintenance regimen is 1 g/kg every 2 weeks (cidp-maint-iv-ean,
+    ean-pns-cidp-2021). The planned dose every week is 3x the plan and above that maximum."""
+    request = _example("cidp-maintenance")
+    dose = _dose(kb, request)
+    weight_kg = dose["dosing_weight_kg"]
+    assert dose["interval_weeks"] is not None
+    top = max(
+        r["dose_g_per_kg"]["max"] / r["interval_weeks"]["min"]
+        for r in _regimens(kb, dose)
+        if r.get("interval_weeks")
+    )
+    result = check_order(kb, request, {"total_g": 67, "interval_weeks": 1})
+    assert result["severity"] == "critical"
+    assert _codes(result)["above_regimen_intensity"] == "critical"
+    assert _codes(result)["interval_too_short"] == "warning"
+    message = _message(result, "above_regimen_intensity")
+    assert f"= {round(67 / weight_kg, 2):g} g/kg/week," in message
+    assert f"{round(top, 2):g} g/kg/week" in message and "cidp-maint-iv-ean" in message
+    plan = dose["total_g"] / dose["interval_weeks"] / weight_kg
+    assert f"{round(plan, 2):g} g/kg/week" in message
+    assert result["ordered_g_per_kg_per_week"] == pytest.approx(67 / weight_kg, abs=1e-4)
+    assert result["policy_g_per_kg_per_week"] == pytest.approx(plan, abs=1e-4)
+
+
+def test_every_two_weeks_is_a_warning_above_the_plan_intensity(kb: KnowledgeBase) -> None:
+    """1 g/kg every 2 weeks is within cidp-maint-iv-ean (ean-pns-cidp-2021) but 1.5x the ICE
+    plan (cidp-maint-ice, nm-ice-2008): a warning, not critical."""
+    request = _example("cidp-maintenance")
+    total = _dose(kb, request)["total_g"]
+    result = check_order(kb, request, {"total_g": total, "interval_weeks": 2})
+    assert result["severity"] == "warning"
+    assert _codes(result)["above_policy_intensity"] == "warning"
+    assert "above_regimen_intensity" not in _codes(result)
+    assert "(1.5x)" in _message(result, "above_policy_intensity")
+
+
+def test_a_rate_eight_times_the_label_maximum_is_critical_in_mg_per_kg_per_min(
+    kb: KnowledgeBase,
+) -> None:
+    """Gamunex-C: label maximum 8 mg/kg/min (gx-dailymed-2010). 3000 mL/h of a 10 % solution
+    on the dosing weight is 3000 x 0.1 x 1000 / (60 x kg) mg/kg/min."""
+    request = _gbs()
+    infusion = _infusion(kb, request)
+    assert infusion["product"] == "gamunex-c"
+    mg = 3000 * infusion["concentration_g_per_ml"] * 1000 / (60 * infusion["weight_kg"])
+    assert mg == pytest.approx(64.2, abs=0.05)
+    per_day = _dose(kb, request)["total_g"] / 5
+    result = check_order(
+        kb,
+        request,
+        {"product": "gamunex-c", "grams_per_day": per_day, "days": 5, "rate_ml_per_h": 3000},
+    )
+    assert result["severity"] == "critical"
+    assert _codes(result)["rate_above_label_maximum"] == "critical"
+    message = _message(result, "rate_above_label_maximum")
+    label = infusion["label_max_rate_mg_per_kg_per_min"]
+    assert f"= {mg:.1f} mg/kg/min" in message
+    assert f"label maximum of {label:g} mg/kg/min" in message
+    assert f"{mg / label:.1f}x the label maximum" in message
+    assert result["ordered_rate_mg_per_kg_per_min"] == pytest.approx(mg, abs=0.01)
+
+
+def test_a_rate_above_a_site_overridable_ceiling_is_a_warning_naming_the_risk(
+    kb: KnowledgeBase,
+) -> None:
+    """Non-ambulant GBS (immobility -> thrombosis): the class ceiling 3.3 mg/kg/min (oc10-pfz,
+    pz-citp) is site-overridable; twice the top step is above it but below the label maximum."""
+    request = _gbs()
+    infusion = _infusion(kb, request)
+    (ceiling,) = infusion["ceilings"]
+    assert not ceiling["strict"]
+    top = max(s["rate_ml_per_h"] for s in infusion["steps"])
+    assert top * 2 < _ml_per_h(infusion, infusion["label_max_rate_mg_per_kg_per_min"])
+    result = check_order(kb, request, {"product": infusion["product"], "rate_ml_per_h": top * 2})
+    assert _codes(result) == {"dose_not_given": "info", "rate_above_at_risk_ceiling": "warning"}
+    message = _message(result, "rate_above_at_risk_ceiling")
+    assert "thrombosis" in message and "immobility" in message
+    assert f"{ceiling['rate_mg_per_kg_per_min']:g} mg/kg/min" in message
+
+
+def test_a_rate_above_a_strict_ceiling_is_critical_on_the_ordered_products_schedule(
+    kb: KnowledgeBase,
+) -> None:
+    """Renal risk (age over 65, diabetes): Bivigam's own at-risk ceiling of 2 mg/kg/min is
+    strict (bivigam-us-pi-at-risk; bv-mon). The plan's product is another one, so the check
+    must use the schedule recomputed for Bivigam."""
+    request = _example("renal-risk")
+    assert _dose(kb, request)["product"] != "bivigam"
+    infusion = _infusion(kb, request, "bivigam")
+    strict = [c for c in infusion["ceilings"] if c["strict"]]
+    assert strict
+    limit = min(c["rate_mg_per_kg_per_min"] for c in strict)
+    label = infusion["label_max_rate_mg_per_kg_per_min"]
+    rate = _ml_per_h(infusion, (limit + label) / 2)
+    result = check_order(kb, request, {"product": "bivigam", "rate_ml_per_h": rate})
+    assert _codes(result)["rate_above_at_risk_ceiling"] == "critical"
+    assert "strict" in _message(result, "rate_above_at_risk_ceiling")
+
+
+def test_a_rate_above_the_schedule_only_is_a_warning(kb: KnowledgeBase) -> None:
+    """MMN with Octagam 10 %: no at-risk ceiling, the schedule tops out below the EU label
+    maximum (octagam-10-eu-all; oc-eu): a rate between the two is above the schedule only."""
+    request = _example("mmn")
+    infusion = _infusion(kb, request, "octagam-10")
+    assert not infusion["ceilings"]
+    top = max(infusion["steps"], key=lambda s: s["rate_ml_per_h"])
+    label_ml = _ml_per_h(infusion, infusion["label_max_rate_mg_per_kg_per_min"])
+    assert top["rate_ml_per_h"] < label_ml
+    rate = (top["rate_ml_per_h"] + label_ml) / 2
+    result = check_order(kb, request, {"product": "octagam-10", "rate_ml_per_h": rate})
+    assert _codes(result)["rate_above_schedule"] == "warning"
+    assert result["severity"] == "warning"
+    message = _message(result, "rate_above_schedule")
+    mg = rate * infusion["concentration_g_per_ml"] * 1000 / (60 * infusion["weight_kg"])
+    assert f"= {mg:.1f} mg/kg/min" in message
+
+
+def test_a_rate_with_no_schedule_for_the_product_is_said_to_be_unchecked(
+    kb: KnowledgeBase,
+) -> None:
+    """Intratect 10 % has no labelled IV rates in the knowledge base (the ranking says so)."""
+    request = _gbs()
+    result = check_order(kb, request, {"product": "intratect-10", "rate_ml_per_h": 100})
+    assert _codes(result)["rate_not_checked"] == "info"
+    assert result["ordered_rate_mg_per_kg_per_min"] is None
+
+
+@pytest.mark.parametrize("example", ["gbs-non-ambulant", "cidp-maintenance", "renal-risk", "mmn"])
+def test_the_policy_order_itself_is_quiet(kb: KnowledgeBase, example: str) -> None:
+    """The plan ordered as planned — its product, g/day x days, interval and the schedule's top
+    step as the rate — gives one info finding and nothing else."""
+    request = _example(example)
+    rec = recommend(kb, request)
+    dose, infusion = rec["dose"], rec["infusion"]
+    assert dose is not None and infusion is not None
+    order: dict[str, Any] = {
+        "product": dose["product"],
+        "grams_per_day": dose["total_g"] / len(dose["days"]),
+        "days": len(dose["days"]),
+        "rate_ml_per_h": max(s["rate_ml_per_h"] for s in infusion["steps"]),
+    }
+    if dose["interval_weeks"] is not None:
+        order["interval_weeks"] = dose["interval_weeks"]
+    result = check_order(kb, request, order)
+    assert _codes(result) == {"within_policy": "info"}, result["findings"]
+    assert result["severity"] == "info"
+
+
+@pytest.mark.parametrize(
+    ("order", "hint"),
+    [
+        ({"grams_per_day": 0.4, "days": 5}, "did you mean 0.4 g/kg/day (= {per_day} g/day)?"),
+        ({"total_g": 2}, "did you mean 2 g/kg (= {total} g)?"),
+    ],
+)
+def test_a_g_per_kg_figure_typed_as_grams_gets_a_hint(
+    kb: KnowledgeBase, order: dict[str, Any], hint: str
+) -> None:
+    """0.4 g/kg/day x 5 days = 2 g/kg (gbs-2g-5d, efns-2008) typed in g: the finding stays a
+    below-policy warning and asks whether g/kg was meant."""
+    request = _gbs()
+    dose = _dose(kb, request)
+    weight_kg = dose["dosing_weight_kg"]
+    expected = hint.format(
+        per_day=f"{round(0.4 * weight_kg, 2):g}", total=f"{round(2 * weight_kg, 2):g}"
+    )
+    result = check_order(kb, request, order)
+    assert _codes(result) == {"below_policy": "warning"}
+    assert _message(result, "below_policy").endswith(expected)
+
+
+def test_a_low_order_that_is_not_a_unit_slip_gets_no_hint(kb: KnowledgeBase) -> None:
+    """Half the policy dose is below it, but not a g/kg figure typed as g."""
+    request = _gbs()
+    total = _dose(kb, request)["total_g"]
+    result = check_order(kb, request, {"total_g": total / 2})
+    assert "did you mean" not in _message(result, "below_policy")
+    tiny = check_order(kb, request, {"total_g": 0.5})
+    assert "did you mean" not in _message(tiny, "below_policy")
+
+
+def test_a_subcutaneous_rate_is_compared_with_the_schedule_only(kb: KnowledgeBase) -> None:
+    """Hizentra's maximum is a rate per site (hizentra-cidp-later; hz-hcp) times the plan's
+    sites, so a faster total rate is above the schedule (a warning), not above a label maximum."""
+    request = validate_request({**_cidp_maintenance(), "route": "sc"})
+    infusion = _infusion(kb, request, "hizentra")
+    assert infusion["route"] == "sc"
+    rate = 3 * max(s["rate_ml_per_h"] for s in infusion["steps"])
+    result = check_order(kb, request, {"product": "hizentra", "rate_ml_per_h": rate})
+    assert _codes(result)["rate_above_schedule"] == "warning"
+    assert "rate_above_label_maximum" not in _codes(result)
+
+
+def test_every_result_matches_the_order_check_types(kb: KnowledgeBase) -> None:
+    """The OrderCheck TypedDict and the FindingCode literal are the contract of the REST answer:
+    every key emitted is declared (and the reverse), every value has its type and every code is
+    a declared one, over orders that raise every new finding."""
+    from typing import get_args
+
+    from pydantic import TypeAdapter
+
+    from ivig.app.order_check import FindingCode, OrderCheck
+
+    adapter = TypeAdapter(OrderCheck)
+    cases: list[tuple[Request, dict[str, Any]]] = [
+        (_example("renal-risk"), {"product": "vigam", "grams_per_day": 132, "days": 1}),
+        (_example("cidp-maintenance"), {"total_g": 67, "interval_weeks": 1}),
+        (_example("cidp-maintenance"), {"total_g": 67.43, "interval_weeks": 2}),
+        (_gbs(), {"product": "gamunex-c", "grams_per_day": 0.4, "days": 5, "rate_ml_per_h": 3e3}),
+        (_gbs(), {"product": "intratect-10", "rate_ml_per_h": 100}),
+    ]
+    seen: set[str] = set()
+    for request, order in cases:
+        result = check_order(kb, request, order)
+        assert set(result) == set(OrderCheck.__annotations__)
+        adapter.validate_python(result, strict=True)
+        seen |= {f["code"] for f in result["findings"]}
+    assert seen <= set(get_args(FindingCode))
+    assert {"above_daily_maximum", "above_regimen_intensity", "rate_above_label_maximum"} <= seen

@@ -4,9 +4,24 @@ One use case (issue 14, "Check an order"): given a validated request and the reg
 ordered (product, grams per day x days or a total, interval, rate — each optional), compute the
 policy plan with :func:`ivig.core.recommend.recommend` and say how far the order is from it:
 ordered vs policy grams and g/kg, the difference in grams and per cent, the ratio, and findings
-graded ``info`` / ``warning`` / ``critical``. No clinical number lives here: the regimen range,
-the regimen maximum, the product exclusions and the infusion schedule all come from the
-knowledge base through the recommendation; the tolerance is the caller's setting.
+graded ``info`` / ``warning`` / ``critical``.
+
+No clinical number lives here. Every limit comes from the knowledge base through the
+recommendation or the indication's regimens:
+
+* course total: the plan's ``dose.total_g`` and ``dose.max_total_g`` (the regimen's
+  ``dose_g_per_kg`` range x the dosing weight);
+* daily amount and days: every regimen of the plan's indication with its phase and route
+  (``indications[].regimens``): ``max_g_per_kg_per_day`` when the regimen gives one, else
+  ``dose_g_per_kg.max / days.min``, times the dosing weight; the ``days`` ranges;
+* dose intensity of repeating regimens: ``dose_g_per_kg.max / interval_weeks.min`` x the dosing
+  weight, against the plan's ``total_g / interval_weeks``;
+* infusion rate: the schedule of the ordered product (``infusion``): its
+  ``label_max_rate_mg_per_kg_per_min``, its at-risk ``ceilings`` (``strict`` or site-overridable)
+  and its highest step, with the schedule's own ``weight_kg`` and ``concentration_g_per_ml``;
+* product: the ranking's ``status`` (``excluded``, ``caution``) and ``reasons``.
+
+The tolerance is the caller's setting (default: the knowledge base's ``order_tolerance_pct``).
 """
 
 from __future__ import annotations
@@ -19,7 +34,7 @@ from typing_extensions import TypedDict
 from ivig.errors import InputError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping, Sequence
 
     from ivig.contract import Request
     from ivig.knowledge.base import KnowledgeBase
@@ -52,18 +67,33 @@ FindingCode = Literal[
     "below_policy",
     "above_regimen_maximum",
     "above_daily_maximum",
+    "matches_other_regimen",
+    "days_outside_regimen",
+    "above_regimen_intensity",
+    "above_policy_intensity",
     "excluded_product",
+    "caution_product",
     "product_not_ranked",
     "interval_too_short",
     "interval_too_long",
     "interval_not_repeating",
+    "rate_above_label_maximum",
+    "rate_above_at_risk_ceiling",
     "rate_above_schedule",
+    "rate_not_checked",
     "no_policy_dose",
     "dose_not_given",
 ]
 _RANK: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
 #: grams compared to 0.01 g (the dose plan's precision)
 _EPS_G = 0.005
+#: rates compared to 0.1 mL/h (the schedule's precision)
+_EPS_ML_PER_H = 0.05
+#: a detection setting, not a clinical number: a figure typed in g/kg instead of g is about
+#: 1/weight of the intended grams, below 5 % of it for any dosing weight above 20 kg
+_UNIT_SLIP_FRACTION = 0.05
+#: ranking effects that say nothing against a product (they only order the list)
+_NEUTRAL_EFFECTS = frozenset({"prefer"})
 
 
 class Order(TypedDict, total=False):
@@ -92,10 +122,14 @@ class OrderCheck(TypedDict):
     ordered_grams_per_day: float | None
     ordered_days: int | None
     ordered_g_per_kg: float | None
+    ordered_g_per_kg_per_day: float | None
+    ordered_g_per_kg_per_week: float | None
+    ordered_rate_mg_per_kg_per_min: float | None
     policy_total_g: float | None
     policy_grams_per_day: float | None
     policy_days: int | None
     policy_g_per_kg: float | None
+    policy_g_per_kg_per_week: float | None
     regimen_max_total_g: float | None
     dosing_weight_kg: float | None
     difference_g: float | None
@@ -160,18 +194,42 @@ def _g(value: float) -> str:
     return f"{round(value, 2):g}"
 
 
+def _over(value: float, limit: float, tolerance_pct: float) -> bool:
+    """``value`` above ``limit`` by more than ``tolerance_pct`` (grams to 0.01 g)."""
+    return value > limit * (1 + tolerance_pct / 100.0) + _EPS_G
+
+
+# --- course total ----------------------------------------------------------------------------
+
+
+def _unit_slip_hint(
+    ordered: float, planned: float, weight_kg: float, tolerance_pct: float, per: str = ""
+) -> str:
+    """ "; did you mean X g/kg (= Y g)?" when ``ordered`` is below 5 % of the plan's figure and
+    ``ordered`` read as g/kg (x the dosing weight) is within the tolerance of it (``per``:
+    "/day" for a daily figure)."""
+    if ordered >= planned * _UNIT_SLIP_FRACTION:
+        return ""
+    as_grams = ordered * weight_kg
+    if abs(as_grams - planned) > planned * tolerance_pct / 100.0 + _EPS_G:
+        return ""
+    return f"; did you mean {ordered:g} g/kg{per} (= {_g(as_grams)} g{per})?"
+
+
 def _dose_findings(
     ordered_total: float,
     policy_total: float,
     max_total: float,
     tolerance_pct: float,
+    hint: str = "",
 ) -> list[OrderFinding]:
-    """Ordered total against the policy dose and the regimen maximum."""
+    """Ordered total against the policy dose (``dose.total_g``) and the regimen maximum
+    (``dose.max_total_g``); ``hint`` (a unit slip) is added to a dose below the policy."""
     pct = (ordered_total - policy_total) / policy_total * 100.0
     ratio = ordered_total / policy_total
     found: list[OrderFinding] = []
     # the tolerance applies to the maximum too: a fixed regimen's maximum is its policy dose
-    if ordered_total > max_total * (1 + tolerance_pct / 100.0) + _EPS_G:
+    if _over(ordered_total, max_total, tolerance_pct):
         found.append(
             _finding(
                 "above_regimen_maximum",
@@ -196,7 +254,7 @@ def _dose_findings(
                 "below_policy",
                 "warning",
                 f"{_g(ordered_total)} g ordered is {-pct:.0f} % below the policy dose of "
-                f"{_g(policy_total)} g (tolerance {tolerance_pct:g} %)",
+                f"{_g(policy_total)} g (tolerance {tolerance_pct:g} %){hint}",
             )
         )
     else:
@@ -211,27 +269,7 @@ def _dose_findings(
     return found
 
 
-def _daily_findings(
-    kb: KnowledgeBase, dose: Mapping[str, Any], grams_per_day: float | None
-) -> list[OrderFinding]:
-    """A daily amount above the regimen's ``max_g_per_kg_per_day`` (when it has one)."""
-    if grams_per_day is None:
-        return []
-    regimen = _regimen(kb, dose)
-    per_kg_max = regimen.get("max_g_per_kg_per_day") if regimen else None
-    if per_kg_max is None:
-        return []
-    limit = float(per_kg_max) * float(dose["dosing_weight_kg"])
-    if grams_per_day <= limit + _EPS_G:
-        return []
-    return [
-        _finding(
-            "above_daily_maximum",
-            "critical",
-            f"{_g(grams_per_day)} g/day ordered is above the regimen's daily maximum of "
-            f"{per_kg_max:g} g/kg/day = {_g(limit)} g/day",
-        )
-    ]
+# --- the regimens of the plan's indication, phase and route ----------------------------------
 
 
 def _regimen(kb: KnowledgeBase, dose: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -240,12 +278,188 @@ def _regimen(kb: KnowledgeBase, dose: Mapping[str, Any]) -> dict[str, Any] | Non
     return next((dict(r) for r in indication.get("regimens", []) if r["id"] == wanted), None)
 
 
-def _interval_findings(
-    kb: KnowledgeBase, dose: Mapping[str, Any], interval_weeks: float | None
+def _sibling_regimens(kb: KnowledgeBase, dose: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every regimen of the plan's indication with the plan's phase and route
+    (``indications[].regimens`` of the knowledge base), the plan's own regimen always among them."""
+    indication = kb.indication(dose["indication"])
+    found = [
+        dict(r)
+        for r in indication.get("regimens", [])
+        if r.get("phase") == dose["phase"] and r.get("route") == dose["route"]
+    ]
+    own = _regimen(kb, dose)
+    if own is not None and all(r["id"] != own["id"] for r in found):
+        found.append(own)
+    return found
+
+
+def _name(regimen: Mapping[str, Any]) -> str:
+    label = regimen.get("label")
+    return f"{regimen['id']} [{label}]" if label else str(regimen["id"])
+
+
+def _span(rng: Mapping[str, Any]) -> str:
+    low, high = float(rng["min"]), float(rng["max"])
+    return f"{low:g}" if low == high else f"{low:g}-{high:g}"
+
+
+def _kind(dose: Mapping[str, Any]) -> str:
+    return f"{dose['phase']} {dose['route']} regimen of {dose['indication']}"
+
+
+def _daily_g_per_kg(regimen: Mapping[str, Any]) -> float | None:
+    """The regimen's largest daily amount: ``max_g_per_kg_per_day`` when it gives one, else
+    ``dose_g_per_kg.max / days.min``; ``None`` when it gives neither."""
+    if regimen.get("max_g_per_kg_per_day") is not None:
+        return float(regimen["max_g_per_kg_per_day"])
+    dose_range, days = regimen.get("dose_g_per_kg"), regimen.get("days")
+    if not dose_range or not days or not days.get("min"):
+        return None
+    return float(dose_range["max"]) / float(days["min"])
+
+
+def _weekly_g_per_kg(regimen: Mapping[str, Any]) -> float | None:
+    """A repeating regimen's highest dose intensity: ``dose_g_per_kg.max / interval_weeks.min``;
+    ``None`` for a regimen that does not repeat."""
+    dose_range, interval = regimen.get("dose_g_per_kg"), regimen.get("interval_weeks")
+    if not dose_range or not interval or not interval.get("min"):
+        return None
+    return float(dose_range["max"]) / float(interval["min"])
+
+
+def _limits(
+    regimens: Sequence[Mapping[str, Any]], per_kg: Callable[[Mapping[str, Any]], float | None]
+) -> list[tuple[Mapping[str, Any], float]]:
+    out: list[tuple[Mapping[str, Any], float]] = []
+    for regimen in regimens:
+        value = per_kg(regimen)
+        if value is not None:
+            out.append((regimen, value))
+    return out
+
+
+def _names_at(limits: Sequence[tuple[Mapping[str, Any], float]], value: float) -> str:
+    return ", ".join(_name(r) for r, v in limits if math.isclose(v, value, rel_tol=1e-9))
+
+
+# --- daily amount and days -------------------------------------------------------------------
+
+
+def _daily_findings(
+    regimens: Sequence[Mapping[str, Any]],
+    dose: Mapping[str, Any],
+    grams_per_day: float | None,
+    tolerance_pct: float,
 ) -> list[OrderFinding]:
+    """The ordered g/day against the largest daily amount any regimen of the plan's indication,
+    phase and route allows (critical above it), and against the plan's own regimen (info when
+    above it but within another regimen, naming that regimen)."""
+    limits = _limits(regimens, _daily_g_per_kg)
+    if grams_per_day is None or not limits:
+        return []
+    weight_kg = float(dose["dosing_weight_kg"])
+    head = f"{_g(grams_per_day)} g/day ordered = {_g(grams_per_day / weight_kg)} g/kg/day"
+    top = max(v for _, v in limits)
+    if _over(grams_per_day, top * weight_kg, tolerance_pct):
+        return [
+            _finding(
+                "above_daily_maximum",
+                "critical",
+                f"{head}, above the most any {_kind(dose)} allows: {top:g} g/kg/day = "
+                f"{_g(top * weight_kg)} g/day on {weight_kg:g} kg (tolerance {tolerance_pct:g} %; "
+                f"{_names_at(limits, top)})",
+            )
+        ]
+    own = next((v for r, v in limits if r["id"] == dose["regimen"]["id"]), None)
+    if own is None or not _over(grams_per_day, own * weight_kg, tolerance_pct):
+        return []
+    matching = [r for r, v in limits if not _over(grams_per_day, v * weight_kg, tolerance_pct)]
+    return [
+        _finding(
+            "matches_other_regimen",
+            "info",
+            f"{head}, above the plan's regimen {dose['regimen']['id']} ({own:g} g/kg/day = "
+            f"{_g(own * weight_kg)} g/day on {weight_kg:g} kg), matches the daily amount of "
+            + ", ".join(_name(r) for r in matching),
+        )
+    ]
+
+
+def _days_findings(
+    regimens: Sequence[Mapping[str, Any]], dose: Mapping[str, Any], days: int | None
+) -> list[OrderFinding]:
+    """Ordered days outside the ``days`` range of every regimen of the plan's indication, phase
+    and route."""
+    ranged = [r for r in regimens if r.get("days")]
+    if days is None or not ranged:
+        return []
+    if any(r["days"]["min"] - 1e-9 <= days <= r["days"]["max"] + 1e-9 for r in ranged):
+        return []
+    spans = "; ".join(f"{r['id']} {_span(r['days'])} day(s)" for r in ranged)
+    return [
+        _finding(
+            "days_outside_regimen",
+            "warning",
+            f"{days} day(s) ordered is outside the days of every {_kind(dose)}: {spans}",
+        )
+    ]
+
+
+# --- dose intensity of repeating regimens ----------------------------------------------------
+
+
+def _intensity_findings(
+    regimens: Sequence[Mapping[str, Any]],
+    dose: Mapping[str, Any],
+    ordered_total: float | None,
+    interval_weeks: float | None,
+    tolerance_pct: float,
+) -> list[OrderFinding]:
+    """Ordered g/week (total / interval) against the regimens' highest intensity (critical above
+    it) and the plan's (policy total / plan interval; warning above it)."""
+    plan_interval = dose.get("interval_weeks")
+    if ordered_total is None or interval_weeks is None or not plan_interval:
+        return []
+    weight_kg = float(dose["dosing_weight_kg"])
+    ordered_per_week = ordered_total / interval_weeks
+    plan_per_week = float(dose["total_g"]) / float(plan_interval)
+    head = (
+        f"{_g(ordered_total)} g every {interval_weeks:g} week(s) = "
+        f"{_g(ordered_per_week / weight_kg)} g/kg/week"
+    )
+    plan = (
+        f"the plan's {_g(float(dose['total_g']))} g every {float(plan_interval):g} weeks = "
+        f"{_g(plan_per_week / weight_kg)} g/kg/week ({ordered_per_week / plan_per_week:.1f}x)"
+    )
+    limits = _limits(regimens, _weekly_g_per_kg)
+    top = max((v for _, v in limits), default=None)
+    if top is not None and _over(ordered_per_week, top * weight_kg, tolerance_pct):
+        return [
+            _finding(
+                "above_regimen_intensity",
+                "critical",
+                f"{head}, above the most any {_kind(dose)} allows: {_g(top)} g/kg/week = "
+                f"{_g(top * weight_kg)} g/week on {weight_kg:g} kg (tolerance {tolerance_pct:g} "
+                f"%; largest dose over shortest interval of {_names_at(limits, top)}); {plan}",
+            )
+        ]
+    if _over(ordered_per_week, plan_per_week, tolerance_pct):
+        return [
+            _finding(
+                "above_policy_intensity",
+                "warning",
+                f"{head}, above {plan} by more than {tolerance_pct:g} %",
+            )
+        ]
+    return []
+
+
+def _interval_findings(
+    regimen: Mapping[str, Any] | None, dose: Mapping[str, Any], interval_weeks: float | None
+) -> list[OrderFinding]:
+    """The ordered interval against the plan regimen's ``interval_weeks`` range."""
     if interval_weeks is None:
         return []
-    regimen = _regimen(kb, dose)
     rng = regimen.get("interval_weeks") if regimen else None
     if rng is None:
         return [
@@ -277,9 +491,38 @@ def _interval_findings(
     return []
 
 
+# --- product ---------------------------------------------------------------------------------
+
+
+def _reason_texts(reasons: Sequence[Mapping[str, Any]]) -> str:
+    return "; ".join(str(r.get("text", r.get("id", ""))) for r in reasons)
+
+
+def _caution_reasons(kb: KnowledgeBase, entry: Mapping[str, Any]) -> str:
+    """The ranking's reasons that come from a patient rule (``ranking_rules`` whose effect is
+    not a mere preference): the reasons for the caution, not the list-ordering notes."""
+    effects = {r["id"]: r.get("effect") for r in kb.data["ranking_rules"]}
+    chosen = [
+        r
+        for r in entry.get("reasons", [])
+        if r.get("rule") in effects and effects[r["rule"]] not in _NEUTRAL_EFFECTS
+    ]
+    return _reason_texts(chosen)
+
+
+def _first_ranked(rec: Mapping[str, Any], product: str) -> str:
+    ranked = sorted(rec.get("products", []), key=lambda p: p["rank"])
+    if not ranked or ranked[0]["id"] == product:
+        return ""
+    first = ranked[0]
+    return f"; the first-ranked product for this patient is {first['name']} ({first['status']})"
+
+
 def _product_findings(
-    rec: Mapping[str, Any], product: str | None, product_name: str | None
+    kb: KnowledgeBase, rec: Mapping[str, Any], product: str | None, product_name: str | None
 ) -> list[OrderFinding]:
+    """The ordered product's ranking status: ``excluded`` is critical, ``caution`` a warning
+    naming the ranking's reasons, a product outside the ranking is info."""
     if product is None:
         return []
     ranked = {p["id"]: p for p in rec.get("products", [])}
@@ -294,33 +537,148 @@ def _product_findings(
             )
         ]
     entry = ranked[product]
-    if entry["status"] != "excluded":
-        return []
-    why = "; ".join(str(r.get("text", r.get("id", ""))) for r in entry.get("reasons", []))
-    return [
-        _finding(
-            "excluded_product",
-            "critical",
-            f"{name} is excluded for this patient" + (f": {why}" if why else ""),
-        )
+    if entry["status"] == "excluded":
+        why = _reason_texts(entry.get("reasons", []))
+        return [
+            _finding(
+                "excluded_product",
+                "critical",
+                f"{name} is excluded for this patient" + (f": {why}" if why else ""),
+            )
+        ]
+    if entry["status"] == "caution":
+        why = _caution_reasons(kb, entry)
+        return [
+            _finding(
+                "caution_product",
+                "warning",
+                f"{name} is ranked with caution for this patient (rank {entry['rank']})"
+                + (f": {why}" if why else "")
+                + _first_ranked(rec, product),
+            )
+        ]
+    return []
+
+
+# --- infusion rate ---------------------------------------------------------------------------
+
+
+def _ml_per_h(infusion: Mapping[str, Any], mg_per_kg_per_min: float) -> float:
+    """mg/kg/min as mL/h with the schedule's own dosing weight and concentration."""
+    return (
+        mg_per_kg_per_min
+        * float(infusion["weight_kg"])
+        * 60.0
+        / (float(infusion["concentration_g_per_ml"]) * 1000.0)
+    )
+
+
+def _mg_per_kg_per_min(infusion: Mapping[str, Any], rate_ml_per_h: float) -> float:
+    """mL/h x g/mL x 1000 / (60 x kg), with the schedule's own dosing weight and concentration."""
+    return (
+        rate_ml_per_h
+        * float(infusion["concentration_g_per_ml"])
+        * 1000.0
+        / (60.0 * float(infusion["weight_kg"]))
+    )
+
+
+def _rate_head(infusion: Mapping[str, Any], rate_ml_per_h: float) -> str:
+    mg = _mg_per_kg_per_min(infusion, rate_ml_per_h)
+    return f"{rate_ml_per_h:g} mL/h ordered = {mg:.1f} mg/kg/min"
+
+
+def _rate_basis(infusion: Mapping[str, Any]) -> str:
+    return (
+        f"{infusion['product_name']} {float(infusion['concentration_g_per_ml']):g} g/mL on "
+        f"{float(infusion['weight_kg']):g} kg, rate record {infusion['rate_record']}"
+    )
+
+
+def _rate_vs_label(infusion: Mapping[str, Any], rate_ml_per_h: float) -> OrderFinding | None:
+    """Above the label maximum (``label_max_rate_mg_per_kg_per_min``): critical."""
+    label = infusion.get("label_max_rate_mg_per_kg_per_min")
+    if not label or rate_ml_per_h <= _ml_per_h(infusion, float(label)) + _EPS_ML_PER_H:
+        return None
+    times = _mg_per_kg_per_min(infusion, rate_ml_per_h) / float(label)
+    return _finding(
+        "rate_above_label_maximum",
+        "critical",
+        f"{_rate_head(infusion, rate_ml_per_h)}, {times:.1f}x the label maximum of "
+        f"{float(label):g} mg/kg/min = {round(_ml_per_h(infusion, float(label)), 1):g} mL/h "
+        f"({_rate_basis(infusion)})",
+    )
+
+
+def _rate_vs_ceilings(infusion: Mapping[str, Any], rate_ml_per_h: float) -> OrderFinding | None:
+    """Above an at-risk ceiling (``ceilings``): critical when the ceiling is strict, a warning
+    when the site may override it."""
+    above = [
+        c
+        for c in infusion.get("ceilings") or []
+        if rate_ml_per_h > _ml_per_h(infusion, float(c["rate_mg_per_kg_per_min"])) + _EPS_ML_PER_H
     ]
+    if not above:
+        return None
+    strict = [c for c in above if c["strict"]]
+    ceiling = min(strict or above, key=lambda c: float(c["rate_mg_per_kg_per_min"]))
+    limit = float(ceiling["rate_mg_per_kg_per_min"])
+    risks = ", ".join(ceiling["risks"]) or "risk"
+    factors = ", ".join(ceiling["risk_factors"])
+    how = "a strict ceiling" if strict else "the site may override this ceiling"
+    return _finding(
+        "rate_above_at_risk_ceiling",
+        "critical" if strict else "warning",
+        f"{_rate_head(infusion, rate_ml_per_h)}, above the at-risk ceiling of {limit:g} "
+        f"mg/kg/min = {round(_ml_per_h(infusion, limit), 1):g} mL/h for {risks}"
+        + (f" ({factors})" if factors else "")
+        + f"; {how} ({ceiling['id']}; {_rate_basis(infusion)})",
+    )
 
 
-def _rate_findings(rec: Mapping[str, Any], rate_ml_per_h: float | None) -> list[OrderFinding]:
+def _rate_vs_schedule(infusion: Mapping[str, Any], rate_ml_per_h: float) -> OrderFinding | None:
+    """Above the schedule's highest step only: a warning."""
+    top = max(infusion["steps"], key=lambda s: float(s["rate_ml_per_h"]))
+    if rate_ml_per_h <= float(top["rate_ml_per_h"]) + _EPS_ML_PER_H:
+        return None
+    return _finding(
+        "rate_above_schedule",
+        "warning",
+        f"{_rate_head(infusion, rate_ml_per_h)}, above the schedule's highest step of "
+        f"{round(float(top['rate_ml_per_h']), 1):g} mL/h "
+        f"({float(top['rate_mg_per_kg_per_min']):g} mg/kg/min; {_rate_basis(infusion)})",
+    )
+
+
+def _rate_findings(
+    rec: Mapping[str, Any], rate_ml_per_h: float | None, product: str | None
+) -> list[OrderFinding]:
+    """The ordered rate against the most binding limit it exceeds: the label maximum, then an
+    at-risk ceiling, then the schedule's highest step (one finding; subcutaneous schedules: the
+    top step only)."""
+    if rate_ml_per_h is None:
+        return []
     infusion = rec.get("infusion")
-    if rate_ml_per_h is None or not infusion or not infusion.get("steps"):
-        return []
-    top = max(float(s["rate_ml_per_h"]) for s in infusion["steps"])
-    if rate_ml_per_h <= top + 0.05:
-        return []
-    return [
-        _finding(
-            "rate_above_schedule",
-            "warning",
-            f"{rate_ml_per_h:g} mL/h ordered is above the schedule's highest step of "
-            f"{round(top, 1):g} mL/h for {infusion['product']}",
-        )
-    ]
+    if not infusion or not infusion.get("steps"):
+        return [
+            _finding(
+                "rate_not_checked",
+                "info",
+                f"{rate_ml_per_h:g} mL/h ordered could not be checked: the knowledge base has "
+                f"no infusion schedule for {product or 'the planned product'}",
+            )
+        ]
+    # a subcutaneous schedule's maximum is a rate per site times the plan's sites: an order with
+    # more sites may run faster in total, so only the schedule's top step is compared
+    checks = (_rate_vs_label, _rate_vs_ceilings, _rate_vs_schedule)
+    for check in checks if infusion.get("route") == "iv" else checks[2:]:
+        found = check(infusion, rate_ml_per_h)
+        if found is not None:
+            return [found]
+    return []
+
+
+# --- the use case ----------------------------------------------------------------------------
 
 
 def _ordered_amounts(order: Order) -> tuple[float | None, float | None, int | None]:
@@ -330,6 +688,58 @@ def _ordered_amounts(order: Order) -> tuple[float | None, float | None, int | No
     total = order.get("total_g")
     per_day = total / days if total is not None and days else None
     return total, per_day, days
+
+
+def _empty_result(rec: dict[str, Any], order: Order, tolerance_pct: float) -> dict[str, Any]:
+    ordered_total, ordered_per_day, ordered_days = _ordered_amounts(order)
+    dose = rec.get("dose")
+    return {
+        "plan_status": str(rec.get("plan_status", "ready" if dose else "none")),
+        "ordered_total_g": ordered_total,
+        "ordered_grams_per_day": ordered_per_day,
+        "ordered_days": ordered_days,
+        "ordered_g_per_kg": None,
+        "ordered_g_per_kg_per_day": None,
+        "ordered_g_per_kg_per_week": None,
+        "ordered_rate_mg_per_kg_per_min": None,
+        "policy_total_g": None,
+        "policy_grams_per_day": None,
+        "policy_days": None,
+        "policy_g_per_kg": None,
+        "policy_g_per_kg_per_week": None,
+        "regimen_max_total_g": None,
+        "dosing_weight_kg": None,
+        "difference_g": None,
+        "difference_pct": None,
+        "ratio": None,
+        "tolerance_pct": float(tolerance_pct),
+        "recommendation": rec,
+    }
+
+
+def _checked_tolerance(kb: KnowledgeBase, tolerance_pct: float | None) -> float:
+    if tolerance_pct is None:
+        tolerance_pct = default_tolerance_pct(kb)
+    if isinstance(tolerance_pct, bool) or not 0 <= tolerance_pct < 1000:
+        raise InputError("tolerance_pct", tolerance_pct, "a percentage from 0 to below 1000", "%")
+    return float(tolerance_pct)
+
+
+def _rate_plan(
+    kb: KnowledgeBase,
+    rec: dict[str, Any],
+    policy_request: Mapping[str, Any],
+    product: str | None,
+    rate_ml_per_h: float | None,
+) -> dict[str, Any]:
+    """The recommendation whose infusion schedule applies to the ordered rate: the plan's, or
+    the one recomputed for the ordered product when it differs from the plan's."""
+    from ivig.core.recommend import recommend
+
+    dose = rec.get("dose") or {}
+    if rate_ml_per_h is None or product is None or product == dose.get("product"):
+        return rec
+    return dict(recommend(kb, {**policy_request, "product": product}))  # type: ignore[typeddict-item]
 
 
 def check_order(
@@ -343,38 +753,16 @@ def check_order(
     ``tolerance_pct`` defaults to the knowledge base's (:func:`default_tolerance_pct`)."""
     from ivig.core.recommend import recommend
 
-    if tolerance_pct is None:
-        tolerance_pct = default_tolerance_pct(kb)
-
-    if isinstance(tolerance_pct, bool) or not 0 <= tolerance_pct < 1000:
-        raise InputError("tolerance_pct", tolerance_pct, "a percentage from 0 to below 1000", "%")
+    tolerance = _checked_tolerance(kb, tolerance_pct)
     checked = validate_order(order)
     product = checked.get("product")
     product_name = kb.product(product)["name"] if product else None  # raises on unknown ids
     policy_request = dict(request)
     policy_request.pop("product", None)
-    rec = recommend(kb, policy_request)  # type: ignore[arg-type]
-    ordered_total, ordered_per_day, ordered_days = _ordered_amounts(checked)
+    rec: dict[str, Any] = dict(recommend(kb, policy_request))  # type: ignore[arg-type]
+    result = _empty_result(rec, checked, tolerance)
     dose = rec.get("dose")
     findings: list[OrderFinding] = []
-    result: dict[str, Any] = {
-        "plan_status": str(rec.get("plan_status", "ready" if dose else "none")),
-        "ordered_total_g": ordered_total,
-        "ordered_grams_per_day": ordered_per_day,
-        "ordered_days": ordered_days,
-        "ordered_g_per_kg": None,
-        "policy_total_g": None,
-        "policy_grams_per_day": None,
-        "policy_days": None,
-        "policy_g_per_kg": None,
-        "regimen_max_total_g": None,
-        "dosing_weight_kg": None,
-        "difference_g": None,
-        "difference_pct": None,
-        "ratio": None,
-        "tolerance_pct": float(tolerance_pct),
-        "recommendation": rec,
-    }
     if dose is None:
         findings.append(
             _finding(
@@ -384,13 +772,12 @@ def check_order(
             )
         )
     else:
-        findings += _compare(kb, result, dose, checked, ordered_total, ordered_per_day)
-        if product is not None and product != dose.get("product"):
-            with_product = recommend(kb, {**policy_request, "product": product})  # type: ignore[typeddict-item]
-            findings += _rate_findings(with_product, checked.get("rate_ml_per_h"))
-        else:
-            findings += _rate_findings(rec, checked.get("rate_ml_per_h"))
-    findings += _product_findings(rec, product, product_name)
+        findings += _compare(kb, result, dose, checked)
+        rate = checked.get("rate_ml_per_h")
+        rate_rec = _rate_plan(kb, rec, policy_request, product, rate)
+        findings += _rate_findings(rate_rec, rate, product)
+        _fill_rate(result, rate_rec, rate)
+    findings += _product_findings(kb, rec, product, product_name)
     result["findings"] = findings
     result["severity"] = max(
         (f["severity"] for f in findings), key=_RANK.__getitem__, default="info"
@@ -398,41 +785,90 @@ def check_order(
     return result  # type: ignore[return-value]
 
 
-def _compare(
-    kb: KnowledgeBase,
-    result: dict[str, Any],
-    dose: Mapping[str, Any],
-    order: Order,
-    ordered_total: float | None,
-    ordered_per_day: float | None,
-) -> list[OrderFinding]:
-    """Fill the policy figures of ``result`` and return the dose, daily and interval findings."""
+def _fill_rate(result: dict[str, Any], rec: Mapping[str, Any], rate_ml_per_h: float | None) -> None:
+    infusion = rec.get("infusion")
+    if rate_ml_per_h is not None and infusion and infusion.get("steps"):
+        result["ordered_rate_mg_per_kg_per_min"] = round(
+            _mg_per_kg_per_min(infusion, rate_ml_per_h), 2
+        )
+
+
+def _fill_policy(result: dict[str, Any], dose: Mapping[str, Any]) -> None:
+    """The policy figures of ``result`` (from the plan's ``dose``)."""
     weight_kg = float(dose["dosing_weight_kg"])
     policy_total = float(dose["total_g"])
     policy_days = len(dose["days"])
+    interval = dose.get("interval_weeks")
     result.update(
         policy_total_g=policy_total,
         policy_grams_per_day=round(policy_total / policy_days, 2),
         policy_days=policy_days,
         policy_g_per_kg=float(dose["g_per_kg"]),
+        policy_g_per_kg_per_week=(
+            round(policy_total / float(interval) / weight_kg, 4) if interval else None
+        ),
         regimen_max_total_g=float(dose["max_total_g"]),
         dosing_weight_kg=weight_kg,
     )
+
+
+def _fill_ordered(result: dict[str, Any], dose: Mapping[str, Any], order: Order) -> None:
+    """The ordered figures per kg and the difference from the policy dose."""
+    weight_kg = float(dose["dosing_weight_kg"])
+    policy_total = float(dose["total_g"])
+    total, per_day = result["ordered_total_g"], result["ordered_grams_per_day"]
+    interval = order.get("interval_weeks")
+    if per_day is not None:
+        result["ordered_g_per_kg_per_day"] = round(per_day / weight_kg, 4)
+    if total is None:
+        return
+    result.update(
+        ordered_g_per_kg=round(total / weight_kg, 4),
+        ordered_g_per_kg_per_week=round(total / interval / weight_kg, 4) if interval else None,
+        difference_g=round(total - policy_total, 2),
+        difference_pct=round((total - policy_total) / policy_total * 100.0, 1),
+        ratio=round(total / policy_total, 3),
+    )
+
+
+def _slip_hint(dose: Mapping[str, Any], order: Order, tolerance_pct: float) -> str:
+    """A unit-slip hint on the figure the prescriber typed: g/day when the order gives it,
+    else the total."""
+    weight_kg = float(dose["dosing_weight_kg"])
+    policy_total = float(dose["total_g"])
+    if "grams_per_day" in order:
+        planned = policy_total / len(dose["days"])
+        return _unit_slip_hint(order["grams_per_day"], planned, weight_kg, tolerance_pct, "/day")
+    if "total_g" in order:
+        return _unit_slip_hint(order["total_g"], policy_total, weight_kg, tolerance_pct)
+    return ""
+
+
+def _compare(
+    kb: KnowledgeBase, result: dict[str, Any], dose: Mapping[str, Any], order: Order
+) -> list[OrderFinding]:
+    """Fill the policy and ordered figures of ``result`` and return the dose, daily, days,
+    intensity and interval findings."""
+    tolerance = float(result["tolerance_pct"])
+    _fill_policy(result, dose)
+    _fill_ordered(result, dose, order)
+    total = result["ordered_total_g"]
     findings: list[OrderFinding] = []
-    if ordered_total is None:
+    if total is None:
         findings.append(
             _finding("dose_not_given", "info", "the order gives no dose (grams) to compare")
         )
     else:
-        result.update(
-            ordered_g_per_kg=round(ordered_total / weight_kg, 4),
-            difference_g=round(ordered_total - policy_total, 2),
-            difference_pct=round((ordered_total - policy_total) / policy_total * 100.0, 1),
-            ratio=round(ordered_total / policy_total, 3),
-        )
         findings += _dose_findings(
-            ordered_total, policy_total, float(dose["max_total_g"]), result["tolerance_pct"]
+            total,
+            float(dose["total_g"]),
+            float(dose["max_total_g"]),
+            tolerance,
+            _slip_hint(dose, order, tolerance),
         )
-    findings += _daily_findings(kb, dose, ordered_per_day)
-    findings += _interval_findings(kb, dose, order.get("interval_weeks"))
+    regimens = _sibling_regimens(kb, dose)
+    findings += _daily_findings(regimens, dose, result["ordered_grams_per_day"], tolerance)
+    findings += _days_findings(regimens, dose, order.get("days"))
+    findings += _intensity_findings(regimens, dose, total, order.get("interval_weeks"), tolerance)
+    findings += _interval_findings(_regimen(kb, dose), dose, order.get("interval_weeks"))
     return findings

@@ -50,6 +50,11 @@ def _run(args: argparse.Namespace) -> int:
             f"difference {result['difference_g']:+g} g ({result['difference_pct']:+.1f} %), "
             f"tolerance {result['tolerance_pct']:g} %"
         )
+    if result["ordered_rate_mg_per_kg_per_min"] is not None:
+        out.print(
+            f"rate {args.rate_ml_per_h:g} mL/h = {result['ordered_rate_mg_per_kg_per_min']:g} "
+            "mg/kg/min on the schedule's weight and concentration"
+        )
     for finding in result["findings"]:
         fstyle = _SEVERITY_STYLE[finding["severity"]]
         out.print(f"[{fstyle}]{finding['severity']}[/{fstyle}] {escape(finding['message'])}")

@@ -238,9 +238,14 @@ def _dose_summary(rec: Mapping[str, Any], name: str, check: Mapping[str, Any] | 
     dose = rec["dose"]
     route = "IVIg" if dose["route"] == "iv" else "SCIg"
     prefix = "Provisional: " if rec.get("plan_status") == "provisional" else ""
-    excluded = [f for f in (check or {}).get("findings", []) if f["code"] == "excluded_product"]
-    if excluded:
-        return f"{prefix}{route} for {name}: {excluded[0]['message']}"
+    # a critical finding the ratio below cannot show (product, daily amount, intensity, rate)
+    # leads the summary, an excluded product first
+    critical = sorted(
+        (f for f in (check or {}).get("findings", []) if f["severity"] == "critical"),
+        key=lambda f: f["code"] != "excluded_product",
+    )
+    if critical and critical[0]["code"] != "above_regimen_maximum":
+        return f"{prefix}{route} for {name}: {critical[0]['message']}"
     if check and check.get("ratio") is not None:
         ordered, policy = check["ordered_grams_per_day"], check["policy_grams_per_day"]
         ratio = float(check["ratio"])
