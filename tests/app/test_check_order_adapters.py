@@ -116,7 +116,7 @@ def test_the_api_grades_a_rate_eight_times_the_label_maximum_critical(client: An
     assert result["severity"] == "critical"
     assert result["ordered_rate_mg_per_kg_per_min"] == pytest.approx(mg, abs=0.01)
     (finding,) = [f for f in result["findings"] if f["code"] == "rate_above_label_maximum"]
-    assert finding["severity"] == "critical" and f"{mg:.1f} mg/kg/min" in finding["message"]
+    assert finding["severity"] == "critical" and f"{round(mg, 2):g} mg/kg/min" in finding["message"]
 
 
 @pytest.mark.parametrize(

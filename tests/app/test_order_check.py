@@ -132,7 +132,7 @@ def test_an_interval_shorter_than_the_regimen_is_found(kb: KnowledgeBase) -> Non
     total = _dose(kb, request)["total_g"]
     result = check_order(kb, request, {"total_g": total, "interval_weeks": 1})
     assert _codes(result)["interval_too_short"] == "warning"
-    assert "3-3 weeks" in next(
+    assert "regimen's 3 weeks" in next(
         f["message"] for f in result["findings"] if f["code"] == "interval_too_short"
     )
     same = check_order(kb, request, {"total_g": total, "interval_weeks": 3})
@@ -338,9 +338,15 @@ def test_a_rate_eight_times_the_label_maximum_is_critical_in_mg_per_kg_per_min(
     assert _codes(result)["rate_above_label_maximum"] == "critical"
     message = _message(result, "rate_above_label_maximum")
     label = infusion["label_max_rate_mg_per_kg_per_min"]
-    assert f"= {mg:.1f} mg/kg/min" in message
+    assert f"= {round(mg, 2):g} mg/kg/min" in message
     assert f"label maximum of {label:g} mg/kg/min" in message
-    assert f"{mg / label:.1f}x the label maximum" in message
+    # the labels count mg per kg of body weight: the maximum is compared on the actual weight
+    actual = infusion["actual_weight_kg"]
+    assert actual is not None
+    on_actual = label * actual * 60 / (infusion["concentration_g_per_ml"] * 1000)
+    times = f"{3000 / on_actual:.2f}".rstrip("0").rstrip(".")
+    assert f"{times}x the label maximum" in message
+    assert f"= {round(on_actual, 1):g} mL/h on the actual weight of {actual:g} kg" in message
     assert result["ordered_rate_mg_per_kg_per_min"] == pytest.approx(mg, abs=0.01)
 
 
@@ -396,7 +402,7 @@ def test_a_rate_above_the_schedule_only_is_a_warning(kb: KnowledgeBase) -> None:
     assert result["severity"] == "warning"
     message = _message(result, "rate_above_schedule")
     mg = rate * infusion["concentration_g_per_ml"] * 1000 / (60 * infusion["weight_kg"])
-    assert f"= {mg:.1f} mg/kg/min" in message
+    assert f"= {round(mg, 2):g} mg/kg/min" in message
 
 
 def test_a_rate_with_no_schedule_for_the_product_is_said_to_be_unchecked(
@@ -501,3 +507,81 @@ def test_every_result_matches_the_order_check_types(kb: KnowledgeBase) -> None:
         seen |= {f["code"] for f in result["findings"]}
     assert seen <= set(get_args(FindingCode))
     assert {"above_daily_maximum", "above_regimen_intensity", "rate_above_label_maximum"} <= seen
+
+
+def test_a_product_outside_the_regions_ranking_still_gets_the_patients_rules(
+    kb: KnowledgeBase,
+) -> None:
+    """Re-review: in Ontario (only Sandoglobulin in the Canadian catalogue) Privigen for a
+    patient with hyperprolinaemia passed as info; its L-proline exclusion (pv-nhs, hz-ci) now
+    applies wherever the product is ordered."""
+    request = validate_request(
+        {
+            "patient": {"sex": "female", "age_years": 74, "height_cm": 158, "weight_kg": 66,
+                        "risk_factors": ["hyperprolinaemia"]},
+            "condition": "gbs", "phase": "induction", "jurisdiction": "ontario",
+            "findings": {"able_to_walk_unaided": False, "days_since_onset": 4},
+        }
+    )  # fmt: skip
+    result = check_order(kb, request, {"product": "privigen", "grams_per_day": 23, "days": 5})
+    codes = _codes(result)
+    assert codes["product_not_ranked"] == "info"
+    assert codes["excluded_product"] == "critical" and result["severity"] == "critical"
+    assert "proline" in _message(result, "excluded_product").lower()
+    fine = check_order(kb, request, {"product": "gamunex-c", "grams_per_day": 23, "days": 5})
+    assert "excluded_product" not in _codes(fine)
+
+
+def test_a_product_not_given_by_the_plans_route_is_critical(kb: KnowledgeBase) -> None:
+    """Hizentra is SC only (hz-hcp): ordered for an IV GBS course it is critical."""
+    request = _gbs()
+    per_day = _dose(kb, request)["total_g"] / 5
+    result = check_order(kb, request, {"product": "hizentra", "grams_per_day": per_day, "days": 5})
+    assert _codes(result)["product_route_mismatch"] == "critical"
+    assert "SC only; the plan is IV" in _message(result, "product_route_mismatch")
+    same = check_order(kb, request, {"product": "privigen", "grams_per_day": per_day, "days": 5})
+    assert "product_route_mismatch" not in _codes(same)
+
+
+def test_a_rate_within_the_label_on_the_actual_weight_only_is_a_warning(
+    kb: KnowledgeBase,
+) -> None:
+    """Re-review: 90 kg, dosing weight 67.43 kg: 8 mg/kg/min of the actual weight is 432 mL/h
+    at 10 %; the plan's rates use the dosing weight, so it is above the plan, not the label."""
+    request = _cidp_maintenance()
+    infusion = _infusion(kb, request)
+    label = infusion["label_max_rate_mg_per_kg_per_min"]
+    conc = infusion["concentration_g_per_ml"]
+    actual_kg = infusion["actual_weight_kg"]
+    assert actual_kg is not None
+    on_actual = label * actual_kg * 60 / (conc * 1000)
+    on_dosing = label * infusion["weight_kg"] * 60 / (conc * 1000)
+    assert on_dosing < on_actual
+    total = _dose(kb, request)["total_g"]
+    within = check_order(kb, request, {"total_g": total, "rate_ml_per_h": round(on_actual, 1)})
+    assert _codes(within).get("rate_above_dosing_weight_maximum") == "warning"
+    assert "rate_above_label_maximum" not in _codes(within)
+    beyond = check_order(kb, request, {"total_g": total, "rate_ml_per_h": on_actual + 5})
+    assert _codes(beyond)["rate_above_label_maximum"] == "critical"
+
+
+def test_a_subcutaneous_rate_above_the_labels_sites_times_rate_is_critical(
+    kb: KnowledgeBase,
+) -> None:
+    """Gammagard Liquid SC (ggl-dose, ggl-sc): at most 8 sites x 30 mL/h per site = 240 mL/h."""
+    request = validate_request(
+        {
+            "patient": {"sex": "female", "age_years": 50, "height_cm": 165, "weight_kg": 70},
+            "condition": "cidp", "indication": "cidp.maintenance", "phase": "maintenance",
+            "route": "sc", "jurisdiction": "us", "product": "gammagard-liquid",
+            "findings": {"previous_ig_response": True, "baseline_measure_recorded": True,
+                         "anti_mag_antibodies": False},
+        }
+    )  # fmt: skip
+    total = _dose(kb, request)["total_g"]
+    order = {"product": "gammagard-liquid", "total_g": total, "interval_weeks": 1}
+    result = check_order(kb, request, {**order, "rate_ml_per_h": 600})
+    assert _codes(result)["rate_above_sc_maximum"] == "critical"
+    assert "8 sites x 30 mL/h per site = 240 mL/h" in _message(result, "rate_above_sc_maximum")
+    ok = check_order(kb, request, {**order, "rate_ml_per_h": 200})
+    assert "rate_above_sc_maximum" not in _codes(ok)

@@ -74,10 +74,13 @@ FindingCode = Literal[
     "excluded_product",
     "caution_product",
     "product_not_ranked",
+    "product_route_mismatch",
     "interval_too_short",
     "interval_too_long",
     "interval_not_repeating",
     "rate_above_label_maximum",
+    "rate_above_dosing_weight_maximum",
+    "rate_above_sc_maximum",
     "rate_above_at_risk_ceiling",
     "rate_above_schedule",
     "rate_not_checked",
@@ -190,6 +193,19 @@ def _finding(code: FindingCode, severity: Severity, message: str) -> OrderFindin
     return {"code": code, "severity": severity, "message": message}
 
 
+def _mgkg(value: float) -> str:
+    """A rate in mg/kg/min to 0.01, as the plan shows it (3.32, not 3.3 or 3.3194)."""
+    return f"{round(value, 2):g}"
+
+
+def _weeks(value: float) -> str:
+    return "week" if value == 1 else f"{value:g} weeks"
+
+
+def _times(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".") + "x"
+
+
 def _g(value: float) -> str:
     return f"{round(value, 2):g}"
 
@@ -235,7 +251,7 @@ def _dose_findings(
                 "above_regimen_maximum",
                 "critical",
                 f"{_g(ordered_total)} g ordered is above the regimen maximum of {_g(max_total)} g "
-                f"by more than {tolerance_pct:g} % ({ratio:.1f}x the policy dose of "
+                f"by more than {tolerance_pct:g} % ({_times(ratio)} the policy dose of "
                 f"{_g(policy_total)} g)",
             )
         )
@@ -424,12 +440,12 @@ def _intensity_findings(
     ordered_per_week = ordered_total / interval_weeks
     plan_per_week = float(dose["total_g"]) / float(plan_interval)
     head = (
-        f"{_g(ordered_total)} g every {interval_weeks:g} week(s) = "
+        f"{_g(ordered_total)} g every {_weeks(interval_weeks)} = "
         f"{_g(ordered_per_week / weight_kg)} g/kg/week"
     )
     plan = (
-        f"the plan's {_g(float(dose['total_g']))} g every {float(plan_interval):g} weeks = "
-        f"{_g(plan_per_week / weight_kg)} g/kg/week ({ordered_per_week / plan_per_week:.1f}x)"
+        f"the plan's {_g(float(dose['total_g']))} g every {_weeks(float(plan_interval))} = "
+        f"{_g(plan_per_week / weight_kg)} g/kg/week ({_times(ordered_per_week / plan_per_week)})"
     )
     limits = _limits(regimens, _weekly_g_per_kg)
     top = max((v for _, v in limits), default=None)
@@ -475,8 +491,8 @@ def _interval_findings(
             _finding(
                 "interval_too_short",
                 "warning",
-                f"every {interval_weeks:g} weeks ordered is shorter than the regimen's "
-                f"{rng['min']:g}-{rng['max']:g} weeks",
+                f"every {_weeks(interval_weeks)} ordered is shorter than the regimen's "
+                f"{_span(rng)} weeks",
             )
         ]
     if interval_weeks > rng["max"] + 1e-9:
@@ -484,8 +500,8 @@ def _interval_findings(
             _finding(
                 "interval_too_long",
                 "info",
-                f"every {interval_weeks:g} weeks ordered is longer than the regimen's "
-                f"{rng['min']:g}-{rng['max']:g} weeks",
+                f"every {_weeks(interval_weeks)} ordered is longer than the regimen's "
+                f"{_span(rng)} weeks",
             )
         ]
     return []
@@ -518,46 +534,93 @@ def _first_ranked(rec: Mapping[str, Any], product: str) -> str:
     return f"; the first-ranked product for this patient is {first['name']} ({first['status']})"
 
 
-def _product_findings(
+def _route_findings(
     kb: KnowledgeBase, rec: Mapping[str, Any], product: str | None, product_name: str | None
 ) -> list[OrderFinding]:
+    """A product that is not given by the plan's route (Hizentra, SC only, for an IV plan):
+    critical."""
+    dose = rec.get("dose")
+    if product is None or not dose:
+        return []
+    routes = list(kb.product(product)["routes"])
+    if dose["route"] in routes:
+        return []
+    given = " or ".join(r.upper() for r in routes)
+    return [
+        _finding(
+            "product_route_mismatch",
+            "critical",
+            f"{product_name or product} is given {given} only; the plan is "
+            f"{str(dose['route']).upper()} ({dose['regimen']['id']})",
+        )
+    ]
+
+
+def _ranked_entry(
+    kb: KnowledgeBase, rec: Mapping[str, Any], policy_request: Mapping[str, Any], product: str
+) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """The ordered product's place in the plan's ranking, or - when the region or formulary
+    left it out - in a ranking of it alone for this patient (the patient's rules still apply),
+    with the recommendation that ranked it."""
+    from ivig.core.recommend import recommend
+
+    ranked = {p["id"]: p for p in rec.get("products", [])}
+    if product in ranked:
+        return ranked[product], dict(rec)
+    alone: dict[str, Any] = dict(recommend(kb, {**policy_request, "formulary": [product]}))  # type: ignore[typeddict-item]
+    entry = next((p for p in alone.get("products", []) if p["id"] == product), None)
+    return entry, alone
+
+
+def _product_findings(
+    kb: KnowledgeBase,
+    rec: Mapping[str, Any],
+    policy_request: Mapping[str, Any],
+    product: str | None,
+    product_name: str | None,
+) -> list[OrderFinding]:
     """The ordered product's ranking status: ``excluded`` is critical, ``caution`` a warning
-    naming the ranking's reasons, a product outside the ranking is info."""
+    naming the ranking's reasons; a product outside the plan's ranking (region, formulary) is
+    ranked alone for the patient, and said to be outside."""
     if product is None:
         return []
-    ranked = {p["id"]: p for p in rec.get("products", [])}
     name = product_name or product
-    if product not in ranked:
-        return [
+    found: list[OrderFinding] = []
+    outside = product not in {p["id"] for p in rec.get("products", [])}
+    if outside:
+        found.append(
             _finding(
                 "product_not_ranked",
                 "info",
                 f"{name} is not among the products ranked for this patient "
-                "(route, region or formulary)",
+                "(route, region or formulary); the patient's product rules were applied to it",
             )
-        ]
-    entry = ranked[product]
+        )
+    entry, ranking = _ranked_entry(kb, rec, policy_request, product)
+    if entry is None:
+        return found
     if entry["status"] == "excluded":
-        why = _reason_texts(entry.get("reasons", []))
-        return [
+        why = _caution_reasons(kb, entry) or _reason_texts(entry.get("reasons", []))
+        found.append(
             _finding(
                 "excluded_product",
                 "critical",
                 f"{name} is excluded for this patient" + (f": {why}" if why else ""),
             )
-        ]
-    if entry["status"] == "caution":
+        )
+    elif entry["status"] == "caution":
         why = _caution_reasons(kb, entry)
-        return [
+        place = "" if outside else f" (rank {entry['rank']})"
+        found.append(
             _finding(
                 "caution_product",
                 "warning",
-                f"{name} is ranked with caution for this patient (rank {entry['rank']})"
+                f"{name} is ranked with caution for this patient{place}"
                 + (f": {why}" if why else "")
-                + _first_ranked(rec, product),
+                + ("" if outside else _first_ranked(ranking, product)),
             )
-        ]
-    return []
+        )
+    return found
 
 
 # --- infusion rate ---------------------------------------------------------------------------
@@ -585,7 +648,7 @@ def _mg_per_kg_per_min(infusion: Mapping[str, Any], rate_ml_per_h: float) -> flo
 
 def _rate_head(infusion: Mapping[str, Any], rate_ml_per_h: float) -> str:
     mg = _mg_per_kg_per_min(infusion, rate_ml_per_h)
-    return f"{rate_ml_per_h:g} mL/h ordered = {mg:.1f} mg/kg/min"
+    return f"{rate_ml_per_h:g} mL/h ordered = {_mgkg(mg)} mg/kg/min"
 
 
 def _rate_basis(infusion: Mapping[str, Any]) -> str:
@@ -595,18 +658,39 @@ def _rate_basis(infusion: Mapping[str, Any]) -> str:
     )
 
 
+def _at_kg(infusion: Mapping[str, Any], mg_per_kg_per_min: float, kg: float) -> float:
+    """mg/kg/min as mL/h on ``kg`` with the schedule's concentration."""
+    return mg_per_kg_per_min * kg * 60.0 / (float(infusion["concentration_g_per_ml"]) * 1000.0)
+
+
 def _rate_vs_label(infusion: Mapping[str, Any], rate_ml_per_h: float) -> OrderFinding | None:
-    """Above the label maximum (``label_max_rate_mg_per_kg_per_min``): critical."""
+    """Above the label maximum (``label_max_rate_mg_per_kg_per_min``). The labels count mg
+    per kg of body weight: above the maximum on the actual weight is critical; above it only on
+    the (lower) dosing weight the plan's rates use is a warning."""
     label = infusion.get("label_max_rate_mg_per_kg_per_min")
     if not label or rate_ml_per_h <= _ml_per_h(infusion, float(label)) + _EPS_ML_PER_H:
         return None
-    times = _mg_per_kg_per_min(infusion, rate_ml_per_h) / float(label)
+    top = float(label)
+    dosing_kg = float(infusion["weight_kg"])
+    actual_kg = float(infusion.get("actual_weight_kg") or dosing_kg)
+    on_actual = _at_kg(infusion, top, actual_kg)
+    if actual_kg > dosing_kg and rate_ml_per_h <= on_actual + _EPS_ML_PER_H:
+        return _finding(
+            "rate_above_dosing_weight_maximum",
+            "warning",
+            f"{_rate_head(infusion, rate_ml_per_h)} on the dosing weight: above the label "
+            f"maximum of {top:g} mg/kg/min on the dosing weight ("
+            f"{round(_ml_per_h(infusion, top), 1):g} mL/h at {dosing_kg:g} kg) but within it on "
+            f"the actual weight ({round(on_actual, 1):g} mL/h at {actual_kg:g} kg); the plan's "
+            f"rates use the dosing weight ({_rate_basis(infusion)})",
+        )
+    times = rate_ml_per_h / on_actual
     return _finding(
         "rate_above_label_maximum",
         "critical",
-        f"{_rate_head(infusion, rate_ml_per_h)}, {times:.1f}x the label maximum of "
-        f"{float(label):g} mg/kg/min = {round(_ml_per_h(infusion, float(label)), 1):g} mL/h "
-        f"({_rate_basis(infusion)})",
+        f"{_rate_head(infusion, rate_ml_per_h)}, {_times(times)} the label maximum of "
+        f"{top:g} mg/kg/min = {round(on_actual, 1):g} mL/h on the actual weight of "
+        f"{actual_kg:g} kg ({_rate_basis(infusion)})",
     )
 
 
@@ -646,7 +730,7 @@ def _rate_vs_schedule(infusion: Mapping[str, Any], rate_ml_per_h: float) -> Orde
         "warning",
         f"{_rate_head(infusion, rate_ml_per_h)}, above the schedule's highest step of "
         f"{round(float(top['rate_ml_per_h']), 1):g} mL/h "
-        f"({float(top['rate_mg_per_kg_per_min']):g} mg/kg/min; {_rate_basis(infusion)})",
+        f"({_mgkg(float(top['rate_mg_per_kg_per_min']))} mg/kg/min; {_rate_basis(infusion)})",
     )
 
 
@@ -668,14 +752,33 @@ def _rate_findings(
                 f"no infusion schedule for {product or 'the planned product'}",
             )
         ]
-    # a subcutaneous schedule's maximum is a rate per site times the plan's sites: an order with
-    # more sites may run faster in total, so only the schedule's top step is compared
-    checks = (_rate_vs_label, _rate_vs_ceilings, _rate_vs_schedule)
-    for check in checks if infusion.get("route") == "iv" else checks[2:]:
-        found = check(infusion, rate_ml_per_h)
-        if found is not None:
-            return [found]
-    return []
+    # a subcutaneous schedule's top step is a rate per site times the plan's sites: an order with
+    # more sites may run faster in total, up to the label's sites x its rate per site
+    checks = (
+        (_rate_vs_label, _rate_vs_ceilings, _rate_vs_schedule)
+        if infusion.get("route") == "iv"
+        else (_rate_vs_sc_sites, _rate_vs_schedule)
+    )
+    found = [f for f in (check(infusion, rate_ml_per_h) for check in checks) if f is not None]
+    if not found:
+        return []
+    return [max(found, key=lambda f: _RANK[f["severity"]])]  # the first of the most serious
+
+
+def _rate_vs_sc_sites(infusion: Mapping[str, Any], rate_ml_per_h: float) -> OrderFinding | None:
+    """A subcutaneous rate above the label's most sites x its highest rate per site (when the
+    label gives both): critical."""
+    sc = infusion.get("sc") or {}
+    sites, per_site = sc.get("max_sites"), sc.get("max_rate_ml_per_h_per_site")
+    if not sites or not per_site or rate_ml_per_h <= sites * per_site + _EPS_ML_PER_H:
+        return None
+    return _finding(
+        "rate_above_sc_maximum",
+        "critical",
+        f"{rate_ml_per_h:g} mL/h ordered is above the label's {sites:g} sites x "
+        f"{per_site:g} mL/h per site = {sites * per_site:g} mL/h for {infusion['product_name']} "
+        f"(the plan: {sc.get('sites')} site(s) at {sc.get('rate_ml_per_h_per_site'):g} mL/h each)",
+    )
 
 
 # --- the use case ----------------------------------------------------------------------------
@@ -777,7 +880,8 @@ def check_order(
         rate_rec = _rate_plan(kb, rec, policy_request, product, rate)
         findings += _rate_findings(rate_rec, rate, product)
         _fill_rate(result, rate_rec, rate)
-    findings += _product_findings(kb, rec, product, product_name)
+    route = _route_findings(kb, rec, product, product_name)
+    findings += route or _product_findings(kb, rec, policy_request, product, product_name)
     result["findings"] = findings
     result["severity"] = max(
         (f["severity"] for f in findings), key=_RANK.__getitem__, default="info"
