@@ -73,3 +73,30 @@ def test_an_iv_plan_keeps_the_iv_label(kb: KnowledgeBase) -> None:
     texts = [r["text"] for r in by_id["gammagard-liquid"]["reasons"]]
     assert "Labelled for cidp in US" in texts
     assert rec["infusion"] is None or rec["infusion"]["route"] == "iv"
+
+
+def test_the_sc_sites_are_on_the_screen_and_the_order_sheet(kb: KnowledgeBase) -> None:
+    """Re-review: the SC text and the order sheet showed one "pump rate 150 mL/h"; a nurse
+    could run it into one site (5x the per-site maximum). Sites, mL and mL/h per site now."""
+    import io
+
+    from rich.console import Console
+
+    from ivig.render.fmt import sc_sites
+    from ivig.render.html import render_order_sheet
+    from ivig.render.terminal import print_recommendation
+
+    rec = recommend(kb, _sc_cidp(jurisdiction="us"))
+    infusion = rec["infusion"]
+    assert infusion is not None and infusion["route"] == "sc"
+    sc = infusion["sc"]
+    line = sc_sites(dict(infusion))
+    total = sc["sites"] * sc["rate_ml_per_h_per_site"]
+    assert line.startswith(f"Subcutaneous: {sc['sites']:g} site(s) x ")
+    assert f"at {sc['rate_ml_per_h_per_site']:g} mL/h per site ({total:g} mL/h in all)" in line
+    buf = io.StringIO()
+    print_recommendation(Console(file=buf, width=300, color_system=None), dict(rec))
+    assert line in buf.getvalue()
+    assert line in render_order_sheet(dict(rec))
+    iv = recommend(kb, {**_sc_cidp(jurisdiction="us"), "route": "iv"})
+    assert iv["infusion"] is None or sc_sites(dict(iv["infusion"])) == ""

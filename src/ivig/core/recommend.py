@@ -420,10 +420,11 @@ def _plan(
     )
     if dose["total_g"] > dose["max_total_g"] + 0.005:
         notes.warnings.append(
-            f"rounding ({dose['rounding']['method']}) gives {dose['total_g']:g} g, "
+            f"rounding ({dose['rounding']['method']}) gives {dose['total_g']:g} g "
+            f"({dose['total_g'] / weight['kg']:.2f} g/kg), "
             f"{dose['total_g'] - dose['max_total_g']:.2f} g above the regimen maximum of "
-            f"{dose['max_total_g']:g} g ({dose['total_g'] / weight['kg']:.2f} g/kg): within half "
-            "a rounding step, as the policy rounds; round down if the maximum must hold"
+            f"{dose['max_total_g']:g} g: within half a rounding step, as the policy rounds; "
+            "round down if the maximum must hold"
         )
     notes.cited += dose["regimen"]["sources"] + [
         s["source"] for s in dose["steps"] if "source" in s

@@ -10,6 +10,7 @@ __all__ = [
     "minutes",
     "ml_per_h",
     "num",
+    "sc_sites",
     "vials",
 ]
 
@@ -64,3 +65,28 @@ def dose_summary(dose: dict[str, object]) -> str:
         text += f" over {n_days} day" + ("" if n_days == 1 else "s")
     interval = every(dose.get("interval_weeks"))
     return f"{text}, {interval}" if interval else text
+
+
+def sc_sites(infusion: object) -> str:
+    """A subcutaneous schedule as the nurse sets it up: ``5 sites x 28 mL at 30 mL/h per site
+    (150 mL/h in all); label: at most 30 mL and 30 mL/h per site, 8 sites`` (empty for IV)."""
+    sc = infusion.get("sc") if isinstance(infusion, dict) else None
+    if not isinstance(sc, dict):
+        return ""
+    sites, per_site = sc.get("sites"), sc.get("rate_ml_per_h_per_site")
+    text = (
+        f"{num(sites)} site(s) x {num(sc.get('volume_ml_per_site'))} mL at {num(per_site)} mL/h "
+        "per site"
+    )
+    if isinstance(sites, int | float) and isinstance(per_site, int | float):
+        text += f" ({num(round(sites * per_site, 1))} mL/h in all)"
+    limits = [
+        f"{num(sc[key])} {unit}"
+        for key, unit in (("max_volume_ml_per_site", "mL"), ("max_rate_ml_per_h_per_site", "mL/h"))
+        if sc.get(key) is not None
+    ]
+    if limits:
+        text += "; label: at most " + " and ".join(limits) + " per site"
+    if sc.get("max_sites"):
+        text += f", {num(sc['max_sites'])} sites"
+    return "Subcutaneous: " + text

@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ivig.render.fmt import every, grams, mg_per_kg_per_min, minutes, ml_per_h, num
+from ivig.render.fmt import every, grams, mg_per_kg_per_min, minutes, ml_per_h, num, sc_sites
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -34,7 +34,7 @@ def label(text: object) -> str:
 #: the number filters every HTML renderer uses, so that all show the same figures
 FILTERS: dict[str, Callable[..., str]] = {
     "num": num, "grams": grams, "ml_per_h": ml_per_h, "minutes": minutes, "label": label,
-    "rate": mg_per_kg_per_min,
+    "rate": mg_per_kg_per_min, "sc_sites": sc_sites,
 }  # fmt: skip
 
 
@@ -131,7 +131,7 @@ def _rates(rec: dict[str, Any]) -> dict[str, Any] | None:
         rule = "first-infusion rates" if infusion.get("first_infusion") else "usual rates"
         note += f" {rule.capitalize()}: {infusion['first_infusion_reason']}."
     return {"product": infusion.get("product_name", _product_name(rec)), "steps": steps,
-            "note": note}  # fmt: skip
+            "note": note, "sc": sc_sites(infusion)}  # fmt: skip
 
 
 def _monitoring(rec: dict[str, Any]) -> tuple[list[str], list[str]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ivig.render.fmt import every, mg_per_kg_per_min, minutes, ml_per_h
+from ivig.render.fmt import every, mg_per_kg_per_min, minutes, ml_per_h, sc_sites
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -63,7 +63,11 @@ def _print_dose(out: Console, weight: dict[str, Any], dose: dict[str, Any]) -> N
     out.print(
         f"\n[b]Dose[/b] {_g(dose['g_per_kg'])} g/kg = [b]{_g(dose['total_g'])} g[/b] "
         f"({e(dose['regimen']['label'])}"
-        + (f", {every(dose['interval_weeks'])}" if dose["interval_weeks"] else "")
+        + (
+            f", {every(dose['interval_weeks'])}"
+            if dose["interval_weeks"] and "every" not in dose["regimen"]["label"]
+            else ""
+        )
         + ")"
     )
     out.print(
@@ -109,6 +113,8 @@ def _print_infusion(out: Console, infusion: dict[str, Any]) -> None:
             f"{row['cumulative_g']:.1f}",
         )
     out.print(table)
+    if sc_sites(infusion):
+        out.print(e(sc_sites(infusion)))
     out.print(f"duration {minutes(infusion['duration_min'])} min")
     for key in ("weight_basis", "first_infusion_reason"):
         if infusion.get(key):
