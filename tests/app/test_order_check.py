@@ -198,12 +198,13 @@ def test_a_caution_product_for_anti_iga_antibodies_is_a_warning_naming_the_reaso
     """IgA deficiency with anti-IgA antibodies: the ranking marks every product caution
     (anti-IgA class rule, pv-isi) and orders them by IgA content (iga-lowest-first); Intratect
     10 % (IgA up to 1800 µg/mL, it10) is far down the list. The order is a warning that gives
-    the ranking's reasons and the first-ranked product."""
+    the ranking's reasons and the product the plan uses (the first it can plan)."""
     request = _example("iga-deficient")
     rec = recommend(kb, request)
     entry = next(p for p in rec["products"] if p["id"] == "intratect-10")
-    first = min(rec["products"], key=lambda p: p["rank"])
-    assert entry["status"] == "caution" and first["id"] != "intratect-10"
+    assert rec["dose"] is not None
+    planned = next(p for p in rec["products"] if p["id"] == rec["dose"]["product"])
+    assert entry["status"] == "caution" and planned["id"] != "intratect-10"
     per_day = _dose(kb, request)["total_g"] / 5
     result = check_order(
         kb, request, {"product": "intratect-10", "grams_per_day": per_day, "days": 5}
@@ -213,7 +214,8 @@ def test_a_caution_product_for_anti_iga_antibodies_is_a_warning_naming_the_reaso
     message = _message(result, "caution_product")
     by_rule = {r["rule"]: r["text"] for r in entry["reasons"]}
     assert by_rule["anti-iga-class"] in message and by_rule["iga-lowest-first"] in message
-    assert "1800" in message and first["name"] in message
+    assert "1800" in message
+    assert f"the plan uses {planned['name']} (rank {planned['rank']}" in message
     assert by_rule["labelled-indication"] not in message  # not a reason for the caution
 
 
@@ -259,13 +261,21 @@ def test_two_g_per_kg_over_two_days_matches_the_two_to_five_day_regimen(
     kb: KnowledgeBase,
 ) -> None:
     """2 g/kg over 2 days is the short end of gbs-2g-2to5d (seed-001, seed-002): above the
-    plan's 0.4 g/kg/day (gbs-2g-5d) but a regimen of the knowledge base, so only info."""
+    plan's 0.4 g/kg/day (gbs-2g-5d) but a regimen of the knowledge base. Unable to walk, the
+    patient is at thrombosis risk (immobility), for whom the boxed warning asks for the minimum
+    dose and rate practicable: a warning naming the risk (information without a risk)."""
+    from ivig.app.order_check import _at_risk_faster
+
     request = _gbs()
     dose = _dose(kb, request)
     result = check_order(kb, request, {"grams_per_day": dose["total_g"] / 2, "days": 2})
-    assert result["severity"] == "info"
-    assert _codes(result) == {"within_policy": "info", "matches_other_regimen": "info"}
-    assert "gbs-2g-2to5d" in _message(result, "matches_other_regimen")
+    assert _codes(result) == {"within_policy": "info", "matches_other_regimen": "warning"}
+    message = _message(result, "matches_other_regimen")
+    assert "gbs-2g-2to5d" in message and "at risk (thrombosis)" in message
+    info = next(f for f in result["findings"] if f["code"] == "within_policy")
+    assert _at_risk_faster([info], ["renal"]) == [info]
+    plain = {"code": "matches_other_regimen", "severity": "info", "message": "m"}
+    assert _at_risk_faster([plain], []) == [plain]  # type: ignore[list-item]
 
 
 def test_days_outside_every_regimen_are_a_warning(kb: KnowledgeBase) -> None:
@@ -585,3 +595,15 @@ def test_a_subcutaneous_rate_above_the_labels_sites_times_rate_is_critical(
     assert "8 sites x 30 mL/h per site = 240 mL/h" in _message(result, "rate_above_sc_maximum")
     ok = check_order(kb, request, {**order, "rate_ml_per_h": 200})
     assert "rate_above_sc_maximum" not in _codes(ok)
+
+
+def test_the_plans_own_days_at_zero_tolerance_are_within_the_plan(kb: KnowledgeBase) -> None:
+    """Re-review: 31.16 g x 5 = 155.8 g against the plan's 155.82 g (day 5 takes the 0.01 g
+    remainders) warned "0 % below" at a tolerance of 0 %."""
+    request = _gbs()
+    dose = _dose(kb, request)
+    first = dose["days"][0]["grams"]
+    assert abs(first * 5 - dose["total_g"]) > 0.005
+    result = check_order(kb, request, {"grams_per_day": first, "days": 5}, tolerance_pct=0)
+    assert _codes(result)["within_policy"] == "info"
+    assert f"{first * 5:g} g ordered is within 0 %" in _message(result, "within_policy")

@@ -90,6 +90,8 @@ FindingCode = Literal[
 _RANK: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
 #: grams compared to 0.01 g (the dose plan's precision)
 _EPS_G = 0.005
+#: a course total compared to 0.05 g: each of up to 5 days of the plan is rounded to 0.01 g
+_EPS_COURSE_G = 0.05
 #: rates compared to 0.1 mL/h (the schedule's precision)
 _EPS_ML_PER_H = 0.05
 #: a detection setting, not a clinical number: a figure typed in g/kg instead of g is about
@@ -241,7 +243,8 @@ def _dose_findings(
 ) -> list[OrderFinding]:
     """Ordered total against the policy dose (``dose.total_g``) and the regimen maximum
     (``dose.max_total_g``); ``hint`` (a unit slip) is added to a dose below the policy."""
-    pct = (ordered_total - policy_total) / policy_total * 100.0
+    same = abs(ordered_total - policy_total) <= _EPS_COURSE_G  # days rounded to 0.01 g each
+    pct = 0.0 if same else (ordered_total - policy_total) / policy_total * 100.0
     ratio = ordered_total / policy_total
     found: list[OrderFinding] = []
     # the tolerance applies to the maximum too: a fixed regimen's maximum is its policy dose
@@ -401,6 +404,29 @@ def _daily_findings(
     ]
 
 
+def _at_risk_faster(findings: list[OrderFinding], at_risk: list[str]) -> list[OrderFinding]:
+    """A daily amount above the plan's for a patient at renal, thrombosis or volume risk is a
+    warning, not information: the labels' boxed warning asks for the minimum dose and rate
+    practicable, and the plan's slower split is the one it chose for that risk."""
+    if not at_risk:
+        return findings
+    out: list[OrderFinding] = []
+    for found in findings:
+        if found["code"] != "matches_other_regimen":
+            out.append(found)
+            continue
+        out.append(
+            _finding(
+                found["code"],
+                "warning",
+                f"{found['message']}; for a patient at risk ({', '.join(at_risk)}) the labels ask "
+                "for the minimum dose and rate practicable: the plan's smaller daily amount is "
+                "preferred",
+            )
+        )
+    return out
+
+
 def _days_findings(
     regimens: Sequence[Mapping[str, Any]], dose: Mapping[str, Any], days: int | None
 ) -> list[OrderFinding]:
@@ -527,11 +553,14 @@ def _caution_reasons(kb: KnowledgeBase, entry: Mapping[str, Any]) -> str:
 
 
 def _first_ranked(rec: Mapping[str, Any], product: str) -> str:
-    ranked = sorted(rec.get("products", []), key=lambda p: p["rank"])
-    if not ranked or ranked[0]["id"] == product:
+    """The product the plan uses (the first ranked that it can plan), when it is another."""
+    planned = (rec.get("dose") or {}).get("product")
+    if planned is None or planned == product:
         return ""
-    first = ranked[0]
-    return f"; the first-ranked product for this patient is {first['name']} ({first['status']})"
+    entry = next((p for p in rec.get("products", []) if p["id"] == planned), None)
+    if entry is None:
+        return ""
+    return f"; the plan uses {entry['name']} (rank {entry['rank']}, {entry['status']})"
 
 
 def _route_findings(
@@ -971,7 +1000,9 @@ def _compare(
             _slip_hint(dose, order, tolerance),
         )
     regimens = _sibling_regimens(kb, dose)
-    findings += _daily_findings(regimens, dose, result["ordered_grams_per_day"], tolerance)
+    infusion = result["recommendation"].get("infusion") or {}
+    daily = _daily_findings(regimens, dose, result["ordered_grams_per_day"], tolerance)
+    findings += _at_risk_faster(daily, list(infusion.get("at_risk") or []))
     findings += _days_findings(regimens, dose, order.get("days"))
     findings += _intensity_findings(regimens, dose, total, order.get("interval_weeks"), tolerance)
     findings += _interval_findings(_regimen(kb, dose), dose, order.get("interval_weeks"))
