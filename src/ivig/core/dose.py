@@ -317,10 +317,11 @@ def compute_dose_plan(
         day_rows, total_g, detail = _split_days(
             rounding, rule, target_g, max_total_g, n_days, steps
         )
+    for row in day_rows:
+        check_limit(kb, "dose_g_per_day", row["grams"], "dose_g_per_day")
     if rounding != "vials" and product is not None:
         waste_g, detail = _vials_to_open(product, day_rows, detail)
     for row in day_rows:
-        check_limit(kb, "dose_g_per_day", row["grams"], "dose_g_per_day")
         if concentration is not None:
             row["volume_ml"] = round(row["grams"] / concentration, 1)
     steps.append(

@@ -27,8 +27,28 @@ def round_to_step(total_g: float, step_g: float, max_g: float) -> tuple[float, s
     return nearest, note
 
 
+#: tables are built to a multiple of this many units (25.6 g); one per set of vial sizes, kept
+_TABLE_STEP_UNITS = 512
+_tables: dict[tuple[int, ...], tuple[list[int], list[int]]] = {}
+
+
 def _vial_table(limit_units: int, sizes_units: list[int]) -> tuple[list[int], list[int]]:
-    """Fewest vials for each reachable amount up to ``limit_units`` (unbounded knapsack)."""
+    """Fewest vials for each reachable amount up to at least ``limit_units`` (unbounded
+    knapsack). Every plan with a product asks for one (the vials to open), so the table of each
+    set of vial sizes is kept and grown when a larger dose needs it (tens of kilobytes each; at
+    most 64 sets are kept)."""
+    key = tuple(sizes_units)
+    table = _tables.get(key)
+    if table is None or len(table[0]) <= limit_units:
+        if table is None and len(_tables) >= 64:  # bounded: a server sees few products
+            _tables.clear()
+        limit = -(-(limit_units + 1) // _TABLE_STEP_UNITS) * _TABLE_STEP_UNITS
+        table = _build_table(limit, sizes_units)
+        _tables[key] = table
+    return table
+
+
+def _build_table(limit_units: int, sizes_units: list[int]) -> tuple[list[int], list[int]]:
     inf = 1 << 30
     count = [inf] * (limit_units + 1)
     last = [0] * (limit_units + 1)
