@@ -65,6 +65,18 @@ PATIENTS: tuple[dict[str, Any], ...] = (
 )
 
 
+#: GBS findings that fill the prognostic models (EGRIS, mEGOS at admission), as the bundled
+#: GBS example gives them: the GBS recommendation computes the scores from them
+GBS_FINDINGS: dict[str, Any] = {
+    "able_to_walk_unaided": False,
+    "days_since_onset": 5,
+    "days_onset_to_admission": 4,
+    "facial_or_bulbar_weakness": True,
+    "mrc_sum_score": 38,
+    "preceding_diarrhoea": False,
+}
+
+
 def main_path_requests(kb: KnowledgeBase) -> Iterator[dict[str, Any]]:
     """Requests for every indication x regimen (and the default choice) of the main
     conditions x jurisdiction x patient."""
@@ -85,6 +97,8 @@ def main_path_requests(kb: KnowledgeBase) -> Iterator[dict[str, Any]]:
                         }
                         if regimen is not None:
                             request["regimen"] = regimen
+                        if condition_id == "gbs":
+                            request["findings"] = GBS_FINDINGS
                         yield request
 
 
@@ -141,7 +155,7 @@ MAIN_DESCRIBED = (
     "The recommendations for GBS, CIDP, MMN, myasthenia gravis and dermatomyositis (every "
     "indication and regimen, in every jurisdiction, for six patients: an adult, obesity, older "
     "age with diabetes and kidney disease, IgA deficiency with anti-IgA antibodies, heart failure "
-    "with thrombosis history, a child)"
+    "with thrombosis history, a child; GBS with the EGRIS and mEGOS items)"
 )
 
 
