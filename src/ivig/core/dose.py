@@ -224,9 +224,12 @@ def _vials_to_open(product: Any, day_rows: list[dict[str, Any]], detail: str) ->
         return 0.0, detail
     left = 0.0
     texts: list[str] = []
+    chosen: dict[float, dict[str, Any]] = {}  # the days mostly share one amount
     for row in day_rows:
-        choice = choose_vials(row["grams"], sizes, 0.0, float("inf"))
-        row["vials"] = choice["vials"]
+        choice = chosen.get(row["grams"])
+        if choice is None:
+            choice = chosen[row["grams"]] = choose_vials(row["grams"], sizes, 0.0, float("inf"))
+        row["vials"] = [dict(v) for v in choice["vials"]]
         left += choice["opened_g"] - row["grams"]
         text = " + ".join(f"{v['count']} x {v['size_g']:g} g" for v in choice["vials"])
         if text not in texts:
