@@ -128,3 +128,13 @@ def test_a_short_patient_and_a_rounding_above_the_maximum_are_said(kb: Knowledge
     assert dose is not None
     above = dose["total_g"] > dose["max_total_g"]
     assert above == any("above the regimen maximum" in w for w in ontario["warnings"])
+
+
+def test_a_product_without_pack_sizes_is_still_planned(kb: KnowledgeBase) -> None:
+    """Attack review: listing the vials to open made Alyglo, Gammar-P, Intratect 5 % and
+    Subcuvia (no pack sizes in the knowledge base) refuse the whole recommendation."""
+    for product in ("alyglo", "intratect-5"):
+        rec = recommend(kb, {**GBS, "jurisdiction": "au", "product": product})
+        assert rec["dose"] is not None and rec["dose"]["product"] == product
+        assert "vials not counted" in rec["dose"]["rounding"]["detail"]
+        assert all("vials" not in d for d in rec["dose"]["days"])

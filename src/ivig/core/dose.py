@@ -219,9 +219,10 @@ def _vials_to_open(product: Any, day_rows: list[dict[str, Any]], detail: str) ->
     from ivig.core.catalogue import vial_sizes_g
     from ivig.core.rounding import choose_vials
 
-    sizes = vial_sizes_g(product)
-    if not sizes:
-        return 0.0, detail
+    try:
+        sizes = vial_sizes_g(product)
+    except InputError:  # no pack sizes known: the dose is planned, the vials are not counted
+        return 0.0, f"{detail}; no pack sizes of {product['name']} known: vials not counted"
     left = 0.0
     texts: list[str] = []
     chosen: dict[float, dict[str, Any]] = {}  # the days mostly share one amount
