@@ -156,3 +156,48 @@ def test_a_critical_order_check_gives_a_critical_card_that_says_why(
     assert "within" not in card["summary"]
     assert card["summary"].split(": ", 1)[1][:40] == finding["message"][:40]
     assert finding["message"] in card["detail"]
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        {"grams_per_day": 34, "days": 10**400},
+        {"grams_per_day": 34, "days": 367},
+        {"grams_per_day": 34, "days": True},
+        {"total_g": "170"},
+        {"total_g": 1e308},
+        {"total_g": 170, "interval_weeks": 1e-300},
+        {"rate_ml_per_h": 1.7e308},
+    ],
+    ids=[
+        "10^400 days",
+        "367 days",
+        "days true",
+        "grams as text",
+        "1e308 g",
+        "1e-300 weeks",
+        "1.7e308 mL/h",
+    ],
+)
+def test_the_api_refuses_orders_no_one_can_give(client: Any, order: dict[str, Any]) -> None:
+    """Attack review: a 400-digit day count was a 500; text and booleans were read as numbers;
+    1e308 g gave nulls and 300-digit multipliers."""
+    body = {"request": GBS, "order": order}
+    response = client.post("/api/check-order", json=body, headers={"Authorization": "Bearer t"})
+    assert response.status_code == 422, response.text
+    assert "order" in response.text
+
+
+def test_the_cli_refuses_a_400_digit_day_count_without_a_traceback() -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    ivig = str(Path(sys.executable).parent / "ivig")
+    days = "1" + "0" * 400
+    cmd = [ivig, "check-order", "examples/gbs-non-ambulant.yaml", "--grams-per-day", "34"]
+    out = subprocess.run(
+        [*cmd, "--days", days], check=False, cwd=root, capture_output=True, text=True
+    )
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "order.days" in out.stderr and "1 to 366" in out.stderr

@@ -145,14 +145,33 @@ class OrderCheck(TypedDict):
     recommendation: dict[str, Any]
 
 
+#: engineering bounds of an order's figures (not clinical limits: an order far above the policy
+#: must stay checkable, so these only refuse what no order can be)
+ORDER_BOUNDS: dict[str, tuple[float, float, str]] = {
+    "grams_per_day": (0.0, 100_000.0, "g"),
+    "total_g": (0.0, 100_000.0, "g"),
+    "interval_weeks": (1 / 7, 520.0, "weeks"),
+    "rate_ml_per_h": (0.0, 100_000.0, "mL/h"),
+    "days": (1.0, 366.0, "days"),
+}
+
+
 def _positive(order: Mapping[str, Any], name: str) -> float | None:
     value = order.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InputError(f"order.{name}", value, "a number")
-    if value <= 0:
-        raise InputError(f"order.{name}", value, "a number above 0")
+    low, high, unit = ORDER_BOUNDS[name]
+    allowed = (
+        f"a number above {low:g} and at most {high:g}"
+        if low == 0
+        else (f"a number from {low:.4g} to {high:g}")
+    )
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InputError(f"order.{name}", value, allowed, unit)
+    if isinstance(value, int) and not -(10**18) < value < 10**18:  # math.isfinite overflows
+        raise InputError(f"order.{name}", "(a number of more than 18 digits)", allowed, unit)
+    if not math.isfinite(value) or value <= 0 or value < low or value > high:
+        raise InputError(f"order.{name}", value, allowed, unit)
     return float(value)
 
 
@@ -175,7 +194,7 @@ def validate_order(order: Mapping[str, Any]) -> Order:
     days = _positive(order, "days")
     if days is not None:
         if days != int(days):
-            raise InputError("order.days", order["days"], "a whole number of days, 1 or more")
+            raise InputError("order.days", order["days"], "a whole number of days, 1 to 366")
         out["days"] = int(days)
     if "grams_per_day" in out and "days" not in out:
         raise InputError("order.days", None, "the number of days of grams_per_day")
@@ -213,8 +232,9 @@ def _g(value: float) -> str:
 
 
 def _over(value: float, limit: float, tolerance_pct: float) -> bool:
-    """``value`` above ``limit`` by more than ``tolerance_pct`` (grams to 0.01 g)."""
-    return value > limit * (1 + tolerance_pct / 100.0) + _EPS_G
+    """``value`` above ``limit`` by more than ``tolerance_pct``, grams compared to the plan's
+    own rounding (each day to 0.01 g, the last day taking the remainders)."""
+    return value > limit * (1 + tolerance_pct / 100.0) + _EPS_COURSE_G
 
 
 # --- course total ----------------------------------------------------------------------------

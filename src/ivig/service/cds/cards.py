@@ -234,18 +234,32 @@ def _no_dose_card(
 _RANK = {"info": 0, "warning": 1, "critical": 2}
 
 
+#: which critical finding leads a card's summary (lower first)
+_LEAD = {
+    "excluded_product": 0,
+    "product_route_mismatch": 1,
+    "rate_above_label_maximum": 2,
+    "rate_above_sc_maximum": 3,
+    "rate_above_at_risk_ceiling": 4,
+    "above_regimen_maximum": 5,
+}
+
+
 def _dose_summary(rec: Mapping[str, Any], name: str, check: Mapping[str, Any] | None) -> str:
     dose = rec["dose"]
     route = "IVIg" if dose["route"] == "iv" else "SCIg"
     prefix = "Provisional: " if rec.get("plan_status") == "provisional" else ""
-    # a critical finding the ratio below cannot show (product, daily amount, intensity, rate)
-    # leads the summary, an excluded product first
+    # the summary leads with the most telling critical finding: an excluded product or a wrong
+    # route, then a rate, then a total above the maximum (as "N x over", both doses shown), then
+    # the daily amount or intensity; the count of the other critical findings follows
     critical = sorted(
         (f for f in (check or {}).get("findings", []) if f["severity"] == "critical"),
-        key=lambda f: f["code"] != "excluded_product",
+        key=lambda f: _LEAD.get(f["code"], len(_LEAD)),
     )
+    more = f" (+{len(critical) - 1} more critical)" if len(critical) > 1 else ""
     if critical and critical[0]["code"] != "above_regimen_maximum":
-        return f"{prefix}{route} for {name}: {critical[0]['message']}"
+        return f"{prefix}{route} for {name}{more}: {critical[0]['message']}"
+    name += more
     if check and check.get("ratio") is not None:
         ordered, policy = check["ordered_grams_per_day"], check["policy_grams_per_day"]
         ratio = float(check["ratio"])

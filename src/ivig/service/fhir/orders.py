@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ivig.errors import InputError
 from ivig.service.fhir.medication import MedicationMatch, classify_medication, resolve_medication
 from ivig.service.fhir.record import Record, Resource, codings, parse_date
 from ivig.service.fhir.units import reading_value
@@ -194,12 +195,26 @@ def _timing(dosage: Mapping[str, Any]) -> tuple[int | None, float | None]:
     if period_days is not None and period_days >= 7:
         return 1, period_days / 7
     if isinstance(count, int) and count >= 1:
-        return count, None
+        return _days(count, "timing.repeat.count"), None
     if isinstance(bounds, dict) and bounds.get("code") == "d":
         value = bounds.get("value")
         if isinstance(value, int | float) and value >= 1:
-            return int(value), None
+            return _days(value, "timing.repeat.boundsDuration.value"), None
     return None, None
+
+
+def _days(value: float, element: str) -> int:
+    """A number of days from the draft, refused above a year (no course is longer; a larger
+    figure would overflow the grams it multiplies)."""
+    if value > 366:
+        shown: object = value if value < 10**18 else "(a number of more than 18 digits)"
+        raise InputError(
+            f"draftOrders MedicationRequest.dosageInstruction.{element}",
+            shown,
+            "a whole number of days from 1 to 366",
+            "days",
+        )
+    return int(value)
 
 
 def ordered_regimen(

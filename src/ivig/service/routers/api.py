@@ -80,11 +80,13 @@ class OrderBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     product: str | None = None
-    grams_per_day: float | None = Field(None, gt=0, description="g per day (with days)")
-    days: int | None = Field(None, gt=0)
-    total_g: float | None = Field(None, gt=0)
-    interval_weeks: float | None = Field(None, gt=0)
-    rate_ml_per_h: float | None = Field(None, gt=0)
+    grams_per_day: float | None = Field(
+        None, strict=True, gt=0, le=100_000, description="g per day (with days)"
+    )
+    days: int | None = Field(None, strict=True, ge=1, le=366)
+    total_g: float | None = Field(None, strict=True, gt=0, le=100_000)
+    interval_weeks: float | None = Field(None, strict=True, ge=1 / 7, le=520)
+    rate_ml_per_h: float | None = Field(None, strict=True, gt=0, le=100_000)
 
 
 class CheckOrderBody(BaseModel):

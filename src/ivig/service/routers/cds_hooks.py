@@ -179,6 +179,12 @@ async def call_service(
     return IvigJSONResponse({"cards": result})
 
 
+#: immunoglobulin orders checked in one hook call: a real order set holds one or two; each costs
+#: a few milliseconds on the event loop and reads every draft, so a body of hundreds of copies
+#: must not block the worker (the others get one card saying they were not checked)
+MAX_IG_ORDERS = 5
+
+
 async def _order_service(
     state: ServiceState, hook: str, hook_request: dict[str, Any]
 ) -> list[dict[str, Any]] | IvigJSONResponse:
@@ -224,8 +230,21 @@ async def _order_service(
             "problems": [{"field": f"prefetch.{k}", "message": "needed"} for k in exc.keys],
         }
         return IvigJSONResponse(body_412, status_code=412)
-    for order in orders:  # pure computation of a few milliseconds: run on the event loop
+    checked, skipped = orders[:MAX_IG_ORDERS], orders[MAX_IG_ORDERS:]
+    for order in checked:  # pure computation of a few milliseconds: run on the event loop
         cards += _order_cards(state, resources + drafts, order, context["patientId"], full_urls)
+    if skipped:
+        cards.append(
+            K.error_card(
+                state.kb,
+                state.settings.knowledge_url,
+                f"{len(skipped)} more immunoglobulin order(s) not checked: at most "
+                f"{MAX_IG_ORDERS} are checked in one call ("
+                + ", ".join(record.ref(o) for o in skipped[:5])
+                + (" ..." if len(skipped) > 5 else "")
+                + ")",
+            )
+        )
     return cards
 
 
@@ -259,11 +278,13 @@ def _order_cards(
         )
         request = validate(found["request"])
         rec = recommend_request(kb, request)
+        dose = rec.get("dose")
+        ordered = found["ordered"] or {}
+        if dose and "total_g" not in ordered:  # a dose per kg: on the plan's dosing weight
+            ordered = _per_kg_order(state, resources, full_urls, order, ordered, dose, found)
         check = (
-            check_order(
-                kb, request, found["ordered"] or {}, tolerance_pct=settings.order_tolerance_pct
-            )
-            if rec.get("dose")
+            check_order(kb, request, ordered, tolerance_pct=settings.order_tolerance_pct)
+            if dose
             else None
         )
     except InvalidRequestError as exc:
@@ -291,6 +312,37 @@ def _order_cards(
         web_base=settings.public_base_url,
         form_secret=state.form_secret,
     )
+
+
+def _per_kg_order(
+    state: ServiceState,
+    resources: list[dict[str, Any]],
+    full_urls: dict[int, str],
+    order: dict[str, Any],
+    ordered: dict[str, Any],
+    dose: Any,
+    found: dict[str, Any],
+) -> dict[str, Any]:
+    """The draft read again with the plan's dosing weight, so that a dose in g/kg is checked
+    (an order of 20 g/kg x 5 days was "no dose to compare"); the note says so."""
+    from ivig.service.fhir.orders import ordered_regimen
+    from ivig.service.fhir.record import Record
+
+    weight_kg = float(dose["dosing_weight_kg"])
+    again = ordered_regimen(
+        state.kb,
+        Record(resources, full_urls),
+        order,
+        product=ordered.get("product"),
+        dosing_weight_kg=weight_kg,
+    )
+    if "total_g" not in again:
+        return ordered
+    found["notes"] = [
+        *found["notes"],
+        f"the order's dose per kg is read on the plan's dosing weight of {weight_kg:g} kg",
+    ]
+    return again
 
 
 def _review_cards(state: ServiceState, patient_id: str) -> list[dict[str, Any]]:
