@@ -27,6 +27,7 @@ import pytest
 
 from ivig.core.catalogue import vial_sizes_g
 from ivig.knowledge import KnowledgeBase
+from tests._helpers.label_facts import assert_label_value
 
 #: (product, field, values the verified fact holds, source key)
 ROWS: list[tuple[str, str, dict[str, Any], str]] = [
@@ -74,19 +75,12 @@ VIAL_SIZES_G: dict[str, list[float]] = {
 }
 
 
-def _source_ids(fact: dict[str, Any]) -> list[str]:
-    return [ref if isinstance(ref, str) else ref["id"] for ref in fact["sources"]]
-
-
 @pytest.mark.parametrize(("product_id", "field", "expected", "source_id"), ROWS)
 def test_label_value_is_held_verified_and_cites_the_label(
     kb: KnowledgeBase, product_id: str, field: str, expected: dict[str, Any], source_id: str
 ) -> None:
     """A fact with the value read in the label exists, cites that label and is verified."""
-    facts: list[dict[str, Any]] = kb.product(product_id)[field]  # type: ignore[literal-required]
-    matching = [f for f in facts if all(f.get(k) == v for k, v in expected.items())]
-    assert matching, (product_id, field, expected)
-    assert any(source_id in _source_ids(f) and f["verified"] is True for f in matching)
+    assert_label_value(kb, product_id, field, expected, source_id)
 
 
 @pytest.mark.parametrize("source_id", sorted(SOURCE_HOSTS))

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from ivig.knowledge import KnowledgeBase
+from tests._helpers.label_facts import assert_label_value, source_ids
 
 #: (product, field, values the verified fact holds, source key)
 LIST_ROWS: list[tuple[str, str, dict[str, Any], str]] = [
@@ -57,19 +58,12 @@ SOURCE_HOSTS = {
 }
 
 
-def _source_ids(fact: dict[str, Any]) -> list[str]:
-    return [ref if isinstance(ref, str) else ref["id"] for ref in fact["sources"]]
-
-
 @pytest.mark.parametrize(("product_id", "field", "expected", "source_id"), LIST_ROWS)
 def test_label_value_is_held_verified_and_cites_the_label(
     kb: KnowledgeBase, product_id: str, field: str, expected: dict[str, Any], source_id: str
 ) -> None:
     """A fact with the value read in the label exists, cites that label and is verified."""
-    facts: list[dict[str, Any]] = kb.product(product_id)[field]  # type: ignore[literal-required]
-    matching = [f for f in facts if all(f.get(k) == v for k, v in expected.items())]
-    assert matching, (product_id, field, expected)
-    assert any(source_id in _source_ids(f) and f["verified"] is True for f in matching)
+    assert_label_value(kb, product_id, field, expected, source_id)
 
 
 @pytest.mark.parametrize(("product_id", "percent", "source_id"), CONCENTRATION_ROWS)
@@ -79,7 +73,7 @@ def test_concentration_is_the_labels_and_verified(
     """The product's concentration is the label's, cites that label and is verified."""
     concentration: dict[str, Any] = dict(kb.product(product_id)["concentration"])
     assert concentration["percent"] == percent
-    assert source_id in _source_ids(concentration)
+    assert source_id in source_ids(concentration)
     assert concentration["verified"] is True
 
 
