@@ -23,6 +23,7 @@ from ivig.contract import validate_request
 from ivig.core.recommend import recommend
 from ivig.knowledge import KnowledgeBase
 from ivig.service.fhir.read import bundle_resources, read_resources
+from ivig.service.routers.cds_hooks import MAX_IG_ORDERS
 from tests._helpers.cds_client import CdsClient, EhrFhirServer, corpus, dosed, ivig_draft, resources
 
 EHR_ISS = "https://ehr.example.org"  # the issuer the `live` service trusts (tests/service)
@@ -445,3 +446,68 @@ def test_a_missing_expires_in_does_not_fail_a_call(
     """CDS Hooks 2.0 fhirAuthorization: a call whose data can be had is answered."""
     client = CdsClient(live.url, es_signer, EHR_ISS, ehr, expires_in=None)
     assert _dose_card(_cards(client.call("order-sign", "us1", [ivig_draft()])))
+
+
+# -- attack review, December 2026: a dose per kg, 10^400 days, hundreds of drafts ----------
+
+
+def _gbs_policy(kb: KnowledgeBase) -> dict[str, Any]:
+    bundle = corpus("us_patient")
+    found = read_resources(
+        kb,
+        [e["resource"] for e in bundle["entry"]],
+        today=TODAY,
+        patient_id="us1",
+        order=ivig_draft(),
+        jurisdiction="au",
+    )
+    dose = recommend(kb, validate_request(found["request"]))["dose"]
+    assert dose is not None
+    return dict(dose)
+
+
+def _per_kg(draft: dict[str, Any], g_per_kg: float, days: int) -> dict[str, Any]:
+    out = dosed(draft, grams_per_day=1, days=days)
+    out["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"] = {
+        "value": g_per_kg, "unit": "g/kg", "system": "http://unitsofmeasure.org", "code": "g/kg",
+    }  # fmt: skip
+    return out
+
+
+def test_a_dose_per_kg_is_checked_on_the_plans_dosing_weight(
+    cds: CdsClient, kb: KnowledgeBase
+) -> None:
+    """20 g/kg a day for 5 days is ten times the 2 g/kg course (gbs-2g-5d): it was "no dose
+    to compare" (info); read on the plan's dosing weight it is critical."""
+    cards = _cards(cds.call("order-sign", "us1", [_per_kg(ivig_draft(), 4, 5)]))
+    dose_card = next(c for c in cards if c["source"]["topic"]["code"] == "dose")
+    assert dose_card["indicator"] == "critical"
+    weight = _gbs_policy(kb)["dosing_weight_kg"]
+    assert f"dosing weight of {weight:g} kg" in dose_card["detail"]
+    fine = _cards(cds.call("order-sign", "us1", [_per_kg(ivig_draft(), 0.4, 5)]))
+    assert (
+        next(c for c in fine if c["source"]["topic"]["code"] == "dose")["indicator"] != "critical"
+    )
+
+
+def test_a_course_of_more_days_than_a_year_is_a_card_not_a_500(cds: CdsClient) -> None:
+    draft = dosed(ivig_draft(), grams_per_day=30, days=5)
+    draft["dosageInstruction"][0]["timing"]["repeat"]["count"] = 10**400
+    cards = _cards(cds.call("order-sign", "us1", [draft]))
+    text = " ".join(c["summary"] + c.get("detail", "") for c in cards)
+    assert "timing.repeat.count" in text and "1 to 366" in text
+
+
+def test_hundreds_of_copies_of_a_draft_check_only_the_first_few(cds: CdsClient) -> None:
+    """250 copies of one order blocked the worker for seconds (each read every draft)."""
+    base = dosed(ivig_draft(), grams_per_day=30, days=5)
+    drafts = []
+    for n in range(40):
+        copy_n = copy.deepcopy(base)
+        copy_n["id"] = f"draft-{n}"
+        drafts.append(copy_n)
+    cards = _cards(cds.call("order-sign", "us1", drafts))
+    dose_cards = [c for c in cards if c["source"]["topic"]["code"] == "dose"]
+    assert len(dose_cards) <= MAX_IG_ORDERS
+    note = [c for c in cards if "not checked" in c["summary"]]
+    assert note and f"{40 - MAX_IG_ORDERS} more immunoglobulin order(s)" in note[0]["summary"]
