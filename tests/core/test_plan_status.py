@@ -138,3 +138,23 @@ def test_a_product_without_pack_sizes_is_still_planned(kb: KnowledgeBase) -> Non
         assert rec["dose"] is not None and rec["dose"]["product"] == product
         assert "vials not counted" in rec["dose"]["rounding"]["detail"]
         assert all("vials" not in d for d in rec["dose"]["days"])
+
+
+def test_the_order_sheet_says_a_frequency_and_a_review_once(kb: KnowledgeBase) -> None:
+    """The SC CIDP sheet read "every week (after stabilisation on IVIg)), every week" and
+    "first review in 26–26 weeks"."""
+    import re
+
+    from ivig.render.html import render_order_sheet
+
+    request: dict[str, Any] = {
+        "patient": {"sex": "female", "age_years": 50, "height_cm": 165, "weight_kg": 70},
+        "condition": "cidp", "indication": "cidp.maintenance", "phase": "maintenance",
+        "route": "sc", "jurisdiction": "us",
+        "findings": {"previous_ig_response": True, "baseline_measure_recorded": True},
+    }  # fmt: skip
+    text = re.sub(
+        r"\s+", " ", re.sub("<[^>]+>", " ", render_order_sheet(dict(recommend(kb, request))))
+    )
+    assert text.count("every week") == 1
+    assert "26–26" not in text and "first review in 26 weeks" in text

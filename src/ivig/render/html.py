@@ -91,7 +91,8 @@ def _dose(rec: dict[str, Any]) -> dict[str, Any] | None:
         "total": f"{grams(dose['total_g'])} g",
         "g_per_kg": f"{num(dose['g_per_kg'])} g/kg",
         "regimen": dose["regimen"]["label"],
-        "interval": every(interval),
+        # a label that already says how often ("every week") is not followed by it again
+        "interval": "" if "every" in dose["regimen"]["label"] else every(interval),
         "rounding": detail,
         "days": [
             {
@@ -158,7 +159,12 @@ def _review(rec: dict[str, Any]) -> str:
     parts = []
     first = review.get("first_review_weeks")
     if first:
-        parts.append(f"first review in {num(first['min'])}–{num(first['max'])} weeks")
+        span = (
+            num(first["min"])
+            if first["min"] == first["max"]
+            else (f"{num(first['min'])}–{num(first['max'])}")
+        )
+        parts.append(f"first review in {span} weeks")
     measures = ", ".join(m["name"] for m in review.get("measures", []))
     if measures:
         parts.append(f"measure at baseline and at review: {measures}")
