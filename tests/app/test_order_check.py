@@ -578,10 +578,12 @@ def test_a_rate_within_the_label_on_the_actual_weight_only_is_a_warning(
 def test_a_subcutaneous_rate_above_the_labels_sites_times_rate_is_critical(
     kb: KnowledgeBase,
 ) -> None:
-    """Gammagard Liquid SC (ggl-dose, ggl-sc): at most 8 sites x 30 mL/h per site = 240 mL/h."""
+    """Gammagard Liquid SC (ggl-dose, ggl-sc): at most 8 sites x 30 mL/h per site = 240 mL/h
+    for a patient who already infuses SC (later infusions)."""
     request = validate_request(
         {
-            "patient": {"sex": "female", "age_years": 50, "height_cm": 165, "weight_kg": 70},
+            "patient": {"sex": "female", "age_years": 50, "height_cm": 165, "weight_kg": 70,
+                        "first_infusion": False},
             "condition": "cidp", "indication": "cidp.maintenance", "phase": "maintenance",
             "route": "sc", "jurisdiction": "us", "product": "gammagard-liquid",
             "findings": {"previous_ig_response": True, "baseline_measure_recorded": True,

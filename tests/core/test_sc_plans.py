@@ -36,7 +36,10 @@ def test_a_dual_route_product_in_an_sc_plan_gets_its_sc_table(kb: KnowledgeBase)
         kb,
         _sc_cidp(
             product="gammagard-liquid",
-            patient={"labs": {"iga_g_per_l": 0.01, "anti_iga_antibodies": True}},
+            patient={
+                "labs": {"iga_g_per_l": 0.01, "anti_iga_antibodies": True},
+                "first_infusion": False,
+            },
         ),
     )
     assert rec["dose"] is not None and rec["dose"]["route"] == "sc"
@@ -100,3 +103,23 @@ def test_the_sc_sites_are_on_the_screen_and_the_order_sheet(kb: KnowledgeBase) -
     assert line in render_order_sheet(dict(rec))
     iv = recommend(kb, {**_sc_cidp(jurisdiction="us"), "route": "iv"})
     assert iv["infusion"] is None or sc_sites(dict(iv["infusion"])) == ""
+
+
+def test_an_sc_plan_with_nothing_stated_starts_at_the_first_sc_rates(kb: KnowledgeBase) -> None:
+    """Pharmacist re-review: the usual switch from IVIg (a week after the last IV dose) ran at
+    Hizentra's later CIDP rates (50 mL/h per site); its first-infusion rates are 20 mL per site
+    at 20 mL/h (hz-hcp). Stating ``first_infusion: false`` gives the later ones."""
+    first = recommend(kb, _sc_cidp(jurisdiction="us", product="hizentra"))
+    infusion = first["infusion"]
+    assert infusion is not None and infusion["first_infusion"] is True
+    assert infusion["rate_record"] == "hizentra-cidp-first"
+    assert infusion["sc"]["max_rate_ml_per_h_per_site"] == 20
+    assert "does not say the patient already infuses SC" in infusion["first_infusion_reason"]
+    later = recommend(
+        kb, _sc_cidp(jurisdiction="us", product="hizentra", patient={"first_infusion": False})
+    )
+    assert (
+        later["infusion"] is not None and later["infusion"]["rate_record"] == "hizentra-cidp-later"
+    )
+    iv = recommend(kb, {**_sc_cidp(jurisdiction="us"), "route": "iv"})
+    assert iv["infusion"] is None or iv["infusion"]["first_infusion"] is False

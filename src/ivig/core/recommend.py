@@ -493,6 +493,7 @@ def _dose_and_schedule(
         stated=patient.get("first_infusion"),
         product_switch=patient.get("product_switch"),
         weeks_since_last_infusion=patient.get("weeks_since_last_infusion"),
+        route=_regimen_route(kb, plan_id, regimen_id),
     )
     jurisdiction = request.get("jurisdiction", "international")
     region = kb.jurisdiction(jurisdiction).get("product_region")
@@ -541,6 +542,11 @@ def _dose_and_schedule(
         _warn_skipped(notes, skipped)
         return plan, infusion, candidate
     raise AssertionError("unreachable: the product-free plan either returns or raises")
+
+
+def _regimen_route(kb: KnowledgeBase, plan_id: str, regimen_id: str) -> str | None:
+    regimens = kb.indication(plan_id).get("regimens", [])
+    return next((str(r["route"]) for r in regimens if r["id"] == regimen_id), None)
 
 
 def _warn_skipped(notes: _Notes, skipped: list[str]) -> None:

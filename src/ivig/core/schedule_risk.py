@@ -69,14 +69,17 @@ def infer_first_infusion(
     product_switch: bool | None = None,
     previous_ig: bool | None = None,
     weeks_since_last_infusion: float | None = None,
+    route: str | None = None,
 ) -> FirstInfusionDecision:
     """Whether the first-infusion rules apply, in a stated order of rules (first match wins).
 
     1. a product switch; 2. more than the gap setting (8 weeks) since the last infusion; 3. the
     request says first infusion; 4. the request says not first; 5. no previous immunoglobulin;
-    6. a last infusion within the gap; 7. induction phase with nothing else known; 8. otherwise
-    (maintenance) the phase implies previous immunoglobulin. Facts that demand first-infusion
-    rules (switch, long gap) win over a request that says otherwise.
+    6. a subcutaneous plan with nothing stated (the usual switch from IVIg, a week after the last
+    IV dose: the label's first SC rates); 7. a last infusion within the gap; 8. induction phase
+    with nothing else known; 9. otherwise (maintenance) the phase implies previous
+    immunoglobulin. Facts that demand first-infusion rules (switch, long gap) win over a request
+    that says otherwise.
     """
     weeks = _check_weeks(weeks_since_last_infusion)
     gap = _setting(kb, "first_infusion_gap_weeks")
@@ -111,6 +114,15 @@ def infer_first_infusion(
             True,
         ),
         (previous_ig is False, True, "no_previous_ig", "no previous immunoglobulin", [], True),
+        (
+            route == "sc",
+            True,
+            "first_sc",
+            "a subcutaneous plan and the request does not say the patient already infuses SC: "
+            "the label's first SC infusion rules apply (state first_infusion: false if so)",
+            [],
+            True,
+        ),
         (
             weeks is not None,
             False,
