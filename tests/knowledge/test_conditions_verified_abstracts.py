@@ -12,33 +12,19 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ivig.knowledge import KnowledgeBase
-
-
-def _source_ids(record: Mapping[str, Any]) -> set[str]:
-    return {ref if isinstance(ref, str) else ref["id"] for ref in record["sources"]}
+from tests._helpers.records import cited_ids, find
 
 
 def _by_id(records: Iterable[Mapping[str, Any]], ident: str) -> Mapping[str, Any]:
-    for record in records:
-        if record["id"] == ident:
-            return record
-    raise AssertionError(f"{ident} not found")
+    return find(records, "id", ident)
 
 
 def _evidence(kb: KnowledgeBase, indication: str, system: str) -> Mapping[str, Any]:
-    for entry in kb.indication(indication)["evidence"]:
-        if entry["system"] == system:
-            found: Mapping[str, Any] = entry
-            return found
-    raise AssertionError(f"{system} not in {indication}")
+    return find(kb.indication(indication)["evidence"], "system", system)
 
 
 def _alternative(kb: KnowledgeBase, indication: str, name: str) -> Mapping[str, Any]:
-    for entry in kb.indication(indication)["alternatives"]:
-        if entry["name"] == name:
-            found: Mapping[str, Any] = entry
-            return found
-    raise AssertionError(f"{name} not in {indication}")
+    return find(kb.indication(indication)["alternatives"], "name", name)
 
 
 def test_uk_colour_scheme_year_is_the_2011_update(kb: KnowledgeBase) -> None:
@@ -48,7 +34,7 @@ def test_uk_colour_scheme_year_is_the_2011_update(kb: KnowledgeBase) -> None:
     system = kb.evidence_system("uk_dh_colour")
     assert system["year"] == 2011
     assert "2008/2011" in system["name"]
-    assert "uk-dh-2011" in _source_ids(system)
+    assert "uk-dh-2011" in cited_ids(system)
     assert kb.source("uk-dh-2011")["tier"] == "primary"
     assert system["verified"] is True
 
@@ -60,7 +46,7 @@ def test_nhs_england_commissioning_policy_is_the_2021_one(kb: KnowledgeBase) -> 
     system = kb.evidence_system("uk_nhse_commissioning")
     assert system["year"] == 2021
     assert {level["id"] for level in system["levels"]} >= {"routinely_commissioned"}
-    assert "uk-nhse-2021" in _source_ids(system)
+    assert "uk-nhse-2021" in cited_ids(system)
     assert system["verified"] is True
 
 
@@ -73,7 +59,7 @@ def test_nmdar_encephalitis_is_an_ontario_option_at_2_g_per_kg(kb: KnowledgeBase
     )
     assert "option" in specific["note"]
     assert "2 g/kg over 2 to 5 days" in specific["note"]
-    assert "on-igum-nmdar" in _source_ids(specific)
+    assert "on-igum-nmdar" in cited_ids(specific)
     assert specific["verified"] is True
 
 
@@ -85,7 +71,7 @@ def test_acute_onset_cidp_exclusion_is_ruts_rule(kb: KnowledgeBase) -> None:
     assert exclusion["when"] == "days_since_onset >= 56"
     assert "8 weeks" in exclusion["text"]
     assert "three or more" in exclusion["text"]
-    assert "ruts-2010-trf" in _source_ids(exclusion)
+    assert "ruts-2010-trf" in cited_ids(exclusion)
     assert exclusion["verified"] is True
 
 
@@ -104,7 +90,7 @@ def test_cidp_plasma_exchange_is_strongly_recommended_after_ivig_and_steroids(
     if IVIg and corticosteroids are ineffective"."""
     alternative = _alternative(kb, "cidp.initial", "Plasma exchange")
     assert "Strongly recommended if IVIg and corticosteroids are ineffective" in alternative["note"]
-    assert "ean-pns-cidp-2021" in _source_ids(alternative)
+    assert "ean-pns-cidp-2021" in cited_ids(alternative)
     assert alternative["verified"] is True
 
 
@@ -123,7 +109,7 @@ def test_mmn_plasma_exchange_is_not_recommended(kb: KnowledgeBase) -> None:
     exchange and steroids appear to cause a worsening in the condition of patients with MMN"."""
     alternative = _alternative(kb, "mmn.induction", "Plasma exchange")
     assert alternative["note"].startswith("Not recommended")
-    assert "au-nba-criteria-mmn-v2" in _source_ids(alternative)
+    assert "au-nba-criteria-mmn-v2" in cited_ids(alternative)
     assert alternative["verified"] is True
 
 
@@ -134,7 +120,7 @@ def test_mmn_australian_category_seen_on_the_v3_era_page(kb: KnowledgeBase) -> N
     Both pages are marked superseded, and the note says so."""
     entry = _evidence(kb, "mmn.induction", "au_nba_category")
     assert entry["level"] == "1"
-    assert {"au-nba-criteria-mmn-v3", "au-nba-criteria-mmn-v2"} <= _source_ids(entry)
+    assert {"au-nba-criteria-mmn-v3", "au-nba-criteria-mmn-v2"} <= cited_ids(entry)
     assert entry["verified"] is True
     assert "superseded" in entry["note"]
 
@@ -145,7 +131,7 @@ def test_ibm_is_do_not_use_in_ontario(kb: KnowledgeBase) -> None:
     Myositis (IBM)"."""
     entry = _evidence(kb, "ibm.treatment", "ontario_igum")
     assert entry["level"] == "do_not_use"
-    assert {"on-igum-rheumatology", "on-igum-iim-cn94"} <= _source_ids(entry)
+    assert {"on-igum-rheumatology", "on-igum-iim-cn94"} <= cited_ids(entry)
     assert entry["verified"] is True
 
 
@@ -170,10 +156,10 @@ def test_gbs_category_and_mg_maintenance_criterion_from_australian_pages(kb: Kno
     for indication_id in ("gbs.initial", "gbs.treatment_related_fluctuation"):
         entry = _evidence(kb, indication_id, "au_nba_category")
         assert entry["level"] == "1", indication_id
-        assert "au-nba-criteria-gbs-v3" in _source_ids(entry), indication_id
+        assert "au-nba-criteria-gbs-v3" in cited_ids(entry), indication_id
         assert entry["verified"] is True, indication_id
     criterion = _by_id(kb.indication("mg.maintenance")["qualifying"], "others-failed")
-    assert "au-nba-criteria-mg-older" in _source_ids(criterion)
+    assert "au-nba-criteria-mg-older" in cited_ids(criterion)
     assert criterion["verified"] is True
     for source_id in (
         "au-nba-criteria-gbs-v3",
@@ -190,7 +176,7 @@ def test_lems_symptomatic_and_tumour_treatment_are_efns_2010(kb: KnowledgeBase) 
     optimal treatment of the underlying tumour is essential" (both good practice points)."""
     for name in ("3,4-diaminopyridine (amifampridine)", "Treatment of an underlying tumour"):
         alternative = _alternative(kb, "lems.short_term", name)
-        assert "efns-nmt-2010" in _source_ids(alternative), name
+        assert "efns-nmt-2010" in cited_ids(alternative), name
         assert alternative["verified"] is True, name
     assert kb.source("efns-nmt-2010")["tier"] == "primary"
 
@@ -199,7 +185,7 @@ def test_optic_neuritis_is_referred_to_the_nmosd_or_mogad_pathways(kb: Knowledge
     """bc-pbco-cns (British Columbia CNS condition list): "Optic Neuritis - Refer to NMOSD or
     MOGAD"."""
     alternative = _alternative(kb, "optic_neuritis.crion", "Assess for NMOSD or MOGAD")
-    assert "bc-pbco-cns" in _source_ids(alternative)
+    assert "bc-pbco-cns" in cited_ids(alternative)
     assert alternative["verified"] is True
 
 
@@ -210,5 +196,5 @@ def test_rasmussen_surgery_alternative_is_the_australian_text(kb: KnowledgeBase)
     and function loss"."""
     alternative = _alternative(kb, "rasmussen.treatment", "Epilepsy surgery")
     assert "hemispherectomy" in alternative["note"]
-    assert "au-nba-criteria-rasmussen" in _source_ids(alternative)
+    assert "au-nba-criteria-rasmussen" in cited_ids(alternative)
     assert alternative["verified"] is True

@@ -14,15 +14,12 @@ import pytest
 
 from ivig.core.review import review_course
 from ivig.knowledge import KnowledgeBase
+from tests._helpers.records import cited_ids, find
 
 
 def _review(kb: KnowledgeBase, indication: str) -> Mapping[str, Any]:
     review: Mapping[str, Any] = kb.indication(indication)["review"]
     return review
-
-
-def _source_ids(record: Mapping[str, Any]) -> set[str]:
-    return {ref["id"] for ref in record["sources"]}
 
 
 #: (indication, first review weeks min-max, interval weeks or None, source id and the text in it)
@@ -61,7 +58,7 @@ def test_review_period_is_the_one_in_the_source(
         assert "interval_weeks" not in review
     else:
         assert review["interval_weeks"] == {"min": interval, "max": interval}
-    assert source in _source_ids(review)
+    assert source in cited_ids(review)
     assert review["verified"] is True
 
 
@@ -87,11 +84,7 @@ def test_cidp_initial_review_stays_unverified(kb: KnowledgeBase) -> None:
 
 
 def _regimen(kb: KnowledgeBase, indication: str, regimen_id: str) -> Mapping[str, Any]:
-    for regimen in kb.indication(indication)["regimens"]:
-        if regimen["id"] == regimen_id:
-            found: Mapping[str, Any] = regimen
-            return found
-    raise AssertionError(f"{regimen_id} not in {indication}")
+    return find(kb.indication(indication)["regimens"], "id", regimen_id)
 
 
 def test_cidp_reinduction_is_ontarios_initial_dose(kb: KnowledgeBase) -> None:
@@ -99,7 +92,7 @@ def test_cidp_reinduction_is_ontarios_initial_dose(kb: KnowledgeBase) -> None:
     regimen = _regimen(kb, "cidp.relapse_after_trial_off", "cidp-reinduction-2g")
     assert regimen["dose_g_per_kg"]["min"] == regimen["dose_g_per_kg"]["max"] == 2
     assert (regimen["days"]["min"], regimen["days"]["max"]) == (2, 5)
-    assert "on-igum-cidp" in _source_ids(regimen)
+    assert "on-igum-cidp" in cited_ids(regimen)
     assert regimen["verified"] is True
 
 
@@ -113,7 +106,7 @@ def test_adem_relapse_doses_are_ontarios(kb: KnowledgeBase) -> None:
     assert (maintenance["dose_g_per_kg"]["min"], maintenance["dose_g_per_kg"]["max"]) == (0.4, 2)
     assert (maintenance["interval_weeks"]["min"], maintenance["interval_weeks"]["max"]) == (4, 6)
     for regimen in (induction, maintenance):
-        assert "on-igum-adem" in _source_ids(regimen)
+        assert "on-igum-adem" in cited_ids(regimen)
         assert regimen["verified"] is True
 
 
@@ -123,7 +116,7 @@ def test_cidp_taper_steps_are_the_trials(kb: KnowledgeBase) -> None:
     rule = next(r for r in kb.data["review_rules"] if r["id"] == "cidp-taper-steps")
     assert rule["steps_percent"] == [90, 75, 50, 25, 0]
     assert rule["step_weeks"] == 12
-    assert {"cidp-scig-taper", "markvardsen-2023-pubmed"} <= _source_ids(rule)
+    assert {"cidp-scig-taper", "markvardsen-2023-pubmed"} <= cited_ids(rule)
     assert rule["verified"] is True
 
 
