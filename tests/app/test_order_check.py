@@ -609,3 +609,30 @@ def test_the_plans_own_days_at_zero_tolerance_are_within_the_plan(kb: KnowledgeB
     result = check_order(kb, request, {"grams_per_day": first, "days": 5}, tolerance_pct=0)
     assert _codes(result)["within_policy"] == "info"
     assert f"{first * 5:g} g ordered is within 0 %" in _message(result, "within_policy")
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        {"total_g": 170.0},
+        {"grams_per_day": 85.0, "days": 2, "product": "privigen", "rate_ml_per_h": 300.0},
+        {"total_g": 1700.0, "product": "hizentra"},
+    ],
+)
+def test_a_plan_the_caller_already_has_gives_the_same_check(
+    kb: KnowledgeBase, order: dict[str, Any]
+) -> None:
+    """The CDS service passes the recommendation it composed for the request (issue 20: the
+    check composed it a second time); the check must come out exactly as when composed inside."""
+    request = _gbs()
+    plan = recommend(kb, request)
+    assert check_order(kb, request, order, plan=plan) == check_order(kb, request, order)
+
+
+def test_a_plan_for_a_named_product_is_not_taken_as_the_policy_plan(kb: KnowledgeBase) -> None:
+    """The policy plan is composed without the request's product; a plan composed with one
+    (here Gamunex-C, whose rates differ from the policy's first choice) is not reused."""
+    request = validate_request({**_gbs(), "product": "gamunex-c"})
+    with_product = recommend(kb, request)
+    order = {"total_g": 170.0, "product": "privigen", "rate_ml_per_h": 300.0}
+    assert check_order(kb, request, order, plan=with_product) == check_order(kb, request, order)

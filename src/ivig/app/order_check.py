@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
     from ivig.contract import Request
     from ivig.knowledge.base import KnowledgeBase
+    from ivig.results import Recommendation
 
 __all__ = [
     "FindingCode",
@@ -900,9 +901,14 @@ def check_order(
     order: Mapping[str, Any],
     *,
     tolerance_pct: float | None = None,
+    plan: Recommendation | None = None,
 ) -> OrderCheck:
     """The order beside the policy plan for ``request`` (validated against the contract);
-    ``tolerance_pct`` defaults to the knowledge base's (:func:`default_tolerance_pct`)."""
+    ``tolerance_pct`` defaults to the knowledge base's (:func:`default_tolerance_pct`).
+
+    ``plan``: the recommendation the caller already composed for this very ``request``. It is
+    the policy plan only when the request names no product (the policy plan is composed
+    without one), so it is used then and composed again otherwise."""
     from ivig.core.recommend import recommend
 
     tolerance = _checked_tolerance(kb, tolerance_pct)
@@ -911,7 +917,10 @@ def check_order(
     product_name = kb.product(product)["name"] if product else None  # raises on unknown ids
     policy_request = dict(request)
     policy_request.pop("product", None)
-    rec: dict[str, Any] = dict(recommend(kb, policy_request))  # type: ignore[arg-type]
+    if plan is not None and "product" not in request:
+        rec: dict[str, Any] = dict(plan)
+    else:
+        rec = dict(recommend(kb, policy_request))  # type: ignore[arg-type]
     result = _empty_result(rec, checked, tolerance)
     dose = rec.get("dose")
     findings: list[OrderFinding] = []

@@ -283,7 +283,7 @@ def _order_cards(
         if dose and "total_g" not in ordered:  # a dose per kg: on the plan's dosing weight
             ordered = _per_kg_order(state, resources, full_urls, order, ordered, dose, found)
         check = (
-            check_order(kb, request, ordered, tolerance_pct=settings.order_tolerance_pct)
+            check_order(kb, request, ordered, tolerance_pct=settings.order_tolerance_pct, plan=rec)
             if dose
             else None
         )
