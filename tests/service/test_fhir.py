@@ -216,3 +216,36 @@ def test_every_emitted_order_validates(
     )
     assert rec["dose"] is not None
     assert total == pytest.approx(rec["dose"]["total_g"], abs=0.01)
+
+
+def test_a_remembered_classification_is_the_one_computed(kb: KnowledgeBase) -> None:
+    """Classifications are remembered by the concept's codes, texts and the local codes (issue
+    20); each must equal the one computed afresh, and a local code must not leak from one call to
+    another."""
+    from ivig.service.fhir import medication as M
+
+    rx = "http://www.nlm.nih.gov/research/umls/rxnorm"
+    concepts: list[object] = [
+        {"text": "Privigen 10% 20 g"},
+        {"text": "WinRho SDF Rho(D) immune globulin intravenous"},
+        {"coding": [{"system": rx, "code": "X1"}]},
+        {"coding": [{"system": rx, "code": "X1", "display": "Hizentra 20%"}]},
+        {"coding": [{"system": 7, "code": ["J06BA02"]}], "text": "Heparin"},
+        "not a concept",
+    ]
+    for local in ((), ("X1",)):
+        for concept in concepts * 2:
+            assert M.classify_medication(kb, concept, local) == M._classify(kb, concept, local)
+    plain = {"coding": [{"system": rx, "code": "X1"}]}
+    assert M.classify_medication(kb, plain, ["X1"]) is not None
+    assert M.classify_medication(kb, plain) is None
+
+
+def test_the_memo_of_classifications_stays_bounded(kb: KnowledgeBase) -> None:
+    """An EHR (or an attacker) sending ever new medication texts cannot grow the memo past its
+    bound."""
+    from ivig.service.fhir import medication as M
+
+    for n in range(M.MEMO_SIZE + 50):
+        M.classify_medication(kb, {"text": f"drug {n}"})
+    assert 0 < len(M._memos[id(kb)][1]) <= M.MEMO_SIZE

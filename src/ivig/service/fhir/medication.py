@@ -162,13 +162,51 @@ def _local(concept: object, local_codes: Iterable[str]) -> str | None:
     return None
 
 
+#: distinct medication concepts remembered per knowledge base (a patient's medication history
+#: names the same few again and again, in every call); the memo is emptied when full
+MEMO_SIZE = 4096
+_memos: dict[int, tuple[KnowledgeBase, dict[tuple[object, ...], MedicationMatch | None]]] = {}
+
+
+def _concept_key(concept: object, local_codes: Iterable[str]) -> tuple[object, ...]:
+    """Everything :func:`classify_medication` reads of ``concept``: the (system, code) pairs,
+    the texts and the local codes."""
+    pairs = tuple(
+        (
+            c.get("system") if isinstance(c.get("system"), str) else None,
+            c.get("code") if isinstance(c.get("code"), str) else None,
+        )
+        for c in _codings(concept)
+    )
+    return (isinstance(concept, dict), pairs, tuple(_texts(concept)), tuple(local_codes))
+
+
 def classify_medication(
     kb: KnowledgeBase, concept: object, local_codes: Iterable[str] = ()
 ) -> MedicationMatch | None:
     """The class of the medication ``concept`` names; ``None``: not an immunoglobulin.
 
-    A specific immunoglobulin wins over everything; then codes win over words.
+    A specific immunoglobulin wins over everything; then codes win over words. The answer
+    depends only on the concept's codes and texts, and is remembered by them.
     """
+    local_codes = tuple(local_codes)
+    held = _memos.get(id(kb))
+    if held is None or held[0] is not kb:
+        if len(_memos) >= 8:  # knowledge bases loaded one after another (tests, reloads)
+            _memos.clear()
+        held = _memos[id(kb)] = (kb, {})
+    memo = held[1]
+    key = _concept_key(concept, local_codes)
+    if key not in memo:
+        if len(memo) >= MEMO_SIZE:
+            memo.clear()
+        memo[key] = _classify(kb, concept, local_codes)
+    return memo[key]
+
+
+def _classify(
+    kb: KnowledgeBase, concept: object, local_codes: Iterable[str]
+) -> MedicationMatch | None:
     hits = _by_code(kb, concept)
     local = _local(concept, local_codes)
     words = _by_text(kb, concept)
