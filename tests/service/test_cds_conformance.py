@@ -200,7 +200,9 @@ def test_a_400_day_old_weight_gets_a_warning_naming_its_date(
             res["id"] = "us-old"
         if "subject" in res:
             res["subject"] = {"reference": "Patient/us-old"}
-    cards = _cards(cds.call("order-select", "us-old", [ivig_draft()]))
+    cards = _cards(
+        cds.call("order-select", "us-old", [ivig_draft(subject={"reference": "Patient/us-old"})])
+    )
     stale = [c for c in cards if c["source"]["topic"]["code"] == "data-age"]
     assert stale and stale[0]["indicator"] == "warning"
     assert "2025-10-18" in stale[0]["summary"]
@@ -418,7 +420,9 @@ def test_an_unusable_optional_lab_is_skipped_with_a_note_not_a_failed_card(
             res["id"] = "us-lab"
         if "subject" in res:
             res["subject"] = {"reference": "Patient/us-lab"}
-    cards = _cards(cds.call("order-sign", "us-lab", [ivig_draft()]))
+    cards = _cards(
+        cds.call("order-sign", "us-lab", [ivig_draft(subject={"reference": "Patient/us-lab"})])
+    )
     card = _dose_card(cards)
     assert "egfr_ml_per_min_1_73m2 from Observation/us-egfr skipped" in card["detail"]
     assert not [c for c in cards if c["source"]["topic"]["code"] == "cannot-check"]

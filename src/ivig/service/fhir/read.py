@@ -34,6 +34,7 @@ from ivig.service.fhir.observations import (
 )
 from ivig.service.fhir.orders import classify_order, ig_orders, infer_phase, ordered_regimen
 from ivig.service.fhir.record import Record, Resource, codings, parse_date, texts
+from ivig.service.fhir.scope import check_order_patient, own_resources, pick_patient
 
 if TYPE_CHECKING:
     from ivig.knowledge.base import KnowledgeBase
@@ -146,15 +147,6 @@ def _age_years(record: Record, patient: Resource, today: dt.date) -> int:
             f"{youngest} is used — give the full date to remove the doubt"
         )
     return youngest
-
-
-def _pick_patient(record: Record, patient_id: str | None) -> Resource:
-    patients = record.of_type("Patient")
-    if patient_id is not None:
-        patients = [p for p in patients if p.get("id") == patient_id] or patients
-    if not patients:
-        raise MissingFieldError("Patient", "the request (sex, age)")
-    return patients[0]
 
 
 def _read_patient(record: Record, patient: Resource, today: dt.date) -> dict[str, Any]:
@@ -277,7 +269,15 @@ def read_resources(
     against the contract and the knowledge base by the caller.
     """
     record = Record(resources, full_urls or {})
-    patient = _read_patient(record, _pick_patient(record, patient_id), today)
+    chosen = pick_patient(record, patient_id)
+    kept, left_out = own_resources(record, chosen, resources)
+    if left_out:  # another patient's data: never read, and the card says so
+        record = Record(kept, full_urls or {})
+        record.notes.extend(left_out)
+        record.cautions.extend(left_out)
+    if order is not None:
+        check_order_patient(record, chosen, order)
+    patient = _read_patient(record, chosen, today)
     body, labs, findings, risks = read_observations(kb, record)
     if "weight_kg" not in body:
         raise MissingFieldError("Observation (LOINC 29463-7)", "the dosing weight", "kg")
