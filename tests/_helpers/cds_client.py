@@ -181,8 +181,10 @@ class CdsClient:
         *,
         prefetch: dict[str, Any] | None = None,
         draft_urls: list[str] | None = None,
+        selections: list[str] | None = None,
     ) -> httpx.Response:
-        """Call the service for ``hook`` with ``drafts`` (fullUrls given or urn:uuid made)."""
+        """Call the service for ``hook`` with ``drafts`` (fullUrls given or urn:uuid made); on
+        order-select every draft is selected unless ``selections`` says which."""
         urls = draft_urls or [f"urn:uuid:{uuid.uuid4()}" for _ in drafts]
         context: dict[str, Any] = {
             "userId": "Practitioner/pr-1",
@@ -194,7 +196,7 @@ class CdsClient:
             },
         }
         if hook == "order-select":
-            context["selections"] = [
+            context["selections"] = selections or [
                 f"MedicationRequest/{d['id']}" if "id" in d else u
                 for u, d in zip(urls, drafts, strict=True)
             ]

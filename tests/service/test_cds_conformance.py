@@ -184,6 +184,36 @@ def test_a_tenfold_overdose_at_order_sign_is_critical_naming_both_doses(
     assert "within 10 %" in card["summary"]
 
 
+@pytest.mark.parametrize("hook", ["order-select", "order-sign"])
+def test_an_order_whose_medication_is_a_draft_entry_of_its_own_is_checked(
+    cds: CdsClient, kb: KnowledgeBase, hook: str
+) -> None:
+    """An EHR sends the selected order and the Medication it references (by urn:uuid) as two
+    draftOrders entries, and selects only the order: the Medication must still be read (on
+    order-select the tenfold order had no card at all)."""
+    policy = recommend(kb, validate_request(_us_request(kb)["request"]))["dose"]
+    assert policy is not None
+    per_day = round(policy["total_g"] / 5, 2)
+    medication = {
+        "resourceType": "Medication",
+        "code": {"text": "Privigen 10% immune globulin intravenous (human)"},
+    }
+    draft = dosed(ivig_draft(), grams_per_day=round(10 * per_day), days=5)
+    del draft["medicationCodeableConcept"]
+    med_url = "urn:uuid:6f1c0000-0000-4000-8000-000000000001"
+    draft["medicationReference"] = {"reference": med_url}
+    response = cds.call(
+        hook,
+        "us1",
+        [draft, medication],
+        draft_urls=["urn:uuid:6f1c0000-0000-4000-8000-000000000002", med_url],
+        selections=["MedicationRequest/draft-1"],
+    )
+    card = _dose_card(_cards(response))
+    assert card["indicator"] == "critical"
+    assert f"{round(10 * per_day):g} g/day ordered" in card["summary"]
+
+
 # -- defect 5: stale data used silently ------------------------------------------------------
 
 

@@ -195,18 +195,18 @@ async def _order_service(
 
     context = hook_request["context"]
     full_urls: dict[int, str] = {}
+    # every draft resource stays readable (a selected order's Medication is a draft entry of
+    # its own, named by a urn:uuid); only the selected orders are checked
     drafts = bundle_resources(context["draftOrders"], "context.draftOrders", full_urls)
+    record = Record(drafts, full_urls)
+    to_check = [d for d in drafts if d.get("resourceType") == "MedicationRequest"]
     if hook == "order-select":
         chosen = set(context["selections"])
-        record = Record(drafts, full_urls)
-        drafts = [d for d in drafts if record.ref(d) in chosen or _named(d, full_urls) & chosen]
-    record = Record(drafts, full_urls)
+        to_check = [d for d in to_check if record.ref(d) in chosen or _named(d, full_urls) & chosen]
     codes = state.settings.ig_medication_codes
     cards: list[dict[str, Any]] = []
     orders = []
-    for draft in drafts:
-        if draft.get("resourceType") != "MedicationRequest":
-            continue
+    for draft in to_check:
         match = classify_order(state.kb, record, draft, codes)
         if match is None:
             continue
