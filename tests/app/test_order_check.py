@@ -479,15 +479,18 @@ def test_a_low_order_that_is_not_a_unit_slip_gets_no_hint(kb: KnowledgeBase) -> 
     assert "did you mean" not in _message(tiny, "below_policy")
 
 
-def test_a_subcutaneous_rate_is_compared_with_the_schedule_only(kb: KnowledgeBase) -> None:
-    """Hizentra's maximum is a rate per site (hizentra-cidp-later; hz-hcp) times the plan's
-    sites, so a faster total rate is above the schedule (a warning), not above a label maximum."""
+def test_a_subcutaneous_rate_is_compared_per_site_not_with_an_iv_maximum(
+    kb: KnowledgeBase,
+) -> None:
+    """Hizentra's maximum is a rate per site (hizentra-cidp-later; hz-hcp) times the sites, so a
+    total rate three times the schedule's is judged per site (critical: more sites than the plan
+    sets up), never against an IV label maximum in mg/kg/min."""
     request = validate_request({**_cidp_maintenance(), "route": "sc"})
     infusion = _infusion(kb, request, "hizentra")
     assert infusion["route"] == "sc"
     rate = 3 * max(s["rate_ml_per_h"] for s in infusion["steps"])
     result = check_order(kb, request, {"product": "hizentra", "rate_ml_per_h": rate})
-    assert _codes(result)["rate_above_schedule"] == "warning"
+    assert _codes(result)["rate_above_sc_maximum"] == "critical"
     assert "rate_above_label_maximum" not in _codes(result)
 
 
@@ -597,6 +600,38 @@ def test_a_subcutaneous_rate_above_the_labels_sites_times_rate_is_critical(
     assert "8 sites x 30 mL/h per site = 240 mL/h" in _message(result, "rate_above_sc_maximum")
     ok = check_order(kb, request, {**order, "rate_ml_per_h": 200})
     assert "rate_above_sc_maximum" not in _codes(ok)
+
+
+def test_a_subcutaneous_rate_beyond_the_plans_sites_is_critical_when_the_label_has_no_limit(
+    kb: KnowledgeBase,
+) -> None:
+    """Hizentra for CIDP (hz-hcp): at most 20 mL/h per site at the first infusions, and the
+    label record gives no number of sites. A pharmacist found 1,000 mL/h ordered only warned;
+    above the plan's sites x 20 mL/h it is critical and says how many sites it would need."""
+    request = validate_request(
+        {
+            "patient": {"sex": "male", "age_years": 44, "height_cm": 182, "weight_kg": 80,
+                        "product_switch": True},
+            "condition": "cidp", "indication": "cidp.maintenance", "phase": "maintenance",
+            "route": "sc", "jurisdiction": "us", "product": "hizentra",
+            "findings": {"previous_ig_response": True, "baseline_measure_recorded": True,
+                         "anti_mag_antibodies": False},
+        }
+    )  # fmt: skip
+    dose = _dose(kb, request)
+    infusion = recommend(kb, request)["infusion"]
+    assert infusion is not None
+    sc = infusion["sc"]
+    assert sc is not None and sc["max_rate_ml_per_h_per_site"] == 20 and not sc["max_sites"]
+    planned = sc["sites"] * 20
+    order = {"product": "hizentra", "total_g": dose["total_g"], "interval_weeks": 1}
+    result = check_order(kb, request, {**order, "rate_ml_per_h": 1000})
+    assert _codes(result)["rate_above_sc_maximum"] == "critical"
+    message = _message(result, "rate_above_sc_maximum")
+    assert f"= {planned:g} mL/h" in message and "at least 50 sites" in message
+    assert "states no number of sites" in message
+    within = check_order(kb, request, {**order, "rate_ml_per_h": planned})
+    assert "rate_above_sc_maximum" not in _codes(within)
 
 
 def test_the_plans_own_days_at_zero_tolerance_are_within_the_plan(kb: KnowledgeBase) -> None:

@@ -816,18 +816,34 @@ def _rate_findings(
 
 
 def _rate_vs_sc_sites(infusion: Mapping[str, Any], rate_ml_per_h: float) -> OrderFinding | None:
-    """A subcutaneous rate above the label's most sites x its highest rate per site (when the
-    label gives both): critical."""
+    """A subcutaneous rate above the label's highest rate per site times the most sites it
+    allows: critical. Where the label gives no limit on the number of sites, the plan's sites
+    (from the label's volume per site) stand in for it, and the message says so: a faster order
+    needs more sites than the plan sets up."""
     sc = infusion.get("sc") or {}
-    sites, per_site = sc.get("max_sites"), sc.get("max_rate_ml_per_h_per_site")
-    if not sites or not per_site or rate_ml_per_h <= sites * per_site + _EPS_ML_PER_H:
+    per_site = sc.get("max_rate_ml_per_h_per_site")
+    if not per_site:
         return None
+    label_sites, plan_sites = sc.get("max_sites"), sc.get("sites")
+    sites = label_sites or plan_sites
+    if not sites or rate_ml_per_h <= sites * per_site + _EPS_ML_PER_H:
+        return None
+    needed = math.ceil(rate_ml_per_h / per_site - 1e-9)
+    plan = f"{plan_sites} site(s) at {sc.get('rate_ml_per_h_per_site'):g} mL/h each"
+    if label_sites:
+        limit = f"the label's {label_sites:g} sites x {per_site:g} mL/h per site"
+        tail = f" (the plan: {plan})"
+    else:
+        limit = f"the plan's {plan_sites} site(s) x the label's {per_site:g} mL/h per site"
+        tail = (
+            f"; it needs at least {needed} sites at the label's rate per site, and the label "
+            f"states no number of sites: confirm the sites (the plan: {plan})"
+        )
     return _finding(
         "rate_above_sc_maximum",
         "critical",
-        f"{rate_ml_per_h:g} mL/h ordered is above the label's {sites:g} sites x "
-        f"{per_site:g} mL/h per site = {sites * per_site:g} mL/h for {infusion['product_name']} "
-        f"(the plan: {sc.get('sites')} site(s) at {sc.get('rate_ml_per_h_per_site'):g} mL/h each)",
+        f"{rate_ml_per_h:g} mL/h ordered is above {limit} = {sites * per_site:g} mL/h for "
+        f"{infusion['product_name']}{tail}",
     )
 
 
