@@ -671,3 +671,35 @@ def test_a_plan_for_a_named_product_is_not_taken_as_the_policy_plan(kb: Knowledg
     with_product = recommend(kb, request)
     order = {"total_g": 170.0, "product": "privigen", "rate_ml_per_h": 300.0}
     assert check_order(kb, request, order, plan=with_product) == check_order(kb, request, order)
+
+
+def test_an_order_repeating_at_another_interval_is_compared_per_week(kb: KnowledgeBase) -> None:
+    """HyQvia 80 g every 4 weeks for an 80 kg CIDP patient whose plan is 0.2 g/kg every week
+    (cidp-maint-sc): 20 g a week against 16 g, 25 % over (a warning), not "5x the policy dose"
+    and "above the regimen maximum" (critical), which compared one dose with one weekly dose."""
+    request = validate_request(
+        {
+            "patient": {"sex": "male", "age_years": 44, "height_cm": 182, "weight_kg": 80,
+                        "product_switch": True},
+            "condition": "cidp", "indication": "cidp.maintenance", "phase": "maintenance",
+            "route": "sc", "product": "hyqvia", "jurisdiction": "international",
+            "findings": {"previous_ig_response": True, "baseline_measure_recorded": True,
+                         "anti_mag_antibodies": False},
+        }
+    )  # fmt: skip
+    dose = _dose(kb, request)
+    assert dose["total_g"] == 16 and dose["interval_weeks"] == 1
+    result = check_order(kb, request, {"product": "hyqvia", "total_g": 80, "interval_weeks": 4})
+    codes = _codes(result)
+    assert result["severity"] == "warning"
+    assert "above_regimen_maximum" not in codes and "above_policy" not in codes
+    assert codes["above_policy_intensity"] == "warning"
+    assert codes["above_single_dose_maximum"] == "warning"
+    assert result["compared_per"] == "week"
+    assert (result["difference_g"], result["ratio"]) == (4.0, 1.25)
+    assert (result["ordered_interval_weeks"], result["policy_interval_weeks"]) == (4, 1)
+    too_much = check_order(kb, request, {"product": "hyqvia", "total_g": 200, "interval_weeks": 4})
+    assert _codes(too_much)["above_regimen_intensity"] == "critical"
+    weekly = check_order(kb, request, {"product": "hyqvia", "total_g": 80, "interval_weeks": 1})
+    assert weekly["compared_per"] == "dose"
+    assert _codes(weekly)["above_regimen_maximum"] == "critical"

@@ -184,6 +184,21 @@ def test_a_tenfold_overdose_at_order_sign_is_critical_naming_both_doses(
     assert "within 10 %" in card["summary"]
 
 
+def test_a_course_over_other_days_is_summarised_by_its_total(
+    cds: CdsClient, kb: KnowledgeBase
+) -> None:
+    """The 2 g/kg course given over 2 days instead of the plan's 5 (gbs-2g-5d): the summary said
+    "85 g/day ordered, policy 34 g/day: within 10 %"; it compares the courses it judged."""
+    policy = recommend(kb, validate_request(_us_request(kb)["request"]))["dose"]
+    assert policy is not None and len(policy["days"]) == 5
+    total = policy["total_g"]
+    draft = dosed(ivig_draft(), grams_per_day=round(total / 2, 2), days=2)
+    card = _dose_card(_cards(cds.call("order-sign", "us1", [draft])))
+    assert f"{total / 2 * 2:g} g over 2 d ordered, policy {total:g} g over 5 d" in card["summary"]
+    assert "within 10 %" in card["summary"]
+    assert "g/day ordered" not in card["summary"]
+
+
 @pytest.mark.parametrize("hook", ["order-select", "order-sign"])
 def test_an_order_whose_medication_is_a_draft_entry_of_its_own_is_checked(
     cds: CdsClient, kb: KnowledgeBase, hook: str

@@ -67,6 +67,8 @@ FindingCode = Literal[
     "above_policy",
     "below_policy",
     "above_regimen_maximum",
+    "above_single_dose_maximum",
+    "compared_per_week",
     "above_daily_maximum",
     "matches_other_regimen",
     "days_outside_regimen",
@@ -127,6 +129,7 @@ class OrderCheck(TypedDict):
     ordered_total_g: float | None
     ordered_grams_per_day: float | None
     ordered_days: int | None
+    ordered_interval_weeks: float | None
     ordered_g_per_kg: float | None
     ordered_g_per_kg_per_day: float | None
     ordered_g_per_kg_per_week: float | None
@@ -134,6 +137,7 @@ class OrderCheck(TypedDict):
     policy_total_g: float | None
     policy_grams_per_day: float | None
     policy_days: int | None
+    policy_interval_weeks: float | None
     policy_g_per_kg: float | None
     policy_g_per_kg_per_week: float | None
     regimen_max_total_g: float | None
@@ -141,6 +145,9 @@ class OrderCheck(TypedDict):
     difference_g: float | None
     difference_pct: float | None
     ratio: float | None
+    #: what ``difference_g``, ``difference_pct`` and ``ratio`` compare: one dose (course) with
+    #: the policy dose, or grams per week when the order repeats at another interval than the plan
+    compared_per: Literal["dose", "week"]
     tolerance_pct: float
     findings: list[OrderFinding]
     recommendation: dict[str, Any]
@@ -343,6 +350,11 @@ def _span(rng: Mapping[str, Any]) -> str:
     return f"{low:g}" if low == high else f"{low:g}-{high:g}"
 
 
+def _span_weeks(rng: Mapping[str, Any]) -> str:
+    """``1 week``, ``2 weeks``, ``2-6 weeks``."""
+    return f"{_span(rng)} week" if float(rng["max"]) == 1 else f"{_span(rng)} weeks"
+
+
 def _kind(dose: Mapping[str, Any]) -> str:
     return f"{dose['phase']} {dose['route']} regimen of {dose['indication']}"
 
@@ -539,7 +551,7 @@ def _interval_findings(
                 "interval_too_short",
                 "warning",
                 f"every {_weeks(interval_weeks)} ordered is shorter than the regimen's "
-                f"{_span(rng)} weeks",
+                f"{_span_weeks(rng)}",
             )
         ]
     if interval_weeks > rng["max"] + 1e-9:
@@ -548,7 +560,7 @@ def _interval_findings(
                 "interval_too_long",
                 "info",
                 f"every {_weeks(interval_weeks)} ordered is longer than the regimen's "
-                f"{_span(rng)} weeks",
+                f"{_span_weeks(rng)}",
             )
         ]
     return []
@@ -867,6 +879,7 @@ def _empty_result(rec: dict[str, Any], order: Order, tolerance_pct: float) -> di
         "ordered_total_g": ordered_total,
         "ordered_grams_per_day": ordered_per_day,
         "ordered_days": ordered_days,
+        "ordered_interval_weeks": order.get("interval_weeks"),
         "ordered_g_per_kg": None,
         "ordered_g_per_kg_per_day": None,
         "ordered_g_per_kg_per_week": None,
@@ -874,10 +887,12 @@ def _empty_result(rec: dict[str, Any], order: Order, tolerance_pct: float) -> di
         "policy_total_g": None,
         "policy_grams_per_day": None,
         "policy_days": None,
+        "policy_interval_weeks": (dose or {}).get("interval_weeks"),
         "policy_g_per_kg": None,
         "policy_g_per_kg_per_week": None,
         "regimen_max_total_g": None,
         "dosing_weight_kg": None,
+        "compared_per": "dose",
         "difference_g": None,
         "difference_pct": None,
         "ratio": None,
@@ -1003,10 +1018,24 @@ def _fill_ordered(result: dict[str, Any], dose: Mapping[str, Any], order: Order)
     result.update(
         ordered_g_per_kg=round(total / weight_kg, 4),
         ordered_g_per_kg_per_week=round(total / interval / weight_kg, 4) if interval else None,
+    )
+    if _other_interval(dose, order):  # 80 g every 4 weeks is 20 g a week, not 5x 16 g weekly
+        total, policy_total = (
+            total / float(order["interval_weeks"]),
+            policy_total / float(dose["interval_weeks"]),
+        )
+        result["compared_per"] = "week"
+    result.update(
         difference_g=round(total - policy_total, 2),
         difference_pct=round((total - policy_total) / policy_total * 100.0, 1),
         ratio=round(total / policy_total, 3),
     )
+
+
+def _other_interval(dose: Mapping[str, Any], order: Order) -> bool:
+    """True when the order repeats at another interval than the plan (both given)."""
+    ordered, planned = order.get("interval_weeks"), dose.get("interval_weeks")
+    return bool(ordered and planned) and abs(float(ordered) - float(planned)) > 1e-9  # type: ignore[arg-type]
 
 
 def _slip_hint(dose: Mapping[str, Any], order: Order, tolerance_pct: float) -> str:
@@ -1020,6 +1049,34 @@ def _slip_hint(dose: Mapping[str, Any], order: Order, tolerance_pct: float) -> s
     if "total_g" in order:
         return _unit_slip_hint(order["total_g"], policy_total, weight_kg, tolerance_pct)
     return ""
+
+
+def _single_dose_findings(
+    total: float, dose: Mapping[str, Any], order: Order, tolerance_pct: float
+) -> list[OrderFinding]:
+    """An order repeating at another interval than the plan: its grams per week are judged by
+    the intensity findings; here only one dose above the regimen's largest single dose (a
+    warning: the volume of one infusion), or a line saying how the order is compared."""
+    max_total = float(dose["max_total_g"])
+    every = f"every {_weeks(float(order['interval_weeks']))}"
+    if _over(total, max_total, tolerance_pct):
+        return [
+            _finding(
+                "above_single_dose_maximum",
+                "warning",
+                f"{_g(total)} g in one dose ({every}) is above the regimen's largest single dose "
+                f"of {_g(max_total)} g (every {_weeks(float(dose['interval_weeks']))}) by more "
+                f"than {tolerance_pct:g} %; the grams per week are compared below",
+            )
+        ]
+    return [
+        _finding(
+            "compared_per_week",
+            "info",
+            f"{_g(total)} g {every} is compared per week with the plan's "
+            f"{_g(float(dose['total_g']))} g every {_weeks(float(dose['interval_weeks']))}",
+        )
+    ]
 
 
 def _compare(
@@ -1036,6 +1093,8 @@ def _compare(
         findings.append(
             _finding("dose_not_given", "info", "the order gives no dose (grams) to compare")
         )
+    elif _other_interval(dose, order):  # judged per week by the intensity findings below
+        findings += _single_dose_findings(total, dose, order, tolerance)
     else:
         findings += _dose_findings(
             total,

@@ -46,8 +46,9 @@ def _run(args: argparse.Namespace) -> int:
         f" on a dosing weight of {_g(result['dosing_weight_kg'])} kg"
     )
     if result["difference_g"] is not None:
+        per = " per week" if result["compared_per"] == "week" else ""
         out.print(
-            f"difference {result['difference_g']:+g} g ({result['difference_pct']:+.1f} %), "
+            f"difference {result['difference_g']:+g} g{per} ({result['difference_pct']:+.1f} %), "
             f"tolerance {result['tolerance_pct']:g} %"
         )
     if result["ordered_rate_mg_per_kg_per_min"] is not None:

@@ -261,27 +261,45 @@ def _dose_summary(rec: Mapping[str, Any], name: str, check: Mapping[str, Any] | 
         return f"{prefix}{route} for {name}{more}: {critical[0]['message']}"
     name += more
     if check and check.get("ratio") is not None:
-        ordered, policy = check["ordered_grams_per_day"], check["policy_grams_per_day"]
-        ratio = float(check["ratio"])
-        if ratio > 1 + check["tolerance_pct"] / 100:
-            how = f"{ratio:.1f}× over" if ratio >= 2 else f"{(ratio - 1) * 100:.0f} % over"
-        elif ratio < 1 - check["tolerance_pct"] / 100:
-            how = f"{(1 - ratio) * 100:.0f} % under"
-        else:
-            how = f"within {check['tolerance_pct']:g} %"
-        if ordered is not None:
-            return (
-                f"{prefix}{route} for {name}: {_g(round(ordered, 2))} g/day ordered, policy "
-                f"{_g(policy)} g/day: {how}"
-            )
-        return (
-            f"{prefix}{route} for {name}: {_g(check['ordered_total_g'])} g ordered, policy "
-            f"{_g(check['policy_total_g'])} g: {how}"
-        )
+        return f"{prefix}{route} for {name}: {_compared(check)}"
     return (
         f"{prefix}{route} {_g(dose['total_g'])} g for {name}: {_g(dose['g_per_kg_per_day'])} "
         f"g/kg/day × {len(dose['days'])} d (dosing weight {_g(rec['dosing_weight']['kg'])} kg)"
     )
+
+
+def _how(check: Mapping[str, Any]) -> str:
+    ratio, tolerance = float(check["ratio"]), float(check["tolerance_pct"])
+    if ratio > 1 + tolerance / 100:
+        return f"{ratio:.1f}× over" if ratio >= 2 else f"{(ratio - 1) * 100:.0f} % over"
+    if ratio < 1 - tolerance / 100:
+        return f"{(1 - ratio) * 100:.0f} % under"
+    return f"within {tolerance:g} %"
+
+
+def _compared(check: Mapping[str, Any]) -> str:
+    """The order beside the policy as the check compared them: per week when the order repeats
+    at another interval, per course when it runs over other days (85 g/day for 2 days is not
+    "within 10 %" of 34 g/day: the courses are), else per day."""
+    how = _how(check)
+    ordered_total, policy_total = _g(check["ordered_total_g"]), _g(check["policy_total_g"])
+    if check.get("compared_per") == "week":
+        return (
+            f"{ordered_total} g every {_g(check['ordered_interval_weeks'])} wk ordered, policy "
+            f"{policy_total} g every {_g(check['policy_interval_weeks'])} wk: {how} per week"
+        )
+    ordered, days = check.get("ordered_grams_per_day"), check.get("ordered_days")
+    if ordered is not None and days and days != check.get("policy_days"):
+        return (
+            f"{ordered_total} g over {days} d ordered, policy {policy_total} g over "
+            f"{check['policy_days']} d: {how}"
+        )
+    if ordered is not None:
+        return (
+            f"{_g(round(ordered, 2))} g/day ordered, policy {_g(check['policy_grams_per_day'])} "
+            f"g/day: {how}"
+        )
+    return f"{ordered_total} g ordered, policy {policy_total} g: {how}"
 
 
 def _confirm_lines(rec: Mapping[str, Any]) -> list[str]:
@@ -305,7 +323,8 @@ def _check_lines(check: Mapping[str, Any] | None) -> list[str]:
             f"- ordered {_g(check['ordered_total_g'])} g "
             f"({_g(round(check['ordered_g_per_kg'], 2))} g/kg); "
             f"policy {_g(check['policy_total_g'])} g "
-            f"({_g(check['policy_g_per_kg'])} g/kg); difference {_g(check['difference_g'])} g "
+            f"({_g(check['policy_g_per_kg'])} g/kg); difference {_g(check['difference_g'])} g"
+            f"{' per week' if check.get('compared_per') == 'week' else ''} "
             f"({_g(check['difference_pct'])} %)"
         )
     lines += [f"- {f['severity']}: {f['message']}" for f in check["findings"]]
