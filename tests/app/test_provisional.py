@@ -3,6 +3,7 @@ patient determine a regimen; the authorisation is what waits for the criteria.""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ivig.app.dose import dose
@@ -66,3 +67,26 @@ def test_not_supported_and_out_of_scope_still_give_no_dose(kb: KnowledgeBase) ->
     assert als["dose"] is None and als["plan_status"] == "none"
     itp = recommend(kb, {"patient": patient, "condition": "itp", "phase": "induction"})
     assert itp["eligibility"]["status"] == "out_of_scope" and itp["dose"] is None
+
+
+def test_a_plan_on_a_product_the_patients_risks_caution_against_is_provisional(
+    kb: KnowledgeBase,
+) -> None:
+    """IgA deficiency with anti-IgA antibodies is a labelled contraindication of almost every
+    product (ranking rule anti-iga-class; pv-isi): every product is 'caution', so the plan on
+    the lowest-IgA one must not be 'ready' (a pharmacist found it was, with no warning)."""
+    import yaml
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    request = yaml.safe_load((examples / "iga-deficient.yaml").read_text())
+    rec = recommend(kb, request)
+    dose = rec["dose"]
+    assert dose is not None
+    assert rec["plan_status"] == "provisional"
+    name = kb.product(str(dose["product"]))["name"]
+    (item,) = rec["to_confirm"]
+    assert item.startswith(f"the product {name}")
+    assert "labelled contraindication of almost every product" in item
+    assert rec["warnings"][0].startswith("provisional plan: before authorisation confirm")
+    without = {**request, "patient": {**request["patient"], "labs": {"iga_g_per_l": 1.2}}}
+    assert recommend(kb, without)["plan_status"] == "ready"

@@ -232,8 +232,9 @@ def _to_confirm(eligibility: dict[str, Any]) -> list[str]:
     return items
 
 
-def _plan_gaps(out: dict[str, Any]) -> list[str]:
-    """What a dosed plan still lacks before it can be given: a product, or its schedule."""
+def _plan_gaps(kb: KnowledgeBase, out: dict[str, Any]) -> list[str]:
+    """What a dosed plan still lacks before it can be given: a product, its schedule, or advice
+    on a product every choice cautions against (IgA deficiency with anti-IgA antibodies)."""
     dose = out["dose"]
     if dose.get("product") is None:
         return [
@@ -242,17 +243,34 @@ def _plan_gaps(out: dict[str, Any]) -> list[str]:
         ]
     if out["infusion"] is None:
         return [f"the infusion schedule of {dose['product']}: the knowledge base holds no rates"]
-    return []
+    return _caution_gaps(kb, out, str(dose["product"]))
 
 
-def _set_status(out: dict[str, Any], eligibility: dict[str, Any], notes: _Notes) -> None:
+def _caution_gaps(kb: KnowledgeBase, out: dict[str, Any], product_id: str) -> list[str]:
+    """The planned product carries a caution (no product without one could be planned): the
+    cautioning rules' own words, to be confirmed before authorisation."""
+    row = next((p for p in out.get("products") or [] if p["id"] == product_id), None)
+    if row is None or row["status"] != "caution":
+        return []
+    effects = {r["id"]: r["effect"] for r in kb.data["ranking_rules"]}
+    why = [str(r["text"]) for r in row["reasons"] if effects.get(r["rule"]) == "caution"]
+    if not why:
+        return []
+    return [
+        f"the product {row['name']}, which this patient's risks caution against: " + "; ".join(why)
+    ]
+
+
+def _set_status(
+    kb: KnowledgeBase, out: dict[str, Any], eligibility: dict[str, Any], notes: _Notes
+) -> None:
     """``plan_status`` and ``to_confirm``: ``provisional`` while findings, the product or its
     schedule are missing; ``ready`` when nothing is; ``none`` without a dose."""
     if out["dose"] is None:
         return
     to_confirm = (
         _to_confirm(eligibility) if eligibility["status"] == "insufficient_information" else []
-    ) + _plan_gaps(out)
+    ) + _plan_gaps(kb, out)
     if not to_confirm:
         out["plan_status"] = "ready"
         return
@@ -315,7 +333,7 @@ def recommend(kb: KnowledgeBase, request: Request) -> Recommendation:
         notes.warnings.append(no_plan_reason or _no_dose_warning(eligibility["status"]))
     else:
         _plan(kb, request, plan_id, out, notes)
-    _set_status(out, eligibility, notes)
+    _set_status(kb, out, eligibility, notes)
     if eligibility["status"] == "supported_with_conditions":
         notes.warnings += eligibility["conditions"]
     out.update(
