@@ -13,6 +13,7 @@ import sys
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     import argparse
+    from types import SimpleNamespace
     from typing import Any
 
 __all__ = ["COMMANDS", "COMMAND_HELP", "main"]
@@ -99,8 +100,25 @@ def _missing_extra(exc: ModuleNotFoundError) -> Exception | None:
     return missing_extra(exc)
 
 
-def _parse(args_in: list[str]) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
-    """The parser of the command line ``args_in`` names and the parsed arguments.
+def _parse_plain(args_in: list[str]) -> SimpleNamespace | None:
+    """``args_in`` parsed without argparse when it is a plain command line (see
+    :mod:`ivig.cli._fast_parser`), else ``None``."""
+    from ivig.cli._fast_parser import Commands, Unsupported, parse
+
+    commands = Commands()
+    __import__(COMMANDS[args_in[0]])
+    try:
+        sys.modules[COMMANDS[args_in[0]]].add_parsers(commands)
+    except Unsupported:
+        return None
+    return parse(commands, args_in)
+
+
+def _parse(
+    args_in: list[str],
+) -> tuple[argparse.ArgumentParser | None, argparse.Namespace | SimpleNamespace]:
+    """The parser of the command line ``args_in`` names and the parsed arguments (no parser
+    when the line is a plain one, read without argparse: it then names a function to run).
 
     The cyclic garbage collector is paused meanwhile: start-up creates only objects that live
     as long as the process (modules, the parser), so a collection would free nothing (see
@@ -112,6 +130,9 @@ def _parse(args_in: list[str]) -> tuple[argparse.ArgumentParser, argparse.Namesp
     enabled = gc.isenabled()
     gc.disable()
     try:
+        plain = _parse_plain(args_in) if first in COMMANDS and args_in[0] == first else None
+        if plain is not None:
+            return None, plain
         parser = _build_parser(first if first in COMMANDS else None)
         return parser, parser.parse_args(args_in)
     finally:
@@ -129,8 +150,9 @@ def main(argv: list[str] | None = None) -> int:
 
             OUTPUT["pretty"] = True
         func = getattr(args, "func", None)
-        if func is None:
-            parser.print_help()
+        if func is None:  # (a plain line always names one)
+            if parser is not None:
+                parser.print_help()
             return 2
         status: int = func(args)
     except BrokenPipeError:  # e.g. `ivig kb list | head`
