@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ivig.cli import COMMANDS, _build_parser, _parse_plain
+from ivig.cli import COMMANDS, _parse_plain
+from ivig.cli._parser import build_parser as _build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 DOSE = ["dose", "--sex", "female", "--age", "54", "--weight-kg", "90", "--condition", "gbs",

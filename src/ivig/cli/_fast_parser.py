@@ -15,13 +15,11 @@ exactly as before.
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["Commands", "Unsupported", "parse"]
+__all__ = ["Arguments", "Commands", "Unsupported", "parse"]
 
 #: the argparse actions read here, and the keywords of ``add_argument`` understood
 _ACTIONS = ("store", "store_true")
@@ -30,6 +28,17 @@ _KEYWORDS = frozenset(
 )
 #: the value types read here (argparse calls any other; it may do more than convert)
 _TYPES = (None, str, int, float)
+
+
+class Arguments:
+    """The parsed arguments, as attributes (what :class:`argparse.Namespace` holds; the
+    :mod:`types` module's ``SimpleNamespace`` would be one more import)."""
+
+    def __init__(self, **values: object) -> None:
+        self.__dict__.update(values)
+
+    def __repr__(self) -> str:
+        return f"Arguments({', '.join(f'{k}={v!r}' for k, v in vars(self).items())})"
 
 
 class Unsupported(Exception):
@@ -126,14 +135,14 @@ class Commands:
 
 def _with_pretty(command: _Command) -> list[_Argument]:
     """The command's arguments, with ``--pretty`` where it has ``--json`` (as
-    :func:`ivig.cli._add_pretty` adds it to argparse's)."""
+    :func:`ivig.cli._parser.add_pretty` adds it to argparse's)."""
     flags = {f for argument in command.arguments for f in argument.flags}
     if "--json" in flags and "--pretty" not in flags:
         return [*command.arguments, _Argument(("--pretty",), {"action": "store_true"}, None)]
     return command.arguments
 
 
-def parse(commands: Commands, argv: list[str]) -> SimpleNamespace | None:
+def parse(commands: Commands, argv: list[str]) -> Arguments | None:
     """The namespace argparse gives for ``argv`` (``[command, *arguments]``), or ``None`` when
     the line is not a plain one of a recorded command."""
     command = commands.commands.get(argv[0]) if argv else None
@@ -165,7 +174,7 @@ def _namespace(
     arguments: list[_Argument],
     values: dict[str, object],
     given: list[_Argument],
-) -> SimpleNamespace | None:
+) -> Arguments | None:
     """The namespace of a line whose tokens were read into ``values``; ``None`` when argparse
     would refuse the line as a whole."""
     if any(a.positional and a.dest not in values for a in arguments):
@@ -181,4 +190,4 @@ def _namespace(
         default = namespace.get(argument.dest, argument.default)
         namespace[argument.dest] = argument.default_value(default)
     namespace.update(values)
-    return SimpleNamespace(command=name, **namespace)
+    return Arguments(command=name, **namespace)
