@@ -8,8 +8,6 @@ which the eligibility engine reports as missing information instead of guessing.
 
 from __future__ import annotations
 
-import operator
-
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -106,12 +104,12 @@ def _parse(text: str) -> Predicate:
     raise PredicateSyntaxError(f"no operator ({', '.join(o.strip() for o in OPS)}) in {text!r}")
 
 
-#: order comparisons of the grammar
+#: order comparisons of the grammar, of two floats (float's own: no operator module to import)
 _ORDER: dict[str, Callable[[float, float], bool]] = {
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
+    "<": float.__lt__,
+    "<=": float.__le__,
+    ">": float.__gt__,
+    ">=": float.__ge__,
 }
 
 
