@@ -56,15 +56,14 @@ def _cached_schema() -> dict[str, Any]:
     ``IVIG_NO_CACHE=1`` parses the file every time, as it validates the knowledge."""
     import marshal
     import sys
-    import zlib
 
-    from ivig.knowledge.loader import cache_dir
+    from ivig.knowledge.loader import cache_digest, cache_dir
 
     if os.environ.get("IVIG_NO_CACHE"):
         return _parsed_schema()
     st = os.stat(_SCHEMA_FILE)
     stamp = f"{os.path.abspath(_SCHEMA_FILE)}:{st.st_size}:{st.st_mtime_ns}:{sys.version}"
-    path = os.path.join(cache_dir(), f"request-schema-{zlib.crc32(stamp.encode()):08x}.marshal")
+    path = os.path.join(cache_dir(), f"request-schema-{cache_digest(stamp)}.marshal")
     try:
         with open(path, "rb") as fh:
             cached = marshal.loads(fh.read())

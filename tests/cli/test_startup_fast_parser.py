@@ -70,7 +70,8 @@ def test_every_command_is_read_or_left_to_argparse_without_error(command: str) -
 
 
 #: standard-library modules the recommend --json path does without
-NOT_IMPORTED = ("argparse", "gettext", "locale", "json", "re", "enum", "functools", "collections")
+NOT_IMPORTED = ("argparse", "gettext", "locale", "json", "re", "enum", "functools", "collections",
+                "operator", "types", "unicodedata", "zlib")  # fmt: skip
 
 
 def test_recommend_json_imports_neither_argparse_nor_json(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up
 if TYPE_CHECKING:
     from ivig.knowledge.schema import KnowledgeData
 
-__all__ = ["SCHEMA_VERSION", "cache_dir", "clear_cache", "load_knowledge"]
+__all__ = ["SCHEMA_VERSION", "cache_digest", "cache_dir", "clear_cache", "load_knowledge"]
 
 #: The knowledge-base schema version this code reads (``schema_version`` in ``meta.yaml``).
 #: Raise it, and the data's, when a change of layout makes old data unreadable or new data
@@ -73,10 +73,19 @@ def _cache_key(root: str) -> str:
     parts.append(os.path.abspath(root))
     _stamps(root, ".yaml", parts, recurse=True)
     _stamps(_CODE_DIR, ".py", parts, recurse=False)
-    import zlib
+    return cache_digest("\n".join(parts))
 
-    blob = "\n".join(parts).encode()
-    return f"{zlib.crc32(blob):08x}{zlib.adler32(blob):08x}{len(blob):x}"
+
+def cache_digest(text: str) -> str:
+    """A short name for ``text`` that is the same in every process (for a cache file's name).
+
+    The text's bytes read as one integer, hashed: Python salts the hashes of strings and bytes
+    per process, never those of integers (an integer's hash is its value modulo the prime
+    2**61 - 1 on 64-bit builds), so this needs neither zlib nor hashlib at start-up. Not a
+    cryptographic digest; the length is added.
+    """
+    blob = text.encode()
+    return f"{hash(int.from_bytes(blob, 'little')) & 0xFFFFFFFFFFFFFFFF:016x}{len(blob):x}"
 
 
 def clear_cache() -> None:
