@@ -12,7 +12,6 @@ fast path never accepts what the contract refuses, and its result equals the con
 
 from __future__ import annotations
 
-import json
 import math
 import os
 
@@ -46,9 +45,50 @@ class _Refused(Exception):
 def _schema() -> dict[str, Any]:
     loaded = _loaded.get("schema")
     if loaded is None:
-        with open(_SCHEMA_FILE, encoding="utf-8") as fh:
-            loaded = _loaded["schema"] = json.load(fh)
+        loaded = _loaded["schema"] = _cached_schema()
     return loaded
+
+
+def _cached_schema() -> dict[str, Any]:
+    """The shipped schema: from its :mod:`marshal` copy in the knowledge cache folder when that
+    copy was made from this file (by this Python), else parsed by :mod:`json` and copied there.
+    (``import json`` imports :mod:`re`, which the command line's fast path does without.)
+    ``IVIG_NO_CACHE=1`` parses the file every time, as it validates the knowledge."""
+    import marshal
+    import sys
+
+    from ivig.knowledge.loader import cache_digest, cache_dir
+
+    if os.environ.get("IVIG_NO_CACHE"):
+        return _parsed_schema()
+    st = os.stat(_SCHEMA_FILE)
+    stamp = f"{os.path.abspath(_SCHEMA_FILE)}:{st.st_size}:{st.st_mtime_ns}:{sys.version}"
+    path = os.path.join(cache_dir(), f"request-schema-{cache_digest(stamp)}.marshal")
+    try:
+        with open(path, "rb") as fh:
+            cached = marshal.loads(fh.read())
+        if isinstance(cached, dict) and cached.get("stamp") == stamp:
+            return cached["schema"]  # type: ignore[no-any-return]
+    except (OSError, EOFError, ValueError, TypeError):
+        pass
+    schema = _parsed_schema()
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as fh:
+            marshal.dump({"stamp": stamp, "schema": schema}, fh)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only home is fine: the file is parsed again next time
+    return schema
+
+
+def _parsed_schema() -> dict[str, Any]:
+    import json
+
+    with open(_SCHEMA_FILE, encoding="utf-8") as fh:
+        schema: dict[str, Any] = json.load(fh)
+    return schema
 
 
 def _resolve(node: dict[str, Any]) -> dict[str, Any]:

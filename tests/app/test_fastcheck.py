@@ -113,3 +113,34 @@ def test_the_fast_path_agrees_with_the_contract(
     if fast is not None:
         assert slow is not REFUSED, data
         assert _same(fast, slow), (data, fast, slow)
+
+
+def test_the_schema_copy_in_the_cache_is_the_shipped_schema(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ivig import fastcheck
+
+    monkeypatch.setenv("IVIG_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("IVIG_NO_CACHE", raising=False)
+    shipped = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    assert fastcheck._cached_schema() == shipped  # parsed, and copied to the cache
+    [copy] = tmp_path.glob("request-schema-*.marshal")
+    assert fastcheck._cached_schema() == shipped  # read from the copy
+    copy.write_bytes(b"not marshal")
+    assert fastcheck._cached_schema() == shipped  # an unreadable copy is ignored and rewritten
+    assert fastcheck._cached_schema() == shipped
+
+
+def test_a_schema_copy_of_another_file_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import marshal
+
+    from ivig import fastcheck
+
+    monkeypatch.setenv("IVIG_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("IVIG_NO_CACHE", raising=False)
+    fastcheck._cached_schema()
+    [copy] = tmp_path.glob("request-schema-*.marshal")
+    copy.write_bytes(marshal.dumps({"stamp": "another file", "schema": {"$defs": {}}}))
+    assert fastcheck._cached_schema() == json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))

@@ -19,7 +19,8 @@ import pytest
 import yaml
 
 from ivig import vocabulary
-from ivig.cli import _build_parser, main
+from ivig.cli import main
+from ivig.cli._parser import build_parser as _build_parser
 from ivig.cli._parser import help_width
 
 Run = Callable[..., tuple[int, str, str]]  # the `cli` fixture of conftest.py

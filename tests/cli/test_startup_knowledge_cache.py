@@ -7,6 +7,8 @@ from __future__ import annotations
 import marshal
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -106,3 +108,25 @@ def test_the_cache_key_follows_the_data_and_the_knowledge_code(
     (code / "notes.txt").write_text("not code")
     os.utime(data, None)
     assert loader._cache_key(str(data)) == key
+
+
+def test_the_cache_file_name_is_the_same_in_every_process() -> None:
+    """The digest of the cache key is not salted per process as string hashes are."""
+    code = "from ivig.knowledge import loader; print(loader._cache_key(loader._DATA_DIR))"
+    names = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env=dict(os.environ, PYTHONHASHSEED=seed),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("0", "1", "random")
+    }
+    assert len(names) == 1
+
+
+def test_a_changed_key_names_another_cache_file() -> None:
+    key = "\n".join(["0.1.0", "1", "2", "/data/meta.yaml:120:1700000000000000000"])
+    changed = {key.replace("120", "121"), key.replace("1700", "1701"), key + "\n", key[:-1]}
+    assert loader.cache_digest(key) not in {loader.cache_digest(k) for k in changed}

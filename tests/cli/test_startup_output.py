@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from ivig.cli import COMMAND_HELP, COMMANDS, _build_parser, main
+from ivig.cli import COMMAND_HELP, COMMANDS, main
+from ivig.cli._parser import build_parser as _build_parser
 
 
 def _help_lines(parser: argparse.ArgumentParser) -> dict[str, str]:

@@ -3,6 +3,9 @@ larger dose gives the same choice as one built for this dose."""
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from ivig.core import rounding
 from ivig.core.rounding import choose_vials
 
@@ -26,3 +29,27 @@ def test_the_kept_tables_are_bounded() -> None:
     for n in range(200):
         choose_vials(1.0 + n * 30, [0.05 * (n + 1), 5.0], 0.0, float("inf"))
     assert len(rounding._tables) <= 64
+
+
+def _plain_table(limit_units: int, sizes_units: list[int]) -> tuple[list[int], list[int]]:
+    """The unbounded knapsack over every amount, sizes tried smallest first."""
+    count, last = [1 << 30] * (limit_units + 1), [0] * (limit_units + 1)
+    count[0] = 0
+    for amount in range(1, limit_units + 1):
+        for size in sizes_units:
+            if size <= amount and count[amount - size] + 1 < count[amount]:
+                count[amount], last[amount] = count[amount - size] + 1, size
+    return count, last
+
+
+@given(
+    st.lists(
+        st.integers(1, 300) | st.integers(1, 40).map(lambda n: 10 * n), min_size=1, max_size=6
+    ),
+    st.integers(1, 1500),
+)
+def test_the_table_over_multiples_of_the_common_divisor_is_the_plain_knapsacks(
+    sizes: list[int], limit: int
+) -> None:
+    sizes_units = sorted(set(sizes))
+    assert rounding._build_table(limit, sizes_units) == _plain_table(limit, sizes_units)

@@ -11,7 +11,8 @@ import pytest
 from ivig.cli import main
 from ivig.errors import KnowledgeValidationError
 from ivig.knowledge import loader
-from ivig.knowledge.loader import SCHEMA_VERSION, SchemaVersionError, load_knowledge
+from ivig.knowledge.first_load import SchemaVersionError
+from ivig.knowledge.loader import SCHEMA_VERSION, load_knowledge
 from ivig.knowledge.validate import DATA_DIR, validate_directory
 
 LINE = f"schema_version: {SCHEMA_VERSION}\n"

@@ -13,7 +13,8 @@ import sys
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     import argparse
-    from typing import Any
+
+    from ivig.cli._fast_parser import Arguments
 
 __all__ = ["COMMANDS", "COMMAND_HELP", "main"]
 
@@ -57,50 +58,31 @@ COMMAND_HELP: dict[str, str] = {
 }
 
 
-def _build_parser(only: str | None) -> argparse.ArgumentParser:
-    """The parser of command ``only`` (its module imported), or the overview of every command."""
-    from ivig import __version__
-    from ivig.cli._parser import Parser
-
-    parser = Parser(
-        prog="ivig",
-        description="Decision support and stewardship for immunoglobulin therapy in neurology.",
-    )
-    parser.add_argument("--version", action="version", version=f"ivig {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    if only is None:  # the overview: names and help lines, no command module imported
-        for command, text in COMMAND_HELP.items():
-            sub.add_parser(command, help=text)
-        return parser
-    # __import__, not importlib.import_module: the importlib package (and warnings) is not
-    # imported at start-up otherwise
-    __import__(COMMANDS[only])
-    sys.modules[COMMANDS[only]].add_parsers(sub)
-    _add_pretty(sub)
-    return parser
-
-
-def _add_pretty(sub: argparse._SubParsersAction[Any]) -> None:
-    """Give every (sub-)command that has ``--json`` a ``--pretty`` flag (indented JSON)."""
-    import argparse
-
-    for parser in sub.choices.values():
-        options = {o for action in parser._actions for o in action.option_strings}
-        if "--json" in options and "--pretty" not in options:
-            parser.add_argument("--pretty", action="store_true", help="indent the JSON output")
-        for action in parser._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                _add_pretty(action)
-
-
 def _missing_extra(exc: ModuleNotFoundError) -> Exception | None:
     from ivig.extras import missing_extra
 
     return missing_extra(exc)
 
 
-def _parse(args_in: list[str]) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
-    """The parser of the command line ``args_in`` names and the parsed arguments.
+def _parse_plain(args_in: list[str]) -> Arguments | None:
+    """``args_in`` parsed without argparse when it is a plain command line (see
+    :mod:`ivig.cli._fast_parser`), else ``None``."""
+    from ivig.cli._fast_parser import Commands, Unsupported, parse
+
+    commands = Commands()
+    __import__(COMMANDS[args_in[0]])
+    try:
+        sys.modules[COMMANDS[args_in[0]]].add_parsers(commands)
+    except Unsupported:
+        return None
+    return parse(commands, args_in)
+
+
+def _parse(
+    args_in: list[str],
+) -> tuple[argparse.ArgumentParser | None, argparse.Namespace | Arguments]:
+    """The parser of the command line ``args_in`` names and the parsed arguments (no parser
+    when the line is a plain one, read without argparse: it then names a function to run).
 
     The cyclic garbage collector is paused meanwhile: start-up creates only objects that live
     as long as the process (modules, the parser), so a collection would free nothing (see
@@ -112,7 +94,12 @@ def _parse(args_in: list[str]) -> tuple[argparse.ArgumentParser, argparse.Namesp
     enabled = gc.isenabled()
     gc.disable()
     try:
-        parser = _build_parser(first if first in COMMANDS else None)
+        plain = _parse_plain(args_in) if first in COMMANDS and args_in[0] == first else None
+        if plain is not None:
+            return None, plain
+        from ivig.cli._parser import build_parser  # argparse: imported for other lines only
+
+        parser = build_parser(first if first in COMMANDS else None)
         return parser, parser.parse_args(args_in)
     finally:
         if enabled:
@@ -129,8 +116,9 @@ def main(argv: list[str] | None = None) -> int:
 
             OUTPUT["pretty"] = True
         func = getattr(args, "func", None)
-        if func is None:
-            parser.print_help()
+        if func is None:  # (a plain line always names one)
+            if parser is not None:
+                parser.print_help()
             return 2
         status: int = func(args)
     except BrokenPipeError:  # e.g. `ivig kb list | head`

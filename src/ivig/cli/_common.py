@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
@@ -47,11 +46,16 @@ def kb() -> KnowledgeBase:
 
 
 def emit_json(obj: Any) -> None:
-    """Write ``obj`` as JSON to standard output: compact (the C encoder) unless ``--pretty``."""
+    """Write ``obj`` as JSON to standard output: compact (by :mod:`ivig.cli._json_text`, which
+    writes what ``json.dumps`` writes without importing :mod:`json`) unless ``--pretty``."""
     if OUTPUT["pretty"]:
+        import json
+
         text = json.dumps(obj, indent=2, ensure_ascii=False, default=str)
     else:
-        text = json.dumps(obj, ensure_ascii=False, default=str, separators=(",", ":"))
+        from ivig.cli._json_text import dumps
+
+        text = dumps(obj)
     sys.stdout.write(text)
     sys.stdout.write("\n")
 

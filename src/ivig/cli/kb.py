@@ -242,7 +242,7 @@ def _paths(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ivig.knowledge.loader import check_schema_version
+    from ivig.knowledge.first_load import check_schema_version
     from ivig.knowledge.validate import DATA_DIR, validate_directory
 
     root = Path(args.path) if args.path else DATA_DIR

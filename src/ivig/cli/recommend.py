@@ -20,8 +20,6 @@ def load_request_file(path: str) -> object:
     Plain YAML (the request files' usual form) is read by :mod:`ivig.cli.plain_yaml`, to the
     same result; PyYAML reads the rest and names any error.
     """
-    import json
-
     from ivig.cli.plain_yaml import load as load_plain_yaml
     from ivig.errors import InputError
 
@@ -36,6 +34,8 @@ def load_request_file(path: str) -> object:
                 "REQUEST", path, "a readable JSON or YAML file", detail=exc.strerror
             ) from None
     if text.lstrip().startswith(("{", "[")):
+        import json  # imported here: a YAML request does not need it (nor the re module it needs)
+
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:

@@ -30,7 +30,6 @@ __all__ = [
     "evaluate_eligibility",
     "evaluate_indication",
     "implied_findings",
-    "missing_groups",
 ]
 
 STATUSES = (
@@ -236,47 +235,17 @@ def implied_findings(kb: KnowledgeBase, indication_id: str) -> dict[str, object]
     return dict(kb.indication(indication_id).get("implies", {}))
 
 
-def missing_groups(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The missing findings grouped by candidate indication, each finding once (in the first
-    group that needs it), with the next step that would decide each candidate."""
-    placed: set[str] = set()
-    groups: list[dict[str, Any]] = []
-    for result in results:
-        own = [item for item in result["missing"] if item["name"] not in placed]
-        placed.update(item["name"] for item in own)
-        names = ", ".join(item["name"] for item in own)
-        count = "this finding" if len(own) == 1 else f"these {len(own)} findings"
-        step = f"add `indication: {result['indication']}`"
-        step += f" and {count}: {names}" if own else " (its findings are listed above)"
-        groups.append(
-            {
-                "indication": result["indication"],
-                "indication_name": result["indication_name"],
-                "findings": own,
-                "next_step": step,
-            }
-        )
-    return groups
-
-
-def _merged_missing(undecided: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    merged: dict[str, Any] = {}
-    for r in undecided:
-        for item in r["missing"]:
-            merged.setdefault(item["name"], dict(item, needed_by=[]))
-            merged[item["name"]]["needed_by"] += [
-                f"{r['indication']}:{c}" for c in item["needed_by"]
-            ]
-    return list(merged.values())
-
-
 def _named(
     kb: KnowledgeBase, indication_id: str, findings: dict[str, object], jurisdiction: str
 ) -> dict[str, Any]:
     implied = implied_findings(kb, indication_id)
     result = evaluate_indication(kb, indication_id, {**implied, **findings}, jurisdiction)
     result["considered"] = [indication_id]
-    result["missing_groups"] = missing_groups([result]) if result["missing"] else []
+    result["missing_groups"] = []
+    if result["missing"]:  # the grouping's module is imported only when a finding is missing
+        from ivig.core.missing_findings import missing_groups
+
+        result["missing_groups"] = missing_groups([result])
     if implied:
         result["implied_findings"] = implied
     return result
@@ -310,8 +279,10 @@ def evaluate_eligibility(
     undecided = [r for r in results if r["status"] == "insufficient_information"]
     if not undecided:
         return {**results[0], "considered": considered, "missing_groups": []}
+    from ivig.core.missing_findings import merged_missing, missing_groups
+
     chosen = dict(undecided[0])
-    chosen["missing"] = _merged_missing(undecided)
+    chosen["missing"] = merged_missing(undecided)
     chosen["missing_groups"] = missing_groups(undecided)
     if len(undecided) > 1:
         chosen["reason"] = (

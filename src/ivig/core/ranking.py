@@ -23,7 +23,6 @@ from ivig.core.catalogue import (
     concentration_percent,
     excipient,
     iga_representative,
-    labelled_neuro_conditions,
     product_route,
 )
 from ivig.core.risk import risk_groups, risk_ids
@@ -37,7 +36,7 @@ if TYPE_CHECKING:
 
     from ivig.core.risk import RiskFinding
     from ivig.knowledge import KnowledgeBase
-    from ivig.knowledge.schema_products import Product, ProductMatch, RankingRule
+    from ivig.knowledge.schema_products import Product, RankingRule
 
     class Reason(TypedDict):
         rule: str
@@ -98,66 +97,6 @@ STATUSES = ("preferred", "acceptable", "caution", "excluded")
 ROUTES = ("iv", "sc", "im")
 
 
-def _reason(rule: RankingRule, text: str, verified: bool | None = None) -> Reason:
-    ids = [s["id"] for s in rule["sources"]]
-    return {
-        "rule": rule["id"],
-        "text": text,
-        "source": ids[0],
-        "sources": ids,
-        "verified": rule["verified"] if verified is None else verified and rule["verified"],
-    }
-
-
-_NO_MATCH: tuple[bool, bool, str] = (False, True, "")
-
-
-def _match_excipients(sel: ProductMatch, product: Product) -> tuple[bool, bool, str] | None:
-    """None when the selector names no excipients; else (matches, verified, detail)."""
-    if "excipients_any" not in sel:
-        return None
-    found = [h for h in (excipient(product, n) for n in sel["excipients_any"]) if h is not None]
-    if not found:
-        return _NO_MATCH
-    names = ", ".join(h["name"].replace("_", " ") for h in found)
-    return True, all(h["verified"] for h in found), names
-
-
-def _match_concentration(sel: ProductMatch, product: Product) -> tuple[bool, bool, str] | None:
-    below = sel.get("concentration_percent_below")
-    at_least = sel.get("concentration_percent_at_least")
-    if below is None and at_least is None:
-        return None
-    conc = product.get("concentration")
-    if conc is None:
-        return _NO_MATCH
-    pct = conc["percent"]
-    if (below is not None and not pct < below) or (at_least is not None and not pct >= at_least):
-        return _NO_MATCH
-    return True, conc["verified"], f"{pct:g} %"
-
-
-def _match(rule: RankingRule, product: Product) -> tuple[bool, bool, str]:
-    """(matches, facts verified, matched detail) of the rule's product selector."""
-    sel = rule["match"]
-    if "products" in sel and product["id"] not in sel["products"]:
-        return _NO_MATCH
-    if "routes_any" in sel and not set(sel["routes_any"]) & set(product["routes"]):
-        return _NO_MATCH
-    if "form" in sel and product["form"] != sel["form"]:
-        return _NO_MATCH
-    verified = True
-    detail: list[str] = []
-    for part in (_match_excipients(sel, product), _match_concentration(sel, product)):
-        if part is None:
-            continue
-        if not part[0]:
-            return _NO_MATCH
-        verified = verified and part[1]
-        detail.append(part[2])
-    return True, verified, "; ".join(detail)
-
-
 def _fires(rule: RankingRule, ids: set[str]) -> bool:
     return bool(set(rule["when_any"]) & ids) and set(rule.get("when_all", [])) <= ids
 
@@ -188,60 +127,6 @@ def _select(
     if route is not None:
         chosen = [p for p in chosen if route in p["routes"]]
     return chosen
-
-
-def _apply_rules(
-    product: Product, fired: list[RankingRule], indication: str | None
-) -> tuple[int, float, list[Reason]]:
-    """(status level, score, reasons) of the patient's risk rules for one product."""
-    score = 0.0
-    reasons: list[Reason] = []
-    worst = 1
-    preferred = False
-    for rule in fired:
-        if rule["effect"] == "order_by_iga":
-            continue
-        ok, facts_verified, detail = _match(rule, product)
-        text = f"{rule['reason']} ({detail})" if detail else rule["reason"]
-        if not ok:
-            worst = max(worst, _unknown_formulation(rule, product, reasons))
-            continue
-        effect = rule["effect"]
-        if effect == "prefer":
-            if rule.get("requires_labelled_indication"):
-                if indication is None:
-                    reasons.append(
-                        _reason(rule, f"{text} - give the indication to apply this", False)
-                    )
-                    continue
-                if indication not in labelled_neuro_conditions(product):
-                    continue
-            preferred = True
-            score += rule["weight"]
-        elif effect in ("caution", "penalise"):
-            score -= rule["weight"]
-        worst = max(worst, {"exclude": 3, "caution": 2}.get(effect, 1))
-        reasons.append(_reason(rule, text, facts_verified))
-    level = worst if worst > 1 else (0 if preferred else 1)
-    return level, score, reasons
-
-
-def _unknown_formulation(rule: RankingRule, product: Product, reasons: list[Reason]) -> int:
-    if not (
-        rule.get("check_unknown_formulation")
-        and not product["excipients_complete"]
-        and "excipients_any" in rule["match"]
-    ):
-        return 1
-    names = ", ".join(n.replace("_", " ") for n in rule["match"]["excipients_any"])
-    reasons.append(
-        _reason(
-            rule,
-            f"Formulation not fully known: check the label for {names} ({rule['reason']})",
-            False,
-        )
-    )
-    return 2
 
 
 def _fact(rule: str, text: str, sources: list[str], verified: bool) -> Reason:
@@ -390,9 +275,11 @@ def rank_products(
     products = _select(kb, formulary, region, route, include_discontinued)
     iga_active = any(r["effect"] == "order_by_iga" for r in fired)
     jurisdiction_region = labelling_region or region
+    if fired:  # the rules' module is needed only when some rule fires for this patient
+        from ivig.core.ranking_rules import apply_iga, apply_rules
     rows: list[RankedProduct] = []
     for product in products:
-        level, score, reasons = _apply_rules(product, fired, indication)
+        level, score, reasons = apply_rules(product, fired, indication) if fired else (1, 0.0, [])
         components, more = _criteria(
             product,
             indication=indication,
@@ -405,7 +292,7 @@ def rank_products(
         )
         rows.append(_row(product, level, score, reasons + more, components, region))
     if iga_active:
-        _apply_iga(rows, [r for r in fired if r["effect"] == "order_by_iga"], products, region)
+        apply_iga(rows, [r for r in fired if r["effect"] == "order_by_iga"], products, region)
     for row, product in zip(rows, products, strict=True):
         if product["status"] != "marketed":
             row["note"] = f"catalogue status: {product['status'].replace('_', ' ')}"
@@ -483,40 +370,3 @@ def _mark_ties(rows: list[RankedProduct], iga_active: bool) -> None:
             row["tie_break"] = (
                 f"tied with {shown} on every criterion: ordered by product id (stated tie-break)"
             )
-
-
-def _apply_iga(
-    rows: list[RankedProduct],
-    rules: list[RankingRule],
-    products: list[Product],
-    region: str | None,
-) -> None:
-    rule = rules[0]
-    values = [
-        r["iga_ug_per_ml"]
-        for r in rows
-        if r["status"] != "excluded" and r["iga_ug_per_ml"] is not None
-    ]
-    lowest = min(values, default=None)
-    for row, product in zip(rows, products, strict=True):
-        record = iga_representative(product, region)
-        if record is None:
-            row["reasons"].append(_reason(rule, f"{rule['reason']}: IgA content not known", True))
-            continue
-        shown = record.get("text", f"{record['iga_ug_per_ml']:g} µg/mL")
-        text = f"{rule['reason']}: IgA {shown} ({record['metric']})"
-        if row["iga_ug_per_ml"] == lowest and row["status"] != "excluded":
-            row["score"] += rule["weight"]
-            if row["status"] == "acceptable":
-                row["status"] = "preferred"
-            text += " - lowest known IgA in this selection"
-        ids = [s["id"] for s in record["sources"]]
-        row["reasons"].append(
-            {
-                "rule": rule["id"],
-                "text": text,
-                "source": ids[0],
-                "sources": ids,
-                "verified": rule["verified"] and record["verified"],
-            }
-        )

@@ -6,12 +6,12 @@ module checks what only the knowledge base knows. Every problem is collected, th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-
 from ivig.errors import InputError, InvalidRequestError, UnknownIdError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
     from ivig.contract import Patient, Request
     from ivig.knowledge.base import KnowledgeBase
     from ivig.knowledge.schema import PlausibilityLimit

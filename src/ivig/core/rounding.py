@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     from typing import Any
@@ -49,15 +51,29 @@ def _vial_table(limit_units: int, sizes_units: list[int]) -> tuple[list[int], li
 
 
 def _build_table(limit_units: int, sizes_units: list[int]) -> tuple[list[int], list[int]]:
+    """``(count, last)``: the fewest vials that make each amount (``1 << 30``: none) and the
+    vial added last (the smallest size of a fewest-vials way). Only multiples of the sizes'
+    greatest common divisor can be made, so the table is computed over those alone (a tenth of
+    the work for vial sizes of 1, 2.5, 5, 10, 20 and 40 g) and spread out."""
     inf = 1 << 30
+    step = math.gcd(*sizes_units)
+    sizes = [size // step for size in sizes_units]  # ascending, as given
+    steps = limit_units // step
+    fewest = [inf] * (steps + 1)
+    added = [0] * (steps + 1)
+    fewest[0] = 0
+    for amount in range(1, steps + 1):
+        best, chosen = inf, 0
+        for size in sizes:
+            if size > amount:
+                break
+            if fewest[amount - size] < best:
+                best, chosen = fewest[amount - size], size
+        if best < inf:
+            fewest[amount], added[amount] = best + 1, chosen * step
     count = [inf] * (limit_units + 1)
     last = [0] * (limit_units + 1)
-    count[0] = 0
-    for amount in range(1, limit_units + 1):
-        for size in sizes_units:
-            if size <= amount and count[amount - size] + 1 < count[amount]:
-                count[amount] = count[amount - size] + 1
-                last[amount] = size
+    count[::step], last[::step] = fewest, added
     return count, last
 
 

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from ivig.core.risk import RiskFinding
     from ivig.knowledge import KnowledgeBase
     from ivig.knowledge.schema_products import Product, RateSchedule
-    from ivig.results import CeilingOut as Ceiling
 
     # the step table's types are the output contract's (one definition, in ivig.results)
     from ivig.results import InfusionOut as InfusionSchedule
@@ -199,25 +198,6 @@ def _titrate(
     }
 
 
-def _cap(plan: Plan, cap: float | None, strict: bool, ratio: float | None) -> Plan:
-    """Cut the plan at the ceiling; a non-strict ceiling becomes the last step."""
-    if cap is None:
-        return plan
-    kept = [p for p in plan if (p[0] < cap if strict else p[0] <= cap + _EPS)]
-    if not kept:
-        raise InputError(
-            "rate", plan[0][0], f"below {cap:g}", "mg/kg/min", "no labelled step is below"
-        )
-    if not strict and len(kept) < len(plan) and kept[-1][0] < cap - _EPS:
-        interval = next((p[1] for p in plan[len(kept) :] if p[1] is not None), None)
-        rate = kept[-1][0]
-        while ratio is not None and rate * ratio < cap - _EPS:
-            rate *= ratio
-            kept.append((rate, interval, f"ward protocol: at most x{ratio:g} per step"))
-        kept.append((cap, interval, "at-risk ceiling"))
-    return kept
-
-
 def _table(plan: Plan, weight_kg: float, dose_g: float, conc: float) -> list[ScheduleStep]:
     """Walk the rate plan until the dose is given; the last step ends exactly at ``dose_g``."""
     steps: list[ScheduleStep] = []
@@ -253,42 +233,6 @@ def _table(plan: Plan, weight_kg: float, dose_g: float, conc: float) -> list[Sch
 
 def _duration(steps: list[ScheduleStep]) -> float:
     return steps[-1]["start_min"] + steps[-1]["duration_min"]
-
-
-# -- ceilings, prescriber rate ----------------------------------------------------------------
-
-
-def _apply_override(
-    ceilings: list[Ceiling], chosen: float, first_rate: float, label_top: float
-) -> tuple[float, bool, str]:
-    """A site's or prescriber's at-risk rate: it may replace only the chosen class ceilings."""
-    fixed = [c for c in ceilings if not c["site_overridable"]]
-    upper = min((c["rate_mg_per_kg_per_min"] for c in fixed), default=label_top)
-    strict = any(c["strict"] and c["rate_mg_per_kg_per_min"] == upper for c in fixed)
-    if chosen > upper or (strict and chosen >= upper) or chosen < first_rate:
-        raise InputError(
-            "at_risk_rate_mg_per_kg_per_min",
-            chosen,
-            f"{first_rate:g} to {upper:g}" + (" (exclusive)" if strict else ""),
-            "mg/kg/min",
-        )
-    return chosen, False, f"Site or prescriber at-risk rate: {chosen:g} mg/kg/min."
-
-
-def _ceiling_notes(ceilings: list[Ceiling], label_top: float) -> list[str]:
-    notes: list[str] = []
-    for n, c in enumerate(ceilings):
-        sign = "<" if c["strict"] else "≤"
-        lead = "At-risk ceiling" if n == 0 else "Also applies (higher)"
-        flag = "" if c["verified"] else " [unverified]"
-        notes.append(
-            f"{lead} {sign}{c['rate_mg_per_kg_per_min']:g} mg/kg/min (label maximum "
-            f"{label_top:g}) for {', '.join(c['risks'])}"
-            f"{' (' + ', '.join(c['risk_factors']) + ')' if c['risk_factors'] else ''}: "
-            f"{c['basis']} "
-            f"[{', '.join(c['sources'])}]{flag}."
-        )
-    return notes
 
 
 # -- practical duration and split -------------------------------------------------------------
@@ -531,19 +475,19 @@ def _iv_schedule(
     )
     ceilings = [c for c in ceilings if c["rate_mg_per_kg_per_min"] < label_top or c["strict"]]
     rule = governing(ceilings)
-    cap = rule["rate_mg_per_kg_per_min"] if rule else None
-    strict = bool(rule and rule["strict"])
-    notes += _ceiling_notes(ceilings, label_top)
-    if options["override"] is not None:
-        if not ceilings:
-            notes.append("No at-risk ceiling applies: the at-risk rate given is not used.")
-        else:
-            cap, strict, note = _apply_override(
-                ceilings, options["override"], first_rate, label_top
-            )
-            notes.append(note)
+    cap: float | None = None
+    strict = False
+    if rule is not None:  # the ceilings' module is imported only when one applies
+        from ivig.core.schedule_ceiling import cap_plan, ceiling_rate
+
+        cap, strict = ceiling_rate(
+            rule, ceilings, options["override"], first_rate, label_top, notes
+        )
+    elif options["override"] is not None:
+        notes.append("No at-risk ceiling applies: the at-risk rate given is not used.")
     plan, titration = _titrate(kb, record, conc, label_top, options["interval"])
-    plan = _cap(plan, cap, strict, titration["max_step_ratio"])
+    if cap is not None:
+        plan = cap_plan(plan, cap, strict, titration["max_step_ratio"])
     steps = _table(plan, weight_kg, dose_g, conc)
     duration = _duration(steps)
     practical = options["practical_h"] or kb.data["schedule_rules"]["practical_duration_h"]["value"]

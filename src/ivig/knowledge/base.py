@@ -33,9 +33,12 @@ __all__ = ["KnowledgeBase", "normalise_term"]
 
 def normalise_term(text: str) -> str:
     """Lower case, accents removed, runs of other characters folded to ``_``."""
-    import unicodedata
+    if text.isascii():  # unchanged by the decomposition (unicodedata is not imported for it)
+        plain = text.lower()
+    else:
+        import unicodedata
 
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+        plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
     out = []
     prev_sep = True
     for ch in plain:

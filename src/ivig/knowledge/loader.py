@@ -1,18 +1,19 @@
 """Load the knowledge base once, fast.
 
-The first load validates the YAML files (``ivig.knowledge.validate``: PyYAML + pydantic) and
-writes the validated data to a cache file with :mod:`marshal`, with the term index that resolves
-a condition name (built from the same data by :class:`KnowledgeBase`); later loads read that
-file, so commands such as ``ivig dose`` import neither library and ``ivig recommend`` does not
-rebuild the index. The cache key covers the data files' names, sizes and modification times,
-those of the knowledge package's own code (the validator and the index builder), the engine
-version, the Python version and the cache layout; a stale or unreadable cache is ignored and
-rebuilt. Set ``IVIG_CACHE_DIR`` to move the cache, or ``IVIG_NO_CACHE=1`` to always validate.
+The first load (:mod:`ivig.knowledge.first_load`, imported only then) validates the YAML files
+(``ivig.knowledge.validate``: PyYAML + pydantic) and writes the validated data to a cache file
+with :mod:`marshal`, with the term index that resolves a condition name (built from the same
+data by :class:`KnowledgeBase`); later loads read that file, so commands such as ``ivig dose``
+import neither library and ``ivig recommend`` does not rebuild the index. The cache key covers
+the data files' names, sizes and modification times, those of the knowledge package's own code
+(the validator and the index builder), the engine version, the Python version and the cache
+layout; a stale or unreadable cache is ignored and rebuilt. Set ``IVIG_CACHE_DIR`` to move the
+cache, or ``IVIG_NO_CACHE=1`` to always validate.
 
 The data states the version of its layout in ``meta.yaml`` (``schema_version``); the loader reads
-only :data:`SCHEMA_VERSION` and refuses any other with :class:`SchemaVersionError` before
-validating, so data written for another ivig fails with one clear message, not a list of
-schema errors.
+only :data:`SCHEMA_VERSION` and refuses any other with
+:class:`~ivig.knowledge.first_load.SchemaVersionError` before validating, so data written for
+another ivig fails with one clear message, not a list of schema errors.
 """
 
 from __future__ import annotations
@@ -22,14 +23,13 @@ import os
 import sys
 
 from ivig import ENGINE_VERSION
-from ivig.errors import KnowledgeValidationError
 from ivig.knowledge.base import KnowledgeBase
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     from ivig.knowledge.schema import KnowledgeData
 
-__all__ = ["SCHEMA_VERSION", "SchemaVersionError", "cache_dir", "clear_cache", "load_knowledge"]
+__all__ = ["SCHEMA_VERSION", "cache_digest", "cache_dir", "clear_cache", "load_knowledge"]
 
 #: The knowledge-base schema version this code reads (``schema_version`` in ``meta.yaml``).
 #: Raise it, and the data's, when a change of layout makes old data unreadable or new data
@@ -44,40 +44,6 @@ _CACHE_LAYOUT = 2
 #: condition names and non-neurological uses, on every recommendation)
 _CACHED_TERMS = {"conditions": "conditions", "non_neuro": "non_neuro_uses"}
 _loaded: dict[str, KnowledgeBase] = {}
-
-
-class SchemaVersionError(KnowledgeValidationError):
-    """The data's ``schema_version`` (in ``meta.yaml``) is not the one this code reads."""
-
-    def __init__(self, path: str, found: object) -> None:
-        self.found = found
-        self.expected = SCHEMA_VERSION
-        state = "is missing" if found is None else f"is {found!r}"
-        super().__init__(
-            [
-                f"{path}: schema_version {state}; this ivig reads knowledge-base schema version "
-                f"{SCHEMA_VERSION} (an integer): use data of that version or the ivig release "
-                "that matches the data"
-            ]
-        )
-
-
-def check_schema_version(root: str) -> None:
-    """Raise :class:`SchemaVersionError` unless ``root/meta.yaml`` is of :data:`SCHEMA_VERSION`.
-
-    A missing or malformed ``meta.yaml`` is left to the validator, which names the problem.
-    """
-    import yaml
-
-    path = os.path.join(root, "meta.yaml")
-    try:
-        with open(path, encoding="utf-8") as fh:
-            meta = yaml.safe_load(fh)
-    except (OSError, yaml.YAMLError):
-        return
-    found = meta.get("schema_version") if isinstance(meta, dict) else None
-    if type(found) is not int or found != SCHEMA_VERSION:
-        raise SchemaVersionError(path, found)
 
 
 def cache_dir() -> str:
@@ -107,10 +73,19 @@ def _cache_key(root: str) -> str:
     parts.append(os.path.abspath(root))
     _stamps(root, ".yaml", parts, recurse=True)
     _stamps(_CODE_DIR, ".py", parts, recurse=False)
-    import zlib
+    return cache_digest("\n".join(parts))
 
-    blob = "\n".join(parts).encode()
-    return f"{zlib.crc32(blob):08x}{zlib.adler32(blob):08x}{len(blob):x}"
+
+def cache_digest(text: str) -> str:
+    """A short name for ``text`` that is the same in every process (for a cache file's name).
+
+    The text's bytes read as one integer, hashed: Python salts the hashes of strings and bytes
+    per process, never those of integers (an integer's hash is its value modulo the prime
+    2**61 - 1 on 64-bit builds), so this needs neither zlib nor hashlib at start-up. Not a
+    cryptographic digest; the length is added.
+    """
+    blob = text.encode()
+    return f"{hash(int.from_bytes(blob, 'little')) & 0xFFFFFFFFFFFFFFFF:016x}{len(blob):x}"
 
 
 def clear_cache() -> None:
@@ -142,33 +117,6 @@ def _read_cache(path: str) -> KnowledgeBase | None:
     return kb
 
 
-def _shared(node: object, strings: dict[str, str]) -> object:
-    """``node`` with every equal string one object, so that marshal writes a repeated key or id
-    once and reads it back as a reference (a smaller file, read about 10 % faster)."""
-    if isinstance(node, str):
-        return strings.setdefault(node, node)
-    if isinstance(node, dict):
-        return {_shared(k, strings): _shared(v, strings) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_shared(v, strings) for v in node]
-    return node
-
-
-def _write_cache(path: str, kb: KnowledgeBase) -> None:
-    for name, section in _CACHED_TERMS.items():
-        kb._terms(name, kb.data[section])  # type: ignore[literal-required]
-    index = {f"terms:{name}": kb._index[f"terms:{name}"] for name in _CACHED_TERMS}
-    cached = _shared({"layout": _CACHE_LAYOUT, "data": kb.data, "index": index}, {})
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as fh:
-            marshal.dump(cached, fh)  # type: ignore[arg-type]
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only home is fine: we validate again next time
-
-
 def load_knowledge(data_dir: str | None = None, *, use_cache: bool = True) -> KnowledgeBase:
     """Return the :class:`KnowledgeBase`; raise ``KnowledgeValidationError`` if files are bad."""
     root = data_dir or _DATA_DIR
@@ -180,20 +128,15 @@ def load_knowledge(data_dir: str | None = None, *, use_cache: bool = True) -> Kn
     if kb is None:
         kb = KnowledgeBase(_validated(root))
         if use_cache:
-            _write_cache(cache_path, kb)
+            from ivig.knowledge.first_load import write_cache
+
+            write_cache(cache_path, kb)
     _loaded[root] = kb
     return kb
 
 
 def _validated(root: str) -> KnowledgeData:
-    """The data files under ``root``, checked and validated (PyYAML and pydantic)."""
-    from pathlib import Path
+    """The data files under ``root``, checked and validated (:mod:`ivig.knowledge.first_load`)."""
+    from ivig.knowledge.first_load import validated
 
-    from ivig.knowledge.validate import validate_directory
-
-    check_schema_version(root)
-    raw, errors = validate_directory(Path(root))
-    if errors:
-        raise KnowledgeValidationError(errors)
-    data: KnowledgeData = raw  # type: ignore[assignment]
-    return data
+    return validated(root)

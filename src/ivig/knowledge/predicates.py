@@ -8,9 +8,9 @@ which the eligibility engine reports as missing information instead of guessing.
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable
-from functools import lru_cache
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["OPS", "Predicate", "PredicateSyntaxError", "evaluate", "parse"]
 
@@ -64,13 +64,28 @@ def _parse_literal(text: str) -> Literal_:
     return _parse_scalar(text)
 
 
-@lru_cache(maxsize=4096)
+#: parsed predicates by text (:func:`parse`), at most :data:`_PARSED_MAX` of them
+_parsed: dict[str, Predicate] = {}
+_PARSED_MAX = 4096
+
+
 def parse(text: str) -> Predicate:
     """Parse ``text``; raise :class:`PredicateSyntaxError` if it is not a predicate.
 
     Results are cached: the knowledge base holds a few hundred predicate texts, evaluated again for
-    every request (the batch audit parses the same strings millions of times).
+    every request (the batch audit parses the same strings millions of times). The cache is a
+    plain dict (``functools.lru_cache`` would import :mod:`functools` and :mod:`collections` on
+    the command line's fast path); past :data:`_PARSED_MAX` texts, new ones are parsed each time.
     """
+    parsed = _parsed.get(text)
+    if parsed is None:
+        parsed = _parse(text)
+        if len(_parsed) < _PARSED_MAX:
+            _parsed[text] = parsed
+    return parsed
+
+
+def _parse(text: str) -> Predicate:
     stripped = text.strip()
     if stripped == "always":
         return Predicate("always", "always", None, stripped)
@@ -89,12 +104,12 @@ def parse(text: str) -> Predicate:
     raise PredicateSyntaxError(f"no operator ({', '.join(o.strip() for o in OPS)}) in {text!r}")
 
 
-#: order comparisons of the grammar
+#: order comparisons of the grammar, of two floats (float's own: no operator module to import)
 _ORDER: dict[str, Callable[[float, float], bool]] = {
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
+    "<": float.__lt__,
+    "<=": float.__le__,
+    ">": float.__gt__,
+    ">=": float.__ge__,
 }
 
 
