@@ -122,8 +122,9 @@ def test_cidp_taper_steps_are_the_trials(kb: KnowledgeBase) -> None:
 
 def test_cidp_maintenance_review_is_set_from_the_indication(kb: KnowledgeBase) -> None:
     """on-igum-neurology: at least annually after the first review; a CIDP maintenance history
-    past its 26-week first review is next reviewed 52 weeks on, from the indication's own
-    interval, and no unverified review rules of the indication are reported."""
+    whose 26-week first review was done (2025-08-25) is next reviewed 52 weeks after that
+    assessment, from the indication's own interval, and no unverified review rules of the
+    indication are reported."""
     history = {
         "condition": "cidp",
         "indication": "cidp.maintenance",
@@ -138,6 +139,6 @@ def test_cidp_maintenance_review_is_set_from_the_indication(kb: KnowledgeBase) -
         ],
     }
     review = review_course(kb, history)
-    assert review["next_review"]["due"] == "2026-08-31"  # 2025-09-01 + 52 weeks
+    assert review["next_review"]["due"] == "2026-08-24"  # 2025-08-25 + 52 weeks
     assert "on-igum-neurology" in review["sources"]
     assert not any("review rules of indication" in u for u in review["unverified"])

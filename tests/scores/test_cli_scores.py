@@ -68,3 +68,22 @@ def test_review_bad_file_and_bad_plot_name(tmp_path: Path) -> None:
     bad.write_text("- just a list\n")
     assert main(["review", str(bad)]) == 2
     assert main(["review", str(HISTORIES / "cidp-responder.yaml"), "--plot", "x.gif"]) == 2
+
+
+def test_review_text_shows_the_rule_and_an_overdue_review(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The CIDP responder reviewed on 2025-08-01 with no assessment since 2025-05-05: the 26-week
+    review of ontario-maintenance-review (on-igum-best-practice) was due 2025-07-07, 25 days
+    before; the text says OVERDUE and prints the rule with its sources."""
+    history = (HISTORIES / "cidp-responder.yaml").read_text() + "as_of: 2025-08-01\n"
+    path = tmp_path / "late.yaml"
+    path.write_text(history)
+    assert main(["review", str(path)]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "OVERDUE since 2025-07-07 (3.6 weeks)" in text
+    assert "OVERDUE by 3.6 weeks (25 days) since 2025-07-07" in text
+    assert "6 months after the start of therapy" in text
+    assert "source on-igum-best-practice: Best practice recommendations, item 4" in text
+    assert "no meaningful change" not in text
+    assert "reaching more than 8 kPa (grip-responder; vanhoutte-2013-grip)" in text

@@ -176,9 +176,10 @@ def _review(args: argparse.Namespace) -> int:
         out.print(f"  - {reason}")
     for row in review["measures"]:
         if "change" in row:
+            unit = "" if row.get("unit") in (None, "", "none") else f" {row['unit']}"
             out.print(
                 f"  {row['score']}: {row['baseline']['value']:g} -> {row['latest']['value']:g} "
-                f"(improvement {row['change']:g}) {row['status']}"
+                f"(improvement {row['change']:g}{unit}) {row['status']}"
             )
         else:
             out.print(f"  {row['score']}: {row['status']} ({row.get('why', '')})")
@@ -191,11 +192,7 @@ def _review(args: argparse.Namespace) -> int:
     for step in review["next_steps"]:
         flag = "" if step.get("verified", True) else UNVERIFIED
         out.print(f"  - {step['action']}{flag}")
-    nxt = review["next_review"]
-    out.print(
-        f"Next review: {nxt['due'] or 'not set'} ({nxt['basis']}); "
-        f"measure: {', '.join(nxt['measure'])}"
-    )
+    _print_next_review(out, review["next_review"])
     if review["unverified"]:
         out.print("[yellow]Not verified in the source:[/yellow]")
         for text in review["unverified"]:
@@ -205,6 +202,27 @@ def _review(args: argparse.Namespace) -> int:
         out.print(f"chart: {args.plot}")
     print_footer(out, knowledge)
     return 0
+
+
+def _print_next_review(out: Any, nxt: dict[str, Any]) -> None:
+    """The next review: date (or overdue), the rule and its sources, each rule's status."""
+    late = nxt.get("overdue")
+    when = nxt["due"] or "not set"
+    if late:
+        when = f"[bold red]OVERDUE[/bold red] since {late['since']} ({late['weeks']:g} weeks)"
+    out.print(f"[bold]Next review:[/bold] {when} ({nxt['basis']})")
+    rule = nxt.get("rule")
+    if rule:
+        flag = "" if rule["verified"] else UNVERIFIED
+        out.print(f"  rule: {rule['text']}{flag}")
+        for quote in rule.get("locators") or rule["sources"]:
+            out.print(f"    source {quote}")
+    schedule = nxt.get("schedule", [])
+    for status in schedule if len(schedule) > 1 else []:
+        out.print(f"  - {status['rule']}: {status['when']}")
+    for note in nxt.get("notes", []):
+        out.print(f"  note: {note}")
+    out.print(f"  measure: {', '.join(nxt['measure'])}")
 
 
 def add_parsers(sub: Any) -> None:

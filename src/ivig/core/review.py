@@ -20,14 +20,11 @@ from ivig.core.review_findings import (
     detect_dose_creep,
     detect_fluctuation,
     detect_wearing_off,
-    meets,
-    note_threshold,
-    signed_change,
     stability_and_taper,
     step_of,
-    threshold,
-    weeks_between,
 )
+from ivig.core.review_schedule import dose_change_note, review_schedule, timing_rules
+from ivig.core.review_verdict import measure_row, verdict_of
 from ivig.core.scores import compute_score, score_record
 from ivig.errors import InputError, MissingFieldError, UnknownIdError
 from ivig.vocabulary import PHASES
@@ -82,6 +79,41 @@ def _courses(history: Mapping[str, Any]) -> list[dict[str, Any]]:
     return sorted(out, key=lambda c: c["date"])
 
 
+def _assessment_items(
+    kb: KnowledgeBase, score: Mapping[str, Any], raw: Mapping[str, Any], where: str
+) -> dict[str, Any]:
+    """The item values of one assessment: ``items``, or ``value`` for a single-item measure.
+
+    A score made of several items (MG-ADL, MRC sum, INCAT...) is computed from its items; its
+    total alone is refused with a message that names the items it needs."""
+    ids = [item["id"] for item in score["items"]]
+    if "items" in raw:
+        if not isinstance(raw["items"], Mapping):
+            raise InputError(f"{where}.items", raw["items"], f"a mapping of {', '.join(ids)}")
+        return dict(raw["items"])
+    if len(ids) == 1:
+        if "value" not in raw:
+            item = score["items"][0]
+            raise MissingFieldError(
+                f"{where}.value",
+                f"an assessment of {score['id']} (its {item['id']})",
+                item.get("unit"),
+            )
+        return {ids[0]: raw["value"]}
+    single = sorted(s["id"] for s in kb.data["scores"] if len(s["items"]) == 1)
+    needed = (
+        f"the {len(ids)} item scores of {score['id']} under items: ({', '.join(ids)}), each with "
+        f"the values its score record allows"
+    )
+    detail = (
+        f"{score['id']} is computed from its items, so a total alone is not accepted; value: is "
+        f"taken only by single-item measures ({', '.join(single)})"
+    )
+    if "value" in raw:
+        raise InputError(f"{where}.value", raw["value"], needed, detail=detail)
+    raise MissingFieldError(f"{where}.items", f"an assessment of {score['id']}: {needed}; {detail}")
+
+
 def _assessments(kb: KnowledgeBase, history: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
     series: dict[str, list[dict[str, Any]]] = {}
     for k, raw in enumerate(history.get("assessments") or []):
@@ -89,12 +121,7 @@ def _assessments(kb: KnowledgeBase, history: Mapping[str, Any]) -> dict[str, lis
         if not isinstance(raw, Mapping) or "score" not in raw:
             raise MissingFieldError(f"{where}.score", "an assessment")
         score = score_record(kb, str(raw["score"]))
-        if "items" in raw:
-            items = dict(raw["items"])
-        elif "value" in raw and len(score["items"]) == 1:
-            items = {score["items"][0]["id"]: raw["value"]}
-        else:
-            raise MissingFieldError(f"{where}.value", f"an assessment of {score['id']}")
+        items = _assessment_items(kb, score, raw, where)
         result = compute_score(kb, score["id"], items)
         total = result["total"] if score["method"] != "class" else result["rank"]
         timing = raw.get("timing", "routine")
@@ -120,91 +147,6 @@ def _indication(kb: KnowledgeBase, indication_id: str | None) -> dict[str, Any] 
     except UnknownIdError:
         return None
     return found
-
-
-# -- per-measure change --------------------------------------------------------------------------
-def _measure(
-    ctx: ReviewContext,
-    score_id: str,
-    entries: list[dict[str, Any]],
-    start: dt.date | None,
-    min_weeks: float,
-) -> dict[str, Any]:
-    base_pool = [e for e in entries if start is None or e["date"] <= start]
-    baseline = next((e for e in entries if e["timing"] == "baseline"), None)
-    baseline = baseline or (base_pool[-1] if base_pool else None)
-    row: dict[str, Any] = {"score": score_id, "n": len(entries)}
-    follow = [e for e in entries if baseline is not None and e["date"] > baseline["date"]]
-    if baseline is None or not follow or start is None:
-        row["status"] = "insufficient"
-        row["why"] = "no baseline before treatment" if baseline is None else "no follow-up"
-        return row
-    latest = follow[-1]
-    change = signed_change(ctx, score_id, baseline, latest)
-    row |= {
-        "baseline": {"date": baseline["date"].isoformat(), "value": baseline["value"]},
-        "latest": {"date": latest["date"].isoformat(), "value": latest["value"]},
-        "change": round(change, 4),
-    }
-    responder = threshold(ctx, score_id, "responder")
-    worse = threshold(ctx, score_id, "deterioration")
-    row["threshold"] = (
-        None
-        if responder is None
-        else {
-            "value": responder["value"],
-            "strict": responder["strict"],
-            "basis": responder["basis"],
-            "verified": responder["verified"],
-        }
-    )
-    if responder is not None and meets(change, responder):
-        note_threshold(ctx, responder)
-        row["status"] = "responder"
-    elif worse is not None and meets(-change, worse):
-        note_threshold(ctx, worse)
-        row["status"] = "deteriorated"
-    elif change > 0:
-        row["status"] = "improved"
-    elif change < 0:
-        row["status"] = "worse"
-    else:
-        row["status"] = "unchanged"
-    if row["status"] != "responder" and weeks_between(start, latest["date"]) < min_weeks:
-        row["status"] = "too_early"
-    return row
-
-
-def _verdict(rows: list[dict[str, Any]], fluctuation: bool) -> tuple[str, list[str]]:
-    statuses = [r["status"] for r in rows]
-    names = {s: [r["score"] for r in rows if r["status"] == s] for s in set(statuses)}
-    if fluctuation:
-        return "partial", ["improved or stabilised after treatment, then worsened (fluctuation)"]
-    judged = [s for s in statuses if s not in ("insufficient", "too_early")]
-    if not judged:
-        why = "too early to judge" if "too_early" in statuses else "no measure has a baseline "
-        why += "" if "too_early" in statuses else "and a follow-up after treatment started"
-        return "insufficient_data", [why]
-    if "responder" in statuses:
-        return _responder_verdict(names)
-    if "improved" in statuses:
-        return "partial", [
-            f"improvement below the responder threshold on {', '.join(names['improved'])}"
-        ]
-    worse = names.get("deteriorated", []) + names.get("worse", [])
-    if worse:
-        return "non_responder", [f"worse than baseline on {', '.join(worse)}"]
-    return "non_responder", ["no improvement against baseline"]
-
-
-def _responder_verdict(names: dict[str, list[str]]) -> tuple[str, list[str]]:
-    """A meaningful improvement somewhere: responder, or partial when another measure is worse."""
-    if "deteriorated" in names:
-        return "partial", [
-            f"meaningful improvement on {', '.join(names['responder'])} but deterioration "
-            f"on {', '.join(names['deteriorated'])}"
-        ]
-    return "responder", [f"meaningful improvement on {', '.join(names['responder'])}"]
 
 
 def review_course(kb: KnowledgeBase, history: Mapping[str, Any]) -> dict[str, Any]:
@@ -237,12 +179,13 @@ def review_course(kb: KnowledgeBase, history: Mapping[str, Any]) -> dict[str, An
     if as_of is None:
         raise MissingFieldError("assessments", "the response review")
     min_weeks = float((review_block.get("first_review_weeks") or {}).get("min", 0))
-    rows = [_measure(ctx, sid, entries, start, min_weeks) for sid, entries in series.items()]
+    rows = [measure_row(ctx, sid, entries, start, min_weeks) for sid, entries in series.items()]
 
     findings: dict[str, Any] = {}
     steps: list[dict[str, Any]] = []
     findings["fluctuation"] = detect_fluctuation(ctx, history, series, start, steps)
-    verdict, why = _verdict(rows, bool(findings["fluctuation"] and findings["fluctuation"]["trf"]))
+    trf = bool(findings["fluctuation"] and findings["fluctuation"]["trf"])
+    verdict, why = verdict_of(rows, trf)
     ctx.reasons[:0] = why
     findings["wearing_off"] = detect_wearing_off(ctx, series, courses, steps)
     findings["dose_creep"] = detect_dose_creep(ctx, courses, indication, steps)
@@ -257,30 +200,19 @@ def review_course(kb: KnowledgeBase, history: Mapping[str, Any]) -> dict[str, An
         steps=steps,
     )
     findings["stable"] = stable["stable"]
-    if verdict == "non_responder":
-        rule = ctx.rule("stop_no_benefit")
-        if rule is not None:
-            ctx.use(rule)
-            steps.append(step_of(rule))
-        if review_block.get("stop_rule"):
-            steps.append({"action": review_block["stop_rule"], "rule": "indication review"})
-    if verdict == "insufficient_data":
-        missing = [r["score"] for r in rows if r["status"] == "insufficient"]
-        wanted = list(review_block.get("measures") or []) or missing
-        steps.append({"action": f"Record baseline and follow-up of: {', '.join(wanted)}"})
+    _verdict_steps(ctx, verdict, rows, review_block, min_weeks, steps)
     if verdict == "responder" and not steps and not stable["stable"]:
         steps.append({"action": "Continue; repeat the review measures at the next review."})
 
-    fallback = _maintenance_review_rule(ctx, courses, review_block)
+    rules = timing_rules(ctx, history.get("indication"), review_block, courses)
     next_review = _next_review(
         review_block=review_block,
-        rows=rows,
+        rules=rules,
         series=series,
-        start=start,
+        courses=courses,
         as_of=as_of,
         stable=stable,
         findings=findings,
-        fallback=fallback,
     )
     return {
         "condition": condition,
@@ -313,82 +245,87 @@ def review_course(kb: KnowledgeBase, history: Mapping[str, Any]) -> dict[str, An
     }
 
 
-def _first_review(first_due: dt.date, as_of: dt.date, whose: str) -> tuple[dt.date, str]:
-    """The first review, or now when it is overdue (no interval follows)."""
-    if first_due >= as_of:
-        return first_due, f"first review of {whose}"
-    return as_of, f"now: the first review of {whose} was due on {first_due.isoformat()}"
-
-
-def _maintenance_review_rule(
-    ctx: ReviewContext, courses: list[dict[str, Any]], review_block: Mapping[str, Any]
-) -> dict[str, Any] | None:
-    """The general maintenance-review rule, when maintenance was given (recorded as used when
-    the indication has no review interval of its own)."""
-    if not any(c["phase"] == "maintenance" for c in courses):
-        return None
-    rule = ctx.rule("maintenance_review")
-    if rule is not None and not (review_block.get("interval_weeks") or {}).get("min"):
-        ctx.use(rule)
-    return rule
-
-
-def _timing(
-    review_block: Mapping[str, Any], fallback: Mapping[str, Any] | None
-) -> tuple[float | None, float | None, str]:
-    """First review and interval (weeks) of the indication; for maintenance without an interval
-    of its own, those of the general maintenance-review rule (Ontario IGUM best practice)."""
-    first = (review_block.get("first_review_weeks") or {}).get("min")
-    interval = (review_block.get("interval_weeks") or {}).get("min")
-    if interval or fallback is None:
-        return first, interval, "the indication"
-    first = first or fallback.get("first_review_weeks")
-    return first, fallback.get("interval_weeks"), f"maintenance (rule {fallback['id']})"
-
-
-def _scheduled_review(
-    first: float | None,
-    interval: float | None,
-    whose: str,
-    start: dt.date | None,
-    as_of: dt.date,
-    too_early: bool,
-) -> tuple[dt.date | None, str]:
-    if too_early and start is not None and first:
-        return start + dt.timedelta(weeks=float(first)), f"first review of {whose}"
-    if interval:
-        return as_of + dt.timedelta(weeks=float(interval)), f"review interval of {whose}"
-    if first and start is not None:
-        return _first_review(start + dt.timedelta(weeks=float(first)), as_of, whose)
-    return None, (
-        "the knowledge base gives no review interval for this indication; the review period "
-        "of the Australian criteria (BloodSTAR) or Ontario IGUM for it would settle it"
-    )
+def _verdict_steps(
+    ctx: ReviewContext,
+    verdict: str,
+    rows: list[dict[str, Any]],
+    review_block: Mapping[str, Any],
+    min_weeks: float,
+    steps: list[dict[str, Any]],
+) -> None:
+    """The next steps that follow from the verdict (stop rules, what to record or judge)."""
+    if verdict == "non_responder":
+        rule = ctx.rule("stop_no_benefit")
+        if rule is not None:
+            ctx.use(rule)
+            steps.append(step_of(rule))
+        if review_block.get("stop_rule"):
+            steps.append({"action": review_block["stop_rule"], "rule": "indication review"})
+    unjudged = [r for r in rows if r["status"] == "no_threshold" and r["change"]]
+    if unjudged and verdict in ("non_responder", "insufficient_data"):
+        moved = ", ".join(
+            f"{r['score']} ({r['change']:+g}{'' if r['unit'] == 'none' else ' ' + r['unit']})"
+            for r in unjudged
+        )
+        steps.append(
+            {
+                "action": f"The knowledge base holds no meaningful-change value for {moved}: "
+                "judge that change clinically before acting on this verdict."
+            }
+        )
+    if verdict != "insufficient_data":
+        return
+    if any(r["status"] == "too_early" for r in rows):
+        steps.append(
+            {
+                "action": f"Too early to judge: continue and reassess at the first review "
+                f"(from week {min_weeks:g} of treatment).",
+                "rule": "indication review",
+            }
+        )
+        return
+    missing = [r["score"] for r in rows if r["status"] == "insufficient"]
+    if missing or not rows:
+        wanted = list(review_block.get("measures") or []) or missing
+        steps.append({"action": f"Record baseline and follow-up of: {', '.join(wanted)}"})
 
 
 def _next_review(
     *,
     review_block: Mapping[str, Any],
-    rows: list[dict[str, Any]],
+    rules: list[dict[str, Any]],
     series: Mapping[str, list[dict[str, Any]]],
-    start: dt.date | None,
+    courses: list[dict[str, Any]],
     as_of: dt.date,
     stable: Mapping[str, Any],
     findings: Mapping[str, Any],
-    fallback: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The next review: now for a fluctuation, after a taper step, else the review rules."""
     measures = list(review_block.get("measures") or []) or list(series)
     what = [f"{m}" for m in measures]
     if (findings.get("wearing_off") or {}).get("detected"):
         what.append("each measure just before the next dose and again after it")
-    due: dt.date | None = None
+    start = courses[0]["date"] if courses else None
+    dates = [e["date"] for entries in series.values() for e in entries]
+    planned = review_schedule(rules, start, dates, as_of)
+    out: dict[str, Any] = {**planned, "measure": what, "notes": []}
     if findings.get("fluctuation") and findings["fluctuation"].get("trf"):
-        due, basis = as_of, "now: treatment-related fluctuation"
+        out |= {
+            "due": as_of.isoformat(),
+            "overdue": None,
+            "basis": "now: treatment-related fluctuation",
+            "rule": None,
+        }
     elif stable.get("review_weeks"):
         due = as_of + dt.timedelta(weeks=float(stable["review_weeks"]))
-        basis = f"after the next step ({stable['review_weeks']:g} weeks, rule {stable['rule']})"
-    else:
-        first, interval, whose = _timing(review_block, fallback)
-        too_early = any(r["status"] == "too_early" for r in rows)
-        due, basis = _scheduled_review(first, interval, whose, start, as_of, too_early)
-    return {"due": due.isoformat() if due else None, "basis": basis, "measure": what}
+        out |= {
+            "due": due.isoformat(),
+            "overdue": None,
+            "basis": f"after the next step ({stable['review_weeks']:g} weeks, rule "
+            f"{stable['rule']})",
+            "rule": None,
+        }
+    note = dose_change_note(courses, rules)
+    if note:
+        out["notes"].append(note)
+    return out
