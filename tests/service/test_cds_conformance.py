@@ -264,10 +264,13 @@ def test_an_accepted_update_keeps_every_element_except_the_dose(cds: CdsClient) 
     action = card["suggestions"][0]["actions"][0]
     assert action["type"] == "update"
     updated = action["resource"]
-    changed = {"dosageInstruction", "extension", "note", "supportingInformation"}
+    changed = {"dosageInstruction", "extension", "note", "supportingInformation", "dispenseRequest"}
     for key, value in draft.items():
         if key not in changed and key != "medicationCodeableConcept":
             assert updated[key] == value, key
+    # the draft's bare quantity (5, of what?) cannot be the suggested course's: dropped
+    assert updated["dispenseRequest"] == {"numberOfRepeatsAllowed": 0}
+    assert updated["note"] == draft["note"]  # the card shows the warnings and disclaimer
     # codings kept, ATC added as an extra coding
     codings = updated["medicationCodeableConcept"]["coding"]
     assert codings[0] == draft["medicationCodeableConcept"]["coding"][0]

@@ -89,6 +89,7 @@ FindingCode = Literal[
     "rate_not_checked",
     "no_policy_dose",
     "dose_not_given",
+    "dose_not_checked",
 ]
 _RANK: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
 #: grams compared to 0.01 g (the dose plan's precision)
@@ -113,6 +114,9 @@ class Order(TypedDict, total=False):
     total_g: float
     interval_weeks: float
     rate_ml_per_h: float
+    #: the order gives a dose (or a rate) that could not be read: why (it is not checked)
+    dose_not_read: str
+    rate_not_read: str
 
 
 class OrderFinding(TypedDict):
@@ -183,6 +187,12 @@ def _positive(order: Mapping[str, Any], name: str) -> float | None:
     return float(value)
 
 
+def _why(order: Mapping[str, Any], name: str) -> str:
+    if not isinstance(order[name], str) or not order[name]:
+        raise InputError(f"order.{name}", order[name], "a text saying why it was not read")
+    return str(order[name])
+
+
 def validate_order(order: Mapping[str, Any]) -> Order:
     """``order`` checked field by field (an :class:`InputError` names the first bad one)."""
     allowed = set(Order.__annotations__)
@@ -195,6 +205,10 @@ def validate_order(order: Mapping[str, Any]) -> Order:
         if not isinstance(product, str) or not product:
             raise InputError("order.product", product, "a product id (ivig kb products)")
         out["product"] = product
+    if "dose_not_read" in order:
+        out["dose_not_read"] = _why(order, "dose_not_read")
+    if "rate_not_read" in order:
+        out["rate_not_read"] = _why(order, "rate_not_read")
     for name in ("grams_per_day", "total_g", "interval_weeks", "rate_ml_per_h"):
         value = _positive(order, name)
         if value is not None:
@@ -968,6 +982,15 @@ def check_order(
         rate = checked.get("rate_ml_per_h")
         rate_rec = _rate_plan(kb, rec, policy_request, product, rate)
         findings += _rate_findings(rate_rec, rate, product)
+        if checked.get("rate_not_read"):
+            findings.append(
+                _finding(
+                    "rate_not_checked",
+                    "warning",
+                    "the order's rate was not checked: it could not be read "
+                    f"({checked['rate_not_read']})",
+                )
+            )
         _fill_rate(result, rate_rec, rate)
     route = _route_findings(kb, rec, product, product_name)
     findings += route or _product_findings(kb, rec, policy_request, product, product_name)
@@ -1089,7 +1112,16 @@ def _compare(
     _fill_ordered(result, dose, order)
     total = result["ordered_total_g"]
     findings: list[OrderFinding] = []
-    if total is None:
+    if total is None and order.get("dose_not_read"):
+        findings.append(
+            _finding(
+                "dose_not_checked",
+                "warning",
+                "the order's dose was not checked: it could not be read "
+                f"({order['dose_not_read']})",
+            )
+        )
+    elif total is None:
         findings.append(
             _finding("dose_not_given", "info", "the order gives no dose (grams) to compare")
         )

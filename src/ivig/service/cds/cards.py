@@ -260,6 +260,14 @@ def _dose_summary(rec: Mapping[str, Any], name: str, check: Mapping[str, Any] | 
     if critical and critical[0]["code"] != "above_regimen_maximum":
         return f"{prefix}{route} for {name}{more}: {critical[0]['message']}"
     name += more
+    # a dose or rate the order gives but that could not be read is said, not passed over
+    unread = {f["code"] for f in (check or {}).get("findings", []) if f["severity"] == "warning"}
+    if "dose_not_checked" in unread:
+        return (
+            f"{prefix}{route} for {name}: the order's dose could not be read and is not "
+            f"checked; policy {_g(dose['total_g'])} g"
+        )
+    name += " (rate not read)" if "rate_not_checked" in unread else ""
     if check and check.get("ratio") is not None:
         return f"{prefix}{route} for {name}: {_compared(check)}"
     return (

@@ -10,24 +10,33 @@ the episode window of the knowledge base; otherwise the phase is ``induction``.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ivig.errors import InputError
+from ivig.service.fhir.dosage import Basis, Dose, NotRead, Rate, dose_of, rate_of
 from ivig.service.fhir.medication import MedicationMatch, classify_medication, resolve_medication
 from ivig.service.fhir.record import Record, Resource, codings, parse_date
-from ivig.service.fhir.units import reading_value
+from ivig.service.fhir.timing import read_timing
+from ivig.service.fhir.units import reading_value, ucum_quantity
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from ivig.knowledge.base import KnowledgeBase
 
-__all__ = ["classify_order", "ig_orders", "infer_phase", "ordered_regimen"]
+__all__ = [
+    "OrderReading",
+    "classify_order",
+    "ig_orders",
+    "infer_phase",
+    "ordered_regimen",
+    "read_order",
+]
 
 _SKIP_STATUS = {"entered-in-error", "cancelled"}
 _PHASE_OF_COURSE = {"acute": "induction", "continuous": "maintenance"}
-_DAYS_PER_UNIT = {"d": 1.0, "wk": 7.0, "mo": 30.4375, "h": 1 / 24, "a": 365.25}
 
 
 def classify_order(
@@ -152,69 +161,183 @@ def infer_phase(
     return "maintenance", ref
 
 
-def _grams(qty: object, dosing_weight_kg: float | None) -> float | None:
-    """A dose quantity in grams (mass units, or g/kg times the weight when one is given)."""
-    if not isinstance(qty, dict) or isinstance(qty.get("value"), bool):
-        return None
-    value = qty.get("value")
-    code = qty.get("code") or qty.get("unit")
-    if not isinstance(value, int | float) or not isinstance(code, str):
-        return None
-    factors = {"g": 1.0, "mg": 0.001, "kg": 1000.0}
-    if code in factors:
-        return float(value) * factors[code]
-    if code in ("g/kg", "g/kg/d") and dosing_weight_kg is not None:
-        return float(value) * dosing_weight_kg
-    return None
+@dataclass(frozen=True)
+class OrderReading:
+    """What the draft asks for (the fields of :class:`ivig.app.order_check.Order`) and how it
+    was read (notes for the card: conversions, ranges read at their high end, refusals)."""
+
+    order: dict[str, Any]
+    notes: list[str]
 
 
-def _rate_ml_per_h(qty: object) -> float | None:
-    if not isinstance(qty, dict) or isinstance(qty.get("value"), bool):
-        return None
-    value, code = qty.get("value"), qty.get("code") or qty.get("unit")
-    per = {"mL/h": 1.0, "ml/h": 1.0, "mL/min": 60.0, "L/h": 1000.0}
-    if isinstance(value, int | float) and code in per:
-        return float(value) * per[str(code)]
-    return None
+#: grams per dL in one percent weight/volume (10 % w/v = 10 g/100 mL): a unit definition
+_PERCENT_W_V = "g/dL"
 
 
-def _timing(dosage: Mapping[str, Any]) -> tuple[int | None, float | None]:
-    """(days, interval in weeks) from ``timing.repeat``."""
-    timing = dosage.get("timing")
-    repeat = timing.get("repeat") if isinstance(timing, dict) else None
-    if not isinstance(repeat, dict):
-        return None, None
-    period, unit = repeat.get("period"), repeat.get("periodUnit")
-    count = repeat.get("count")
-    bounds = repeat.get("boundsDuration")
-    period_days = (
-        float(period) * _DAYS_PER_UNIT[unit]
-        if isinstance(period, int | float) and unit in _DAYS_PER_UNIT
-        else None
-    )
-    if period_days is not None and period_days >= 7:
-        return 1, period_days / 7
-    if isinstance(count, int) and count >= 1:
-        return _days(count, "timing.repeat.count"), None
-    if isinstance(bounds, dict) and bounds.get("code") == "d":
-        value = bounds.get("value")
-        if isinstance(value, int | float) and value >= 1:
-            return _days(value, "timing.repeat.boundsDuration.value"), None
-    return None, None
+def _concentration(kb: KnowledgeBase, product: str | None) -> tuple[float | None, str]:
+    """The ordered product's concentration in g/mL (``concentration.percent``), or why none."""
+    if product is None:
+        return None, "the order names no product the knowledge base knows"
+    record = kb.product(product)
+    name = str(record["name"])
+    conc: Mapping[str, Any] = record.get("concentration") or {}
+    if conc.get("percent") is None:
+        return None, f"the knowledge base has no concentration for {name}"
+    options = sorted({float(o) for o in conc.get("options_percent") or [conc["percent"]]})
+    if len(options) > 1:
+        shown = ", ".join(f"{o:g}" for o in options)
+        return None, f"{name} is made up at {shown} %: the volume does not say the grams"
+    percent = float(conc["percent"])
+    g_per_ml = float(ucum_quantity(percent, _PERCENT_W_V, "concentration").to("g/mL").magnitude)
+    flag = "" if conc.get("verified") else ", concentration unverified"
+    strength = "" if f"{percent:g} %" in name else f" {percent:g} %"
+    return g_per_ml, f"the concentration of {name}{strength} ({g_per_ml:g} g/mL{flag})"
 
 
-def _days(value: float, element: str) -> int:
-    """A number of days from the draft, refused above a year (no course is longer; a larger
-    figure would overflow the grams it multiplies)."""
-    if value > 366:
-        shown: object = value if value < 10**18 else "(a number of more than 18 digits)"
-        raise InputError(
-            f"draftOrders MedicationRequest.dosageInstruction.{element}",
-            shown,
-            "a whole number of days from 1 to 366",
-            "days",
+def _basis(
+    kb: KnowledgeBase,
+    product: str | None,
+    dosing_weight_kg: float | None,
+    plan_infusion: Mapping[str, Any] | None,
+) -> Basis:
+    conc, of = _concentration(kb, product)
+    rate_conc, rate_of = conc, of
+    infusion = plan_infusion or {}
+    if product is None and infusion.get("concentration_g_per_ml"):
+        rate_conc = float(infusion["concentration_g_per_ml"])
+        name = infusion.get("product_name") or "the planned product"
+        rate_of = (
+            f"the concentration of {name} ({rate_conc:g} g/mL), the planned product whose "
+            "schedule the rate is checked on"
         )
-    return int(value)
+    return Basis(dosing_weight_kg, conc, of, rate_conc, rate_of)
+
+
+def _pick(doses: list[Dose], where: str, notes: list[str]) -> Dose:
+    """The dose of a dosage element: one read from grams first (an EHR writes the ordered g/kg
+    beside the calculated grams), a note when the elements disagree."""
+    chosen = sorted(doses, key=lambda d: not d.absolute)[0]
+    others = [d for d in doses if not math.isclose(d.grams, chosen.grams, rel_tol=0.01)]
+    if others:
+        notes.append(
+            f"{where}.doseAndRate gives {len(doses)} doses that differ ("
+            + ", ".join(f"{d.grams:.4g} g" for d in doses)
+            + f"): {chosen.grams:.4g} g is checked"
+        )
+    return chosen
+
+
+@dataclass
+class _Reading:
+    """What the dosage elements gave so far."""
+
+    notes: list[str] = field(default_factory=list)
+    dose_refused: list[str] = field(default_factory=list)
+    rate_refused: list[str] = field(default_factory=list)
+    rates: list[Rate] = field(default_factory=list)
+
+
+def _entries(dosage: Mapping[str, Any], where: str, basis: Basis, seen: _Reading) -> list[Dose]:
+    """The doses of a dosage element's ``doseAndRate`` (its rates and refusals go to ``seen``)."""
+    doses: list[Dose] = []
+    refused: list[str] = []
+    entries = dosage.get("doseAndRate") or []
+    for j, entry in enumerate(entries if isinstance(entries, list) else [entries]):
+        at = f"{where}.doseAndRate[{j}]"
+        if not isinstance(entry, dict):
+            refused.append(f"{at} is not a Dosage.doseAndRate object: not read")
+            continue
+        try:
+            dose = dose_of(entry, at, basis)
+            if dose is not None:
+                doses.append(dose)
+        except NotRead as exc:
+            refused.append(str(exc))
+        try:
+            rate = rate_of(entry, at, basis)
+            if rate is not None:
+                seen.rates.append(rate)
+        except NotRead as exc:
+            seen.rate_refused.append(str(exc))
+    if doses:  # another element of the same dosage gives the dose
+        seen.notes += [f"{r} (another doseAndRate is read)" for r in refused]
+    else:
+        seen.dose_refused += refused
+    return doses
+
+
+def _dosage_part(
+    dosage: Mapping[str, Any], where: str, basis: Basis, seen: _Reading
+) -> tuple[float, int, float | None] | None:
+    """(grams a day, days, interval in weeks) of one dosage element; ``None``: no dose read."""
+    refused_before = len(seen.dose_refused)
+    doses = _entries(dosage, where, basis, seen)
+    try:
+        timing = read_timing(dosage, where)
+    except NotRead as exc:
+        (seen.dose_refused if doses else seen.notes).append(str(exc))
+        return None
+    if not doses:
+        text = dosage.get("text")
+        said = isinstance(text, str) and any(ch.isdigit() for ch in text)
+        if said and len(seen.dose_refused) == refused_before:
+            seen.notes.append(
+                f"{where}.text {text!r} is not read: the dose is read from doseAndRate"
+            )
+        return (0.0, 0, timing.interval_weeks) if timing.interval_weeks else None
+    dose = _pick(doses, where, seen.notes)
+    seen.notes += [*timing.notes, *([dose.how] if dose.how else [])]
+    per_day = dose.grams if dose.per_day else dose.grams * timing.doses_per_day
+    return per_day, timing.days, timing.interval_weeks
+
+
+def read_order(
+    kb: KnowledgeBase,
+    record: Record,
+    order: Mapping[str, Any],
+    *,
+    product: str | None,
+    dosing_weight_kg: float | None = None,
+    plan_infusion: Mapping[str, Any] | None = None,
+) -> OrderReading:
+    """What the draft asks for, as the order check reads it (every field optional).
+
+    A dose per kg is read on ``dosing_weight_kg`` (the plan's); without it, it is not read
+    (``dose_not_read`` says why). ``plan_infusion``: the plan's infusion schedule, whose
+    concentration converts a rate in mg/kg/min when the order names no product. A dose or
+    rate the order gives but that cannot be read is ``dose_not_read`` / ``rate_not_read``
+    (the order check says it was not checked) and a note."""
+    basis = _basis(kb, product, dosing_weight_kg, plan_infusion)
+    out: dict[str, Any] = {"product": product}
+    seen = _Reading()
+    ref = f"{record.ref(order)}.dosageInstruction"
+    days_total, grams_total = 0, 0.0
+    dosages = order.get("dosageInstruction") or []
+    for i, dosage in enumerate(dosages if isinstance(dosages, list) else [dosages]):
+        if not isinstance(dosage, dict):
+            seen.notes.append(f"{ref}[{i}] is not a Dosage object: not read")
+            continue
+        part = _dosage_part(dosage, f"{ref}[{i}]", basis, seen)
+        if part is None:
+            continue
+        per_day, days, interval = part
+        if interval is not None:
+            out["interval_weeks"] = interval
+        days_total += days
+        grams_total += per_day * days
+    if seen.rates:
+        top = max(seen.rates, key=lambda r: r.rate_ml_per_h)
+        out["rate_ml_per_h"] = round(top.rate_ml_per_h, 3)
+        seen.notes += [top.how] if top.how else []
+    if seen.dose_refused:
+        out["dose_not_read"] = "; ".join(seen.dose_refused)
+    elif days_total and grams_total > 0:
+        out["total_g"] = round(grams_total, 3)
+        out["days"] = days_total
+    if seen.rate_refused:
+        out["rate_not_read"] = "; ".join(seen.rate_refused)
+    notes = [*seen.notes, *seen.dose_refused, *seen.rate_refused]
+    return OrderReading({k: v for k, v in out.items() if v is not None}, notes)
 
 
 def ordered_regimen(
@@ -225,31 +348,6 @@ def ordered_regimen(
     product: str | None,
     dosing_weight_kg: float | None,
 ) -> dict[str, Any]:
-    """What the draft asks for, as the order check reads it (every field optional)."""
-    out: dict[str, Any] = {"product": product}
-    days_total = 0
-    grams_total = 0.0
-    for dosage in order.get("dosageInstruction", []) or []:
-        if not isinstance(dosage, dict):
-            continue
-        doses = [dr for dr in dosage.get("doseAndRate", []) or [] if isinstance(dr, dict)]
-        in_mass = [_grams(dr.get("doseQuantity"), None) for dr in doses]
-        per_kg = [_grams(dr.get("doseQuantity"), dosing_weight_kg) for dr in doses]
-        grams = next((g for g in in_mass + per_kg if g is not None), None)
-        rate = next(
-            (r for r in (_rate_ml_per_h(dr.get("rateQuantity")) for dr in doses) if r), None
-        )
-        days, interval = _timing(dosage)
-        if rate is not None:
-            out["rate_ml_per_h"] = max(rate, out.get("rate_ml_per_h", 0.0))
-        if interval is not None:
-            out["interval_weeks"] = round(interval, 3)
-        if grams is None:
-            continue
-        days = days or 1
-        days_total += days
-        grams_total += grams * days
-    if days_total:
-        out["total_g"] = round(grams_total, 3)
-        out["days"] = days_total
-    return {k: v for k, v in out.items() if v is not None}
+    """What the draft asks for, as the order check reads it (:func:`read_order` without its
+    notes: the reading before the plan, whose dosing weight a dose per kg needs)."""
+    return read_order(kb, record, order, product=product, dosing_weight_kg=dosing_weight_kg).order

@@ -22,7 +22,16 @@ from ivig.errors import InputError
 if TYPE_CHECKING:
     from ivig.knowledge.base import KnowledgeBase
 
-__all__ = ["FIELD_UNITS", "Reading", "convert", "decide", "load_unit_registry", "reading_value"]
+__all__ = [
+    "FIELD_UNITS",
+    "Reading",
+    "convert",
+    "decide",
+    "load_unit_registry",
+    "quantity_code",
+    "reading_value",
+    "ucum_quantity",
+]
 
 #: request field -> the unit it is in (UCUM)
 FIELD_UNITS: dict[str, str] = {
@@ -35,6 +44,21 @@ FIELD_UNITS: dict[str, str] = {
 }
 #: what an EHR writes in ``Quantity.unit`` without a UCUM code (display names, not UCUM)
 _DISPLAY_UNITS = {"lb": "[lb_av]", "lbs": "[lb_av]", "in": "[in_i]", "oz": "[oz_av]"}
+#: words and abbreviations EHRs write in ``Quantity.unit`` of an order (``mL/hr``, ``gram``,
+#: ``days``), one token of a unit expression at a time, as the UCUM code they stand for
+_UNIT_WORDS = {
+    **dict.fromkeys(("gram", "grams", "gm", "gms"), "g"),
+    **dict.fromkeys(("milligram", "milligrams", "mgs"), "mg"),
+    **dict.fromkeys(("kilogram", "kilograms", "kgs"), "kg"),
+    **dict.fromkeys(("ml", "mls", "milliliter", "milliliters", "millilitre", "millilitres"), "mL"),
+    **dict.fromkeys(("l", "liter", "liters", "litre", "litres"), "L"),
+    **dict.fromkeys(("hr", "hrs", "hour", "hours"), "h"),
+    **dict.fromkeys(("mins", "minute", "minutes"), "min"),
+    **dict.fromkeys(("day", "days"), "d"),
+    **dict.fromkeys(("week", "weeks", "wks"), "wk"),
+    **dict.fromkeys(("month", "months"), "mo"),
+}
+_UNIT_TOKEN = re.compile(r"[A-Za-z]+")
 _PER_BSA = re.compile(r"^(?P<rate>.+?)/(\{1\.73_?m2\}|\(?1\.73[ .]?m2\)?|\{1\.73 ?m2\})$", re.I)
 _COMPARATORS = ("<", "<=", ">=", ">")
 
@@ -62,8 +86,14 @@ def load_unit_registry() -> None:
 
 @functools.lru_cache(maxsize=256)
 def _parsed(code: str) -> Any:
-    """The pint unit of a UCUM code (parsed once per code; a failure is not cached)."""
-    return _registry().from_ucum(code)
+    """The pint unit of a UCUM code (parsed once per code; a failure is not cached). An
+    annotation alone (``{drops}``) is no unit: ucumvert gives its parser token back."""
+    import pint
+
+    parsed = _registry().from_ucum(code)
+    if not isinstance(parsed, pint.Quantity):
+        raise ValueError(f"{code!r} is an annotation alone, not a unit")
+    return parsed
 
 
 def _unit(code: str, where: str) -> Any:
@@ -119,6 +149,25 @@ def _factor(code: str, target: str, where: str, field: str) -> float:
         return _cached_factor(code, target)
     except pint.DimensionalityError:
         raise InputError(where, code, f"a unit convertible to {target}", detail=field) from None
+
+
+def quantity_code(qty: dict[str, Any]) -> str | None:
+    """The UCUM code of a FHIR Quantity: its ``code`` when the system is UCUM (or not given),
+    else its ``unit`` text with the words EHRs write spelt as UCUM (``mL/hr`` -> ``mL/h``,
+    ``gram`` -> ``g``, ``days`` -> ``d``); ``None`` when it gives neither."""
+    system, code, unit = qty.get("system"), qty.get("code"), qty.get("unit")
+    if isinstance(code, str) and code.strip() and system in (None, "http://unitsofmeasure.org"):
+        text = code.strip()
+    elif isinstance(unit, str) and unit.strip():
+        text = unit.strip()
+    else:
+        return None
+    return _UNIT_TOKEN.sub(lambda m: _UNIT_WORDS.get(m.group(0).lower(), m.group(0)), text)
+
+
+def ucum_quantity(value: float, code: str, where: str) -> Any:
+    """``value`` in UCUM ``code`` as a pint quantity (``InputError`` naming ``where``)."""
+    return float(value) * _unit(code, where)
 
 
 def reading_value(kb: KnowledgeBase, reading_id: str) -> float:

@@ -274,8 +274,10 @@ def updated_order(
     """The draft with only its dose, rate and timing changed (and product, if one is named).
 
     Every other element of the draft is kept as it is: category, priority, performer,
-    dispenseRequest, substitution, the prescriber's notes, the medication's codings (ATC is
-    added as an extra coding). The dosage keeps the draft's route and instructions.
+    dispenseRequest (its ``quantity`` becomes the suggested course's grams or volume, or is
+    dropped when neither can be said), substitution, the prescriber's notes (only theirs: the
+    card shows the warnings and the disclaimer), the medication's codings (ATC is added as an
+    extra coding). The dosage keeps the draft's route and instructions.
     """
     import copy
 
@@ -298,10 +300,19 @@ def updated_order(
         dosages.append(base)
     out["dosageInstruction"] = dosages
     weeks = rec["dose"].get("interval_weeks")
+    dispense = dict(out.get("dispenseRequest") or {})
     if weeks:
-        dispense = dict(out.get("dispenseRequest") or {})
         dispense["dispenseInterval"] = computed["dispenseRequest"]["dispenseInterval"]
+    if "quantity" in dispense:
+        quantity = _dispense_quantity(rec, dispense["quantity"], product_name)
+        if quantity is None:
+            del dispense["quantity"]
+        else:
+            dispense["quantity"] = quantity
+    if dispense:
         out["dispenseRequest"] = dispense
+    else:
+        out.pop("dispenseRequest", None)
     if product_name or "medicationReference" not in out:
         out["medicationCodeableConcept"] = _medication_kept(
             out.get("medicationCodeableConcept"),
@@ -321,9 +332,37 @@ def updated_order(
             support.append(ref)
     if support:
         out["supportingInformation"] = support
-    notes = list(out.get("note", []) or [])
-    out["note"] = notes + [n for n in computed["note"] if n not in notes]
+    # the prescriber's notes only: the warnings, unverified values and the disclaimer are on
+    # the card, and an accepted suggestion would otherwise file them in the order
     return out
+
+
+def _dispense_quantity(
+    rec: Mapping[str, Any], quantity: object, product_name: str | None
+) -> dict[str, Any] | None:
+    """The draft's ``dispenseRequest.quantity`` for the suggested course: its grams when the
+    draft gave a mass, its volume when it gave one and the product given is the plan's (whose
+    volumes the plan holds); ``None`` (dropped) otherwise, as vials or a bare number."""
+    from ivig.errors import InputError
+    from ivig.service.fhir.units import quantity_code, ucum_quantity
+
+    dose = rec["dose"]
+    code = quantity_code(quantity) if isinstance(quantity, dict) else None
+    if code is None:
+        return None
+    try:
+        unit = ucum_quantity(1.0, code, "dispenseRequest.quantity")
+    except InputError:
+        return None
+    if unit.check("[mass]"):
+        return _qty(dose["total_g"], "g")
+    same_product = product_name is not None or dose.get("product") == (
+        rec.get("request") or {}
+    ).get("product")
+    volumes = [d.get("volume_ml") for d in dose["days"]]
+    if unit.check("[length]**3") and same_product and all(v is not None for v in volumes):
+        return _qty(round(sum(float(v) for v in volumes if v is not None), 1), "mL")
+    return None
 
 
 def _medication_kept(

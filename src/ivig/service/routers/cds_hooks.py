@@ -280,8 +280,8 @@ def _order_cards(
         rec = recommend_request(kb, request)
         dose = rec.get("dose")
         ordered = found["ordered"] or {}
-        if dose and "total_g" not in ordered:  # a dose per kg: on the plan's dosing weight
-            ordered = _per_kg_order(state, resources, full_urls, order, ordered, dose, found)
+        if dose:  # read again on the plan's dosing weight (a dose or rate per kg, mg/kg/min)
+            ordered = _order_on_plan(state, resources, full_urls, order, ordered, rec, found)
         check = (
             check_order(kb, request, ordered, tolerance_pct=settings.order_tolerance_pct, plan=rec)
             if dose
@@ -314,35 +314,31 @@ def _order_cards(
     )
 
 
-def _per_kg_order(
+def _order_on_plan(
     state: ServiceState,
     resources: list[dict[str, Any]],
     full_urls: dict[int, str],
     order: dict[str, Any],
     ordered: dict[str, Any],
-    dose: Any,
+    rec: Any,
     found: dict[str, Any],
 ) -> dict[str, Any]:
-    """The draft read again with the plan's dosing weight, so that a dose in g/kg is checked
-    (an order of 20 g/kg x 5 days was "no dose to compare"); the note says so."""
-    from ivig.service.fhir.orders import ordered_regimen
+    """The draft read again with the plan's dosing weight and infusion schedule, so that a dose
+    per kg or in mL and a rate per kg or in mg/kg/min are checked (an order of 20 g/kg x 5 days
+    was "no dose to compare"); how it was read, and what could not be, goes to the notes."""
+    from ivig.service.fhir.orders import read_order
     from ivig.service.fhir.record import Record
 
-    weight_kg = float(dose["dosing_weight_kg"])
-    again = ordered_regimen(
+    reading = read_order(
         state.kb,
         Record(resources, full_urls),
         order,
         product=ordered.get("product"),
-        dosing_weight_kg=weight_kg,
+        dosing_weight_kg=float(rec["dose"]["dosing_weight_kg"]),
+        plan_infusion=rec.get("infusion"),
     )
-    if "total_g" not in again:
-        return ordered
-    found["notes"] = [
-        *found["notes"],
-        f"the order's dose per kg is read on the plan's dosing weight of {weight_kg:g} kg",
-    ]
-    return again
+    found["notes"] = [*found["notes"], *reading.notes]
+    return reading.order
 
 
 def _review_cards(state: ServiceState, patient_id: str) -> list[dict[str, Any]]:
