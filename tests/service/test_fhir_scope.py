@@ -108,3 +108,35 @@ def test_an_order_for_another_patient_is_refused(kb: KnowledgeBase) -> None:
         _read(kb, resources, order=order)
     assert caught.value.field.endswith(".subject")
     assert "Patient/other" in str(caught.value)
+
+
+def test_a_first_course_inferred_without_the_order_history_is_a_doubt(kb: KnowledgeBase) -> None:
+    """A CDS call whose igOrders was neither prefetched nor fetched: the phase "induction" is an
+    assumption (a maintenance patient would get a whole induction course suggested), said and
+    raised as a caution; with the history received and empty it is a plain reading."""
+    resources = [r for r in _resources() if r["resourceType"] != "MedicationRequest"]
+    unknown = _read(kb, resources, order_history=False)
+    assert unknown["request"]["phase"] == "induction"
+    assert any("were not received" in c for c in unknown["cautions"])
+    known = _read(kb, resources)
+    assert known["request"]["phase"] == "induction"
+    assert not any("were not received" in n for n in known["notes"] + known["cautions"])
+
+
+@pytest.mark.parametrize(
+    ("prefetch", "fetched", "received"),
+    [
+        ({}, [], False),
+        ({"igOrders": None}, [], True),  # the EHR says there is none
+        ({"igOrders": {"resourceType": "Bundle", "type": "searchset"}}, [], True),
+        ({"igOrders": {"resourceType": "OperationOutcome"}}, [], False),
+        ({"igOrders": {"resourceType": "OperationOutcome"}}, ["igOrders"], True),
+        ({}, ["igOrders"], True),
+    ],
+)
+def test_whether_the_order_history_was_received(
+    prefetch: dict[str, Any], fetched: list[str], received: bool
+) -> None:
+    from ivig.service.routers.cds_hooks import _history_received
+
+    assert _history_received({"prefetch": prefetch}, fetched) is received

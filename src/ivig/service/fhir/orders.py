@@ -118,8 +118,13 @@ def infer_phase(
     condition_id: str,
     today: dt.date,
     map_condition: Callable[[object], str | None],
+    history: bool = True,
 ) -> tuple[str, str | None]:
-    """The phase and the reference of the earlier order that set it (``None``: no such order)."""
+    """The phase and the reference of the earlier order that set it (``None``: no such order).
+
+    ``history`` False: the earlier orders were not received; a first course inferred from none
+    is then said to be a guess and raised as a caution (a maintenance patient read as a first
+    course gets a dose suggestion of a whole induction course)."""
     if order is not None:
         course = {c.get("code") for c in codings(order.get("courseOfTherapyType"))}
         stated = next((_PHASE_OF_COURSE[c] for c in course if c in _PHASE_OF_COURSE), None)
@@ -146,6 +151,15 @@ def infer_phase(
             record.notes.append(f"earlier order {record.ref(past)} has no date: not counted")
         elif (today - span[1]).days <= window:
             counted.append((span[1].isoformat(), past))
+    if not counted and not history and not earlier:
+        doubt = (
+            "phase induction assumed: the patient's earlier immunoglobulin orders (prefetch "
+            "igOrders) were not received, so a maintenance course cannot be recognised; set "
+            "MedicationRequest.courseOfTherapyType to state the phase"
+        )
+        record.notes.append(doubt)
+        record.cautions.append(doubt)
+        return "induction", None
     if not counted:
         record.notes.append(
             f"phase induction: no normal-immunoglobulin order for {condition_id} in the last "

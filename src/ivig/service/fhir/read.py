@@ -258,8 +258,13 @@ def read_resources(
     jurisdiction: str | None = None,
     ig_codes: Iterable[str] = (),
     full_urls: Mapping[int, str] | None = None,
+    order_history: bool = True,
 ) -> dict[str, Any]:
     """The request built from ``resources``, with what the reading found.
+
+    ``order_history`` False: the patient's earlier immunoglobulin orders were not received (a
+    CDS call whose ``igOrders`` was neither prefetched nor fetched), so a phase inferred as a
+    first course is a doubt the card raises.
 
     ``order`` is the immunoglobulin MedicationRequest being decided (the CDS Hooks draft);
     without it the first draft normal-immunoglobulin order among ``resources`` is used, if any.
@@ -317,6 +322,7 @@ def read_resources(
             condition_id=condition_id,
             today=today,
             map_condition=functools.partial(map_condition, kb),
+            history=order_history,
         )
     check_data_age(kb, record, phase, today)
     request: dict[str, Any] = {"patient": patient, "condition": condition_id, "phase": phase}

@@ -221,7 +221,7 @@ async def _order_service(
     if not orders:
         return cards
     try:
-        resources, _ = await gather_resources(
+        resources, fetched = await gather_resources(
             hook_request, ORDER_PREFETCH, state.http_client, full_urls=full_urls
         )
     except PrefetchUnavailable as exc:
@@ -231,8 +231,11 @@ async def _order_service(
         }
         return IvigJSONResponse(body_412, status_code=412)
     checked, skipped = orders[:MAX_IG_ORDERS], orders[MAX_IG_ORDERS:]
+    history = _history_received(hook_request, fetched)
     for order in checked:  # pure computation of a few milliseconds: run on the event loop
-        cards += _order_cards(state, resources + drafts, order, context["patientId"], full_urls)
+        cards += _order_cards(
+            state, resources + drafts, order, context["patientId"], full_urls, history=history
+        )
     if skipped:
         cards.append(
             K.error_card(
@@ -248,6 +251,18 @@ async def _order_service(
     return cards
 
 
+def _history_received(hook_request: dict[str, Any], fetched: list[str]) -> bool:
+    """Whether the patient's immunoglobulin order history reached the service: prefetched (a
+    Bundle, or ``null``: the EHR says there is none) or fetched from its FHIR server."""
+    if "igOrders" in fetched:
+        return True
+    prefetch = hook_request.get("prefetch") or {}
+    if "igOrders" not in prefetch:
+        return False
+    value = prefetch["igOrders"]
+    return value is None or (isinstance(value, dict) and value.get("resourceType") == "Bundle")
+
+
 def _named(resource: dict[str, Any], full_urls: dict[int, str]) -> set[str]:
     full = full_urls.get(id(resource))
     return {full} if full else set()
@@ -259,6 +274,8 @@ def _order_cards(
     order: dict[str, Any],
     patient_id: str,
     full_urls: dict[int, str],
+    *,
+    history: bool = True,
 ) -> list[dict[str, Any]]:
     from ivig.app.order_check import check_order
     from ivig.app.recommend import recommend_request, validate
@@ -275,6 +292,7 @@ def _order_cards(
             jurisdiction=settings.jurisdiction,
             ig_codes=settings.ig_medication_codes,
             full_urls=full_urls,
+            order_history=history,
         )
         request = validate(found["request"])
         rec = recommend_request(kb, request)
