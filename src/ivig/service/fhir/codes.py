@@ -8,6 +8,10 @@ base.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
+from ivig.errors import InputError
+
 __all__ = [
     "ATC_IG_PREFIX",
     "ATC_IV",
@@ -16,22 +20,29 @@ __all__ = [
     "KNOWLEDGE_EXTENSION_PATH",
     "LAB_CODES",
     "LOINC",
+    "LOINC_SYSTEMS",
     "NORMAL_IG_CODES",
     "OBSERVATION_FIELDS",
     "ROUTE_IM",
     "ROUTE_IV",
     "ROUTE_SC",
     "SYSTEM_ALIASES",
+    "SYSTEM_NAMES",
     "UCUM",
     "UCUM_CONCENTRATION_G_PER_L",
     "UCUM_EGFR",
     "UCUM_LENGTH",
     "UCUM_MASS",
     "UCUM_SUBSTANCE_UMOL_PER_L",
+    "coding_names",
+    "condition_code_key",
     "knowledge_extension_url",
+    "unmapped_condition_error",
 ]
 
 LOINC = "http://loinc.org"
+#: the LOINC system as EHRs send it: its URL and its OID (HL7 v3 / C-CDA heritage)
+LOINC_SYSTEMS = (LOINC, "urn:oid:2.16.840.1.113883.6.1")
 UCUM = "http://unitsofmeasure.org"
 SNOMED = "http://snomed.info/sct"
 ATC = "http://www.whocc.no/atc"
@@ -51,15 +62,76 @@ def knowledge_extension_url(base: str | None) -> str:
     return base.rstrip("/") + KNOWLEDGE_EXTENSION_PATH
 
 
-#: FHIR code-system URLs -> the system names the knowledge base uses in ``codes``
+#: FHIR code-system URLs and OIDs -> the system names the knowledge base uses in ``codes``
 SYSTEM_ALIASES: dict[str, str] = {
     "http://hl7.org/fhir/sid/icd-10-cm": "icd10cm",
+    "urn:oid:2.16.840.1.113883.6.90": "icd10cm",
     "http://hl7.org/fhir/sid/icd-10": "icd10",
+    "urn:oid:2.16.840.1.113883.6.3": "icd10",
     "http://snomed.info/sct": "snomedct",
+    "urn:oid:2.16.840.1.113883.6.96": "snomedct",
     "icd10cm": "icd10cm",
     "icd10": "icd10",
     "snomedct": "snomedct",
 }
+#: the knowledge base's condition code systems as a reader names them
+SYSTEM_NAMES: dict[str, str] = {
+    "icd10cm": "ICD-10-CM",
+    "icd10": "ICD-10 (WHO)",
+    "snomedct": "SNOMED CT",
+}
+
+
+def condition_code_key(system: str, code: str) -> str:
+    """A condition code as the index keys it: ICD-10 codes without their dot and in capitals
+    (EHRs send ``G61.0`` and ``G610`` alike), other codes stripped."""
+    if system in ("icd10cm", "icd10"):
+        return code.strip().replace(".", "").upper()
+    return code.strip()
+
+
+def coding_names(
+    concept: object, system_of: Callable[[str], str | None] = SYSTEM_ALIASES.get
+) -> list[str]:
+    """Each coding of a CodeableConcept as a reader names it: ``ICD-10 (WHO) G61.8``; a
+    system the service does not know by its URL (``urn:oid:1.2.3 X1``), a missing one as
+    ``(no system)``; the code's display, when sent, in quotes after it."""
+    codings = concept.get("coding") if isinstance(concept, dict) else None
+    names = []
+    for coding in codings if isinstance(codings, list) else []:
+        if not isinstance(coding, dict) or not isinstance(coding.get("code"), str):
+            continue
+        url = coding.get("system")
+        system = system_of(url) if isinstance(url, str) else None
+        shown = SYSTEM_NAMES.get(system or "", url if isinstance(url, str) else "(no system)")
+        display = coding.get("display")
+        quoted = f" '{display}'" if isinstance(display, str) and display else ""
+        names.append(f"{shown} {coding['code']}{quoted}")
+    return names
+
+
+def unmapped_condition_error(conditions: Sequence[tuple[str, object]]) -> InputError:
+    """The error for Conditions sent whose codes the knowledge base maps to no condition.
+
+    ``conditions`` are ``(reference, Condition.code)`` pairs, e.g. ``("Condition/c1",
+    {"coding": [...]})``. The message names every code and its system, so the card says which
+    code was not understood instead of "Condition: missing".
+    """
+    shown = []
+    for ref, concept in conditions:
+        names = coding_names(concept)
+        text = concept.get("text") if isinstance(concept, dict) else None
+        if isinstance(text, str) and text:
+            names.append(f"text '{text}'")
+        shown.append(f"{ref} ({', '.join(names) or 'no code'})")
+    return InputError(
+        "Condition.code",
+        "; ".join(shown),
+        "a code of a condition the knowledge base holds (ICD-10-CM, ICD-10 (WHO) or SNOMED CT) "
+        "or a display naming it",
+        detail="no Condition sent maps to an indication ivig knows; the order is not checked",
+    )
+
 
 #: LOINC code -> the request field it fills (ecosystem notes §2.3)
 OBSERVATION_FIELDS: dict[str, str] = {
