@@ -15,13 +15,14 @@ from ivig.errors import InputError
 __all__ = [
     "ATC_IG_PREFIX",
     "ATC_IV",
+    "CODE_RANK",
+    "EGFR_CODES",
     "IG_TEXT_TERMS",
     "IVIG_KNOWLEDGE_VERSION",
     "KNOWLEDGE_EXTENSION_PATH",
     "LAB_CODES",
     "LOINC",
     "LOINC_SYSTEMS",
-    "NORMAL_IG_CODES",
     "OBSERVATION_FIELDS",
     "ROUTE_IM",
     "ROUTE_IV",
@@ -34,6 +35,7 @@ __all__ = [
     "UCUM_LENGTH",
     "UCUM_MASS",
     "UCUM_SUBSTANCE_UMOL_PER_L",
+    "UCUM_SYSTEMS",
     "coding_names",
     "condition_code_key",
     "knowledge_extension_url",
@@ -44,6 +46,8 @@ LOINC = "http://loinc.org"
 #: the LOINC system as EHRs send it: its URL and its OID (HL7 v3 / C-CDA heritage)
 LOINC_SYSTEMS = (LOINC, "urn:oid:2.16.840.1.113883.6.1")
 UCUM = "http://unitsofmeasure.org"
+#: UCUM as EHRs send it: its URL and its OID
+UCUM_SYSTEMS = (UCUM, "urn:oid:2.16.840.1.113883.6.8")
 SNOMED = "http://snomed.info/sct"
 ATC = "http://www.whocc.no/atc"
 DOSE_RATE_TYPE = "http://terminology.hl7.org/CodeSystem/dose-rate-type"
@@ -133,6 +137,31 @@ def unmapped_condition_error(conditions: Sequence[tuple[str, object]]) -> InputE
     )
 
 
+#: eGFR LOINC codes, all normalised to 1.73 m2 (mL/min/{1.73_m2}), in order of preference when a
+#: laboratory reports several at the same time: race-free and equation-agnostic first, the
+#: sex- and race-specific variants (reported beside the general one) last, so the value used
+#: is never the "among blacks" one when another was reported with it (the 2021 equations
+#: dropped the race term). Meanings as the LOINC names are shown in HL7 publications: FHIR R4
+#: example observation-example-f205-egfr (33914-3, 48643-1), HL7 CPG ckd-valueset-egfr (76633-7,
+#: 77147-7), HL7 CH LAB-Report value sets (62238-1, 50044-7, 70969-1, 88293-6, 88294-4,
+#: 98979-8, 98980-6); 48642-3, 50210-4 and 50384-7 as OHDSI Athena lists the LOINC names.
+EGFR_CODES = (
+    "98979-8",  # creatinine-based, CKD-EPI 2021 (race-free)
+    "98980-6",  # creatinine and cystatin C-based, CKD-EPI 2021
+    "62238-1",  # creatinine-based, CKD-EPI
+    "33914-3",  # creatinine-based, MDRD, serum or plasma
+    "77147-7",  # creatinine-based, MDRD, serum, plasma or blood
+    "76633-7",  # creatinine-based, MDRD, blood
+    "50210-4",  # cystatin C-based
+    "50384-7",  # creatinine-based, Schwartz (children)
+    "88294-4",  # CKD-EPI among non-blacks
+    "48642-3",  # MDRD among non-blacks
+    "50044-7",  # MDRD among females
+    "70969-1",  # MDRD among males
+    "88293-6",  # CKD-EPI among blacks
+    "48643-1",  # MDRD among blacks
+)
+
 #: LOINC code -> the request field it fills (ecosystem notes §2.3)
 OBSERVATION_FIELDS: dict[str, str] = {
     "29463-7": "weight_kg",  # body weight
@@ -142,16 +171,18 @@ OBSERVATION_FIELDS: dict[str, str] = {
     "2465-3": "igg_g_per_l",  # IgG, serum/plasma, mass/volume
     "14682-9": "creatinine_umol_per_l",  # creatinine, moles/volume
     "2160-0": "creatinine_umol_per_l",  # creatinine, mass/volume (mg/dL: not converted)
-    "98979-8": "egfr_ml_per_min_1_73m2",  # eGFR CKD-EPI 2021
-    "62238-1": "egfr_ml_per_min_1_73m2",  # eGFR CKD-EPI 2009
-    "33914-3": "egfr_ml_per_min_1_73m2",  # eGFR MDRD
+    **dict.fromkeys(EGFR_CODES, "egfr_ml_per_min_1_73m2"),
 }
 LAB_CODES = {
     "weight": ("29463-7", "3141-9"),
     "height": ("8302-2",),
     "iga": ("2458-8",),
     "creatinine": ("14682-9", "2160-0"),
-    "egfr": ("98979-8", "62238-1", "33914-3"),
+    "egfr": EGFR_CODES,
+}
+#: where several codes fill one field, the rank of each (lower is preferred at equal times)
+CODE_RANK: dict[str, int] = {
+    code: n for codes in LAB_CODES.values() for n, code in enumerate(codes)
 }
 
 #: UCUM code -> unit name understood by :func:`ivig.core.units.to_kg`
@@ -168,8 +199,6 @@ UCUM_EGFR = ("mL/min/{1.73_m2}", "mL/min/1.73.m2", "mL/min/1.73m2")
 #: ATC group of immunoglobulins; J06BA02 is the intravascular one (notes §2.2)
 ATC_IG_PREFIX = "J06BA"
 ATC_IV = ("J06BA02", "immunoglobulins, normal human, for intravascular adm.")
-#: search tokens of normal immunoglobulin for the bounded order-history query
-NORMAL_IG_CODES = (f"{ATC}|J06BA01", f"{ATC}|J06BA02")
 ROUTE_IV = (SNOMED, "47625008", "Intravenous route")
 ROUTE_SC = (SNOMED, "34206005", "Subcutaneous route")
 ROUTE_IM = (SNOMED, "78421000", "Intramuscular route")
