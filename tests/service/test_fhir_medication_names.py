@@ -270,3 +270,34 @@ def test_an_order_coded_only_with_an_unknown_rxnorm_code_gets_no_card(cds: CdsCl
         medicationCodeableConcept={"coding": [{"system": RXNORM, "code": "1292383"}]}
     )
     assert _cards(cds.call("order-sign", "us1", [draft])) == []
+
+
+def test_a_contained_medication_with_ingredients_only_is_classified(kb: KnowledgeBase) -> None:
+    """Some EHRs send a contained Medication without ``code``, its ingredient coded instead."""
+    from ivig.service.fhir.medication import resolve_medication
+
+    order = {
+        "resourceType": "MedicationRequest",
+        "medicationReference": {"reference": "#m"},
+        "contained": [
+            {
+                "resourceType": "Medication",
+                "id": "m",
+                "ingredient": [
+                    {
+                        "itemCodeableConcept": {
+                            "coding": [{"system": RXNORM, "code": "5000"}],
+                            "text": "immune globulin G human",
+                        }
+                    }
+                ],
+            }
+        ],
+    }
+    match = classify_medication(kb, resolve_medication(order, []))
+    assert match is not None and match.is_normal
+    order["contained"][0]["ingredient"][0]["itemCodeableConcept"]["text"] = (
+        "Rho (D) immune globulin"
+    )
+    match = classify_medication(kb, resolve_medication(order, []))
+    assert match is not None and match.kind == "specific_immunoglobulin"

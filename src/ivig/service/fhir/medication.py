@@ -386,9 +386,28 @@ def resolve_medication(
 
 
 def _medication_code(medication: Mapping[str, Any], ref: Mapping[str, Any]) -> dict[str, Any]:
+    """The Medication's ``code``; without one, its ingredients' codes and texts."""
     code = medication.get("code")
-    concept = dict(code) if isinstance(code, dict) else {}
+    concept = dict(code) if isinstance(code, dict) else _ingredients(medication)
     display = ref.get("display")
     if isinstance(display, str) and display and "text" not in concept:
         concept["text"] = display
+    return concept
+
+
+def _ingredients(medication: Mapping[str, Any]) -> dict[str, Any]:
+    """The codings and texts of ``Medication.ingredient[].itemCodeableConcept`` as one concept."""
+    coding: list[dict[str, Any]] = []
+    texts: list[str] = []
+    for ingredient in medication.get("ingredient") or []:
+        item = ingredient.get("itemCodeableConcept") if isinstance(ingredient, dict) else None
+        coding += _codings(item)
+        text = item.get("text") if isinstance(item, dict) else None
+        if isinstance(text, str) and text:
+            texts.append(text)
+    concept: dict[str, Any] = {}
+    if coding or texts[1:]:
+        concept["coding"] = coding + [{"display": t} for t in texts[1:]]
+    if texts:
+        concept["text"] = texts[0]
     return concept
