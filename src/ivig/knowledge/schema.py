@@ -300,7 +300,7 @@ class Jurisdiction(TypedDict):
 
 @with_config(FORBID)
 class Code(TypedDict):
-    system: Literal["icd10cm", "snomedct", "icd11", "rxnorm", "atc"]
+    system: Literal["icd10cm", "icd10", "snomedct", "icd11", "rxnorm", "atc"]
     code: Id
     display: NotRequired[str]
     sources: Sources

@@ -29,9 +29,18 @@ REVIEW_SERVICE_ID = "ivig-review-due"
 _P = "{{context.patientId}}"
 
 
-def _latest(*loinc: str) -> str:
+def _latest(*loinc: str, count: int = 1) -> str:
     codes = ",".join(f"{C.LOINC}|{code}" for code in loinc)
-    return f"Observation?patient={_P}&code={codes}&_sort=-date&_count=1"
+    return f"Observation?patient={_P}&code={codes}&_sort=-date&_count={count}"
+
+
+#: MedicationRequests in the order history: EHR orders are coded in RxNorm, NDC or local codes,
+#: rarely ATC, and EHR FHIR servers need not offer the ``code`` search on MedicationRequest, so
+#: the template asks for the patient's orders in force or done, newest first, and the service
+#: classifies each (medication_codes.yaml, IVIG_IG_CODES). One page: about 100 to 300 KB as EHRs
+#: write MedicationRequests, inside the default request limit (IVIG_MAX_BODY_BYTES, 1 MB) with
+#: the rest of the prefetch (docs/cds-hooks.md)
+IG_ORDERS_COUNT = 100
 
 
 #: prefetch key -> FHIR query template (the spec's recommended subset)
@@ -41,13 +50,14 @@ ORDER_PREFETCH: dict[str, str] = {
     "height": _latest(*C.LAB_CODES["height"]),
     "iga": _latest(*C.LAB_CODES["iga"]),
     "creatinine": _latest(*C.LAB_CODES["creatinine"]),
-    "egfr": _latest(*C.LAB_CODES["egfr"]),
+    # a laboratory reports up to four eGFR variants at once; the preferred one is chosen
+    "egfr": _latest(*C.LAB_CODES["egfr"], count=5),
     "findings": f"Observation?patient={_P}&code={C.IVIG_FINDING}|",
     "conditions": f"Condition?patient={_P}",
-    # bounded: normal-immunoglobulin codes, orders in force or done, newest first, a page
+    # bounded: orders in force or done, newest first, one page (classified by the service)
     "igOrders": (
         f"MedicationRequest?patient={_P}&status=active,completed,on-hold"
-        f"&code={','.join(C.NORMAL_IG_CODES)}&_sort=-authoredon&_count=50"
+        f"&_sort=-authoredon&_count={IG_ORDERS_COUNT}"
     ),
     # procedures that set findings from standard codes (artificial respiration)
     "procedures": f"Procedure?patient={_P}&status=in-progress,completed&_sort=-date&_count=50",
@@ -62,8 +72,10 @@ _ORDER_TEXT = (
 )
 
 _USAGE = (
-    "Recognises normal immunoglobulin by ATC J06BA01/J06BA02, NDC or configured codes; "
-    "specific immunoglobulins (ATC J06BB: anti-D, hepatitis B, CMV...) get an out-of-scope card."
+    "Recognises normal immunoglobulin by ATC J06BA01/J06BA02, NDC, product names or words in "
+    "the medication's text or display, or the site's codes (IVIG_IG_CODES); an order coded only "
+    "with other codes (an RxNorm code without a display) is not recognised and gets no card. "
+    "Specific immunoglobulins (ATC J06BB: anti-D, hepatitis B, CMV...) get an out-of-scope card."
 )
 
 SERVICES: list[dict[str, Any]] = [

@@ -4,8 +4,17 @@ Recognition is data (``medication_codes.yaml``): each class carries its codes, m
 (system, code) — ATC groups and NDC labeler-product codes by prefix — and its words. The
 specific immunoglobulins (anti-D, hepatitis B, CMV, rabies, tetanus, varicella-zoster,
 botulism; ATC J06BB) are tested first and win over every normal-immunoglobulin match, so a
-"Rho(D) immune globulin" order is never dosed as IVIG. Local codes a site adds in the settings
-(``IVIG_IG_CODES``: ``system|code`` or a bare code) mark normal immunoglobulin.
+"Rho (D) immune globulin" order is never dosed as IVIG, whatever else its text or codes say.
+Words are compared after folding case, accents and punctuation: "Rho (D)", "RHO(D)", "Rh₀(D)"
+and "rho-d" are the same words. A text that says the immunoglobulin is given intramuscularly
+("IM", "intramuscular") and names no other route is intramuscular normal immunoglobulin (out of
+scope). A knowledge-base product named by its brand alone ("Flebogamma", "Octagam") is normal
+immunoglobulin; the product itself is chosen only when the name fits one product.
+
+An order coded only with codes the knowledge base does not hold (an RxNorm code without a
+display or text, a local code) is not recognised: the service cannot tell it from any other
+drug and stays silent on it. A site makes its own codes count as normal immunoglobulin with
+``IVIG_IG_CODES`` (``system|code`` or a bare code, comma separated).
 
 The order's medication is resolved from ``medicationCodeableConcept``, a contained Medication
 (``#id``), a Medication in the resources (by ``Type/id`` or the ``fullUrl`` of its entry, such
@@ -16,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -120,11 +130,25 @@ def _by_code(kb: KnowledgeBase, concept: object) -> list[tuple[dict[str, Any], s
     return found
 
 
-_NOT_WORD = re.compile(r"[^a-z0-9()\-]+")
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
 
 
 def _words(text: str) -> str:
-    return " " + _NOT_WORD.sub(" ", text.lower()) + " "
+    """``text`` as its words: lower case, accents and subscripts folded (``Rh₀`` -> ``rh0``),
+    every run of other characters one space, padded so a term matches whole words only."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return " " + " ".join(_NOT_WORD.sub(" ", plain).split()) + " "
+
+
+#: words that say an order's route in its text
+_IM_WORDS = (" im ", " intramuscular ", " intramuscularly ", " i m ")
+_OTHER_ROUTE_WORDS = (" iv ", " i v ", " intravenous ", " intravenously ", " sc ", " subcutaneous ")
+
+
+def _says_intramuscular(concept: object) -> bool:
+    texts = [_words(t) for t in _texts(concept)]
+    im = any(w in t for t in texts for w in _IM_WORDS)
+    return im and not any(w in t for t in texts for w in _OTHER_ROUTE_WORDS)
 
 
 @functools.lru_cache(maxsize=8)
@@ -220,22 +244,56 @@ def _classify(
     else:
         hits = words
     if not hits:
-        return _by_product(kb, concept)
+        return _intramuscular(concept, _by_product(kb, concept))
     cls, via = min(hits, key=lambda h: _KIND_ORDER[h[0]["kind"]])  # stable: longest term first
-    return MedicationMatch(cls["kind"], cls["id"], cls["name"], cls.get("route"), via)
+    match = MedicationMatch(cls["kind"], cls["id"], cls["name"], cls.get("route"), via)
+    return _intramuscular(concept, match)
+
+
+def _intramuscular(concept: object, match: MedicationMatch | None) -> MedicationMatch | None:
+    """A normal immunoglobulin whose text says it is given intramuscularly (and no other route)."""
+    if match is None or not match.is_normal or not _says_intramuscular(concept):
+        return match
+    return MedicationMatch(
+        "normal_immunoglobulin_intramuscular",
+        match.class_id,
+        "normal immunoglobulin given intramuscularly",
+        "im",
+        f"{match.via}; text says intramuscular",
+    )
 
 
 def _by_product(kb: KnowledgeBase, concept: object) -> MedicationMatch | None:
-    """A knowledge-base product named or coded: normal immunoglobulin of the product's route."""
+    """A knowledge-base product named or coded: normal immunoglobulin of the product's route.
+
+    A brand name shared by several products ("Flebogamma": 5 % and 10 %) is normal
+    immunoglobulin too; the route is the one those products share, if they share one.
+    """
     if not isinstance(concept, dict):
         return None
     product_id = match_product(kb, concept)
-    if product_id is None:
+    if product_id is not None:
+        product = kb.product(product_id)
+        route = _only_route([product["routes"]])
+        return MedicationMatch(
+            NORMAL, "product", str(product["name"]), route, f"product {product_id}"
+        )
+    named = _named_products(kb, concept)
+    if named is None:
         return None
-    product = kb.product(product_id)
-    routes = product["routes"]
-    route = routes[0] if len(routes) == 1 and routes[0] in ("iv", "sc") else None
-    return MedicationMatch(NORMAL, "product", str(product["name"]), route, f"product {product_id}")
+    term, ids = named
+    products = [kb.product(i) for i in ids]
+    route = _only_route([p["routes"] for p in products])
+    name = " or ".join(str(p["name"]) for p in products)
+    return MedicationMatch(NORMAL, "product", name, route, f"product name '{term}'")
+
+
+def _only_route(route_lists: Sequence[Sequence[str]]) -> str | None:
+    routes = {r for routes in route_lists for r in routes}
+    if len(routes) == 1 and all(len(r) == 1 for r in route_lists):
+        (route,) = routes
+        return route if route in ("iv", "sc") else None
+    return None
 
 
 def _norm(text: str) -> str:
@@ -245,18 +303,33 @@ def _norm(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def _product_terms(kb: KnowledgeBase) -> list[tuple[str, str]]:
-    terms = []
+def _product_terms(kb: KnowledgeBase) -> list[tuple[str, tuple[str, ...]]]:
+    """Each product word (id, name, synonym) with the products it names, longest first."""
+    named: dict[str, list[str]] = {}
     for product in kb.data["products"]:
         for word in [product["id"], product["name"], *product.get("synonyms", [])]:
             norm = _norm(str(word))
-            if norm:
-                terms.append((norm, product["id"]))
-    return sorted(terms, key=lambda t: -len(t[0]))
+            if norm and product["id"] not in named.setdefault(norm, []):
+                named[norm].append(product["id"])
+    return sorted(((t, tuple(ids)) for t, ids in named.items()), key=lambda t: -len(t[0]))
+
+
+def _named_products(
+    kb: KnowledgeBase, concept: Mapping[str, Any]
+) -> tuple[str, tuple[str, ...]] | None:
+    """The longest product word in the concept's texts and the products it names."""
+    names = [f"_{_norm(t)}_" for t in _texts(concept)]
+    for term, ids in _product_terms(kb):
+        if any(f"_{term}_" in text for text in names):
+            return term, ids
+    return None
 
 
 def match_product(kb: KnowledgeBase, concept: Mapping[str, Any]) -> str | None:
-    """The knowledge-base product the concept codes (product codes) or names (longest name)."""
+    """The knowledge-base product the concept codes (product codes) or names (longest name).
+
+    A name several products share (a brand without its strength) chooses none of them.
+    """
     for coding in _codings(concept):
         system, code = code_system(kb, coding.get("system")), coding.get("code")
         if system is None or not isinstance(code, str):
@@ -266,11 +339,10 @@ def match_product(kb: KnowledgeBase, concept: Mapping[str, Any]) -> str | None:
                 system, entry["code"]
             ):
                 return str(entry["product"])
-    names = [f"_{_norm(t)}_" for t in _texts(concept)]
-    for term, product_id in _product_terms(kb):
-        if any(f"_{term}_" in text for text in names):
-            return product_id
-    return None
+    named = _named_products(kb, concept)
+    if named is None or len(named[1]) != 1:
+        return None
+    return named[1][0]
 
 
 def _entry_urls(bundle_urls: Mapping[int, str], res: Mapping[str, Any]) -> set[str]:
@@ -314,9 +386,28 @@ def resolve_medication(
 
 
 def _medication_code(medication: Mapping[str, Any], ref: Mapping[str, Any]) -> dict[str, Any]:
+    """The Medication's ``code``; without one, its ingredients' codes and texts."""
     code = medication.get("code")
-    concept = dict(code) if isinstance(code, dict) else {}
+    concept = dict(code) if isinstance(code, dict) else _ingredients(medication)
     display = ref.get("display")
     if isinstance(display, str) and display and "text" not in concept:
         concept["text"] = display
+    return concept
+
+
+def _ingredients(medication: Mapping[str, Any]) -> dict[str, Any]:
+    """The codings and texts of ``Medication.ingredient[].itemCodeableConcept`` as one concept."""
+    coding: list[dict[str, Any]] = []
+    texts: list[str] = []
+    for ingredient in medication.get("ingredient") or []:
+        item = ingredient.get("itemCodeableConcept") if isinstance(ingredient, dict) else None
+        coding += _codings(item)
+        text = item.get("text") if isinstance(item, dict) else None
+        if isinstance(text, str) and text:
+            texts.append(text)
+    concept: dict[str, Any] = {}
+    if coding or texts[1:]:
+        concept["coding"] = coding + [{"display": t} for t in texts[1:]]
+    if texts:
+        concept["text"] = texts[0]
     return concept

@@ -40,7 +40,7 @@ def active(resource: Resource) -> bool:
 
 
 def _field_of(coding: dict[str, Any]) -> str | None:
-    if coding.get("system") == C.LOINC:
+    if coding.get("system") in C.LOINC_SYSTEMS:
         return C.OBSERVATION_FIELDS.get(str(coding.get("code")))
     if coding.get("system") == C.IVIG_FINDING and isinstance(coding.get("code"), str):
         return "finding:" + str(coding["code"])
@@ -48,14 +48,19 @@ def _field_of(coding: dict[str, Any]) -> str | None:
 
 
 def _latest(record: Record) -> dict[str, Resource]:
-    latest: dict[str, tuple[str, Resource]] = {}
+    """The latest Observation per field; at the same time, the one of the preferred code
+    (``C.CODE_RANK``: a race-free eGFR before the "among blacks" one reported with it)."""
+    latest: dict[str, tuple[tuple[str, int], Resource]] = {}
     for res in record.of_type("Observation"):
         if not active(res):
             continue
         for coding in codings(res.get("code")):
             name = _field_of(coding)
-            if name and (name not in latest or when(res) > latest[name][0]):
-                latest[name] = (when(res), res)
+            if not name:
+                continue
+            key = (when(res), -C.CODE_RANK.get(str(coding.get("code")), 0))
+            if name not in latest or key > latest[name][0]:
+                latest[name] = (key, res)
     return {name: res for name, (_, res) in sorted(latest.items())}
 
 
@@ -67,7 +72,7 @@ def _quantity(record: Record, obs: Resource, name: str) -> tuple[float, str, str
     value = qty.get("value")
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InputError(f"{where}.value", value, "a number")
-    unit = qty.get("code") if qty.get("system") in (None, C.UCUM) else None
+    unit = qty.get("code") if qty.get("system") in (None, *C.UCUM_SYSTEMS) else None
     unit = unit or qty.get("unit")
     if not isinstance(unit, str) or not unit:
         raise MissingFieldError(f"{where}.code", f"{name} (UCUM unit)")

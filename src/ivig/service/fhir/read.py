@@ -79,12 +79,6 @@ def _brief(value: object) -> object:
     return type(value).__name__ if isinstance(value, dict | list) else value
 
 
-def _norm(text: str) -> str:
-    from ivig.knowledge.base import normalise_term
-
-    return normalise_term(text)
-
-
 def medication_concept(order: Mapping[str, Any], resources: Sequence[Resource]) -> dict[str, Any]:
     """The order's medication as a CodeableConcept (contained, referenced or a display)."""
     return resolve_medication(order, resources)
@@ -104,7 +98,8 @@ def _condition_index(kb: KnowledgeBase) -> dict[tuple[str, str], str]:
     for cond in kb.data["conditions"]:
         for record in [cond, *cond.get("specific_conditions", [])]:
             for code in record.get("codes", []):
-                index[(code["system"], _norm(code["code"]))] = cond["id"]
+                key = C.condition_code_key(code["system"], code["code"])
+                index[(code["system"], key)] = cond["id"]
     return index
 
 
@@ -116,7 +111,7 @@ def map_condition(kb: KnowledgeBase, concept: object) -> str | None:
         system = code_system(kb, url) or C.SYSTEM_ALIASES.get(url)
         code = coding.get("code")
         if system and isinstance(code, str):
-            found = index.get((system, _norm(code)))
+            found = index.get((system, C.condition_code_key(system, code)))
             if found:
                 return found
     for text in texts(concept):
@@ -228,6 +223,8 @@ def _choose_condition(
     conditions = [r for r in record.of_type("Condition") if active(r)]
     mapped = [(c, map_condition(kb, c.get("code"))) for c in conditions]
     mapped = [(c, cid) for c, cid in mapped if cid]
+    if not mapped and conditions:  # sent, but coded with codes the knowledge base does not map
+        raise C.unmapped_condition_error([(record.ref(c), c.get("code")) for c in conditions])
     if not mapped:
         raise MissingFieldError(
             "Condition", "the indication (an ICD-10-CM or SNOMED CT code the knowledge base knows)"
