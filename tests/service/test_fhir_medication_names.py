@@ -276,7 +276,7 @@ def test_a_contained_medication_with_ingredients_only_is_classified(kb: Knowledg
     """Some EHRs send a contained Medication without ``code``, its ingredient coded instead."""
     from ivig.service.fhir.medication import resolve_medication
 
-    order = {
+    order: dict[str, Any] = {
         "resourceType": "MedicationRequest",
         "medicationReference": {"reference": "#m"},
         "contained": [
