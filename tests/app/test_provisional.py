@@ -90,3 +90,27 @@ def test_a_plan_on_a_product_the_patients_risks_caution_against_is_provisional(
     assert rec["warnings"][0].startswith("provisional plan: before authorisation confirm")
     without = {**request, "patient": {**request["patient"], "labs": {"iga_g_per_l": 1.2}}}
     assert recommend(kb, without)["plan_status"] == "ready"
+
+
+def test_a_creatinine_without_an_egfr_leaves_the_renal_risk_to_confirm(kb: KnowledgeBase) -> None:
+    """Renal impairment is derived from the eGFR only (risk factor renal_impairment: creatinine
+    alone has no sourced threshold). A creatinine of 250 umol/L with no eGFR was planned as if the
+    kidneys were normal, at up to 9 mg/kg/min; the plan must say the renal risk is unjudged."""
+    request: dict[str, Any] = {
+        "patient": {"sex": "male", "age_years": 60, "height_cm": 175, "weight_kg": 70,
+                    "labs": {"creatinine_umol_per_l": 250}},
+        "condition": "gbs", "phase": "induction",
+        "findings": {"able_to_walk_unaided": False, "days_since_onset": 4},
+    }  # fmt: skip
+    rec = recommend(kb, request)
+    assert rec["plan_status"] == "provisional"
+    (item,) = [t for t in rec["to_confirm"] if t.startswith("renal function")]
+    assert "250 umol/L" in item and "eGFR" in item
+    with_egfr = {**request, "patient": {**request["patient"],
+                                        "labs": {"creatinine_umol_per_l": 250,
+                                                 "egfr_ml_per_min_1_73m2": 22}}}  # fmt: skip
+    judged = recommend(kb, with_egfr)
+    assert not any(t.startswith("renal function") for t in judged["to_confirm"])
+    assert "renal_impairment" in {r["id"] for r in judged["risk_profile"]}
+    named = {**request, "patient": {**request["patient"], "risk_factors": ["renal_impairment"]}}
+    assert not any(t.startswith("renal function") for t in recommend(kb, named)["to_confirm"])

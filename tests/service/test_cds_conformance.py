@@ -185,6 +185,26 @@ def test_a_tenfold_overdose_at_order_sign_is_critical_naming_both_doses(
     assert "within 10 %" in card["summary"]
 
 
+def test_the_card_names_the_risks_the_plan_took_into_account(
+    cds: CdsClient, ehr: EhrFhirServer
+) -> None:
+    """An eGFR of 25 makes renal impairment (risk factor renal_impairment, eGFR < 60; unverified
+    threshold): it changes the product and the rates, and the card must say so."""
+    bundle = corpus("us_patient")
+    egfr = next(r for r in resources(bundle) if r.get("id") == "us-egfr")
+    egfr["valueQuantity"]["value"] = 25
+    ehr.add("us-renal", bundle)
+    for res in ehr.records["us-renal"]:
+        if res["resourceType"] == "Patient":
+            res["id"] = "us-renal"
+        if "subject" in res:
+            res["subject"] = {"reference": "Patient/us-renal"}
+    draft = ivig_draft(subject={"reference": "Patient/us-renal"})
+    card = _dose_card(_cards(cds.call("order-sign", "us-renal", [draft])))
+    line = next(x for x in card["detail"].splitlines() if x.startswith("**Risks taken"))
+    assert "renal impairment" in line and "25" in line and "unverified" in line
+
+
 def test_a_course_over_other_days_is_summarised_by_its_total(
     cds: CdsClient, kb: KnowledgeBase
 ) -> None:

@@ -243,7 +243,24 @@ def _plan_gaps(kb: KnowledgeBase, out: dict[str, Any]) -> list[str]:
         ]
     if out["infusion"] is None:
         return [f"the infusion schedule of {dose['product']}: the knowledge base holds no rates"]
-    return _caution_gaps(kb, out, str(dose["product"]))
+    return _renal_gaps(out) + _caution_gaps(kb, out, str(dose["product"]))
+
+
+def _renal_gaps(out: dict[str, Any]) -> list[str]:
+    """A creatinine without an eGFR: renal impairment (a boxed-warning risk that slows the rates
+    and changes the product) is derived from the eGFR only, so the plan cannot have judged it."""
+    patient = out["request"]["patient"]
+    labs = patient.get("labs") or {}
+    named = set(patient.get("risk_factors") or [])
+    if "creatinine_umol_per_l" not in labs or "egfr_ml_per_min_1_73m2" in labs:
+        return []
+    if "renal_impairment" in named:
+        return []
+    return [
+        f"renal function: a creatinine of {labs['creatinine_umol_per_l']:g} umol/L was given "
+        "without an eGFR, and renal impairment is judged from the eGFR only; give the eGFR, or "
+        "name renal_impairment if it applies (it sets the product and the rate ceiling)"
+    ]
 
 
 def _caution_gaps(kb: KnowledgeBase, out: dict[str, Any], product_id: str) -> list[str]:

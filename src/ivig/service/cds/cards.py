@@ -112,6 +112,20 @@ def _eligibility_lines(rec: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _risk_lines(rec: Mapping[str, Any]) -> list[str]:
+    """The patient's risk factors the plan took into account (derived ones with the reading
+    that set them: an eGFR of 25 slows the rates and changes the product, and the card said
+    nothing of it)."""
+    risks = rec.get("risk_profile") or []
+    if not risks:
+        return []
+    shown = [
+        f"{r['id'].replace('_', ' ')} ({r['reason']}{'' if r['verified'] else ', unverified'})"
+        for r in risks
+    ]
+    return [f"\n**Risks taken into account**: {'; '.join(shown)}"]
+
+
 def _dose_lines(rec: Mapping[str, Any], product_name: str | None) -> list[str]:
     dose, weight = rec["dose"], rec["dosing_weight"]
     lines = [
@@ -132,6 +146,7 @@ def _dose_lines(rec: Mapping[str, Any], product_name: str | None) -> list[str]:
     lines.append(f"\nRounding: {dose['rounding']['method']} — {dose['rounding']['detail']}")
     if product_name:
         lines.append(f"\n**Product**: {product_name}")
+    lines += _risk_lines(rec)
     infusion = rec.get("infusion")
     if infusion and infusion.get("steps"):
         lines.append("\n**Infusion rate** (day 1)")
