@@ -140,3 +140,19 @@ def test_whether_the_order_history_was_received(
     from ivig.service.routers.cds_hooks import _history_received
 
     assert _history_received({"prefetch": prefetch}, fetched) is received
+
+
+@pytest.mark.parametrize(("birth", "doubt"), [("1960", True), ("1960-05", False), ("1950", False)])
+def test_a_partial_birth_date_across_a_risk_age_is_a_doubt(
+    kb: KnowledgeBase, birth: str, doubt: bool
+) -> None:
+    """Born in 1960, on 2026-11-22 the patient is 65 or 66: age over 65 (risk factor
+    age_over_65, > 65 years; pv-box) holds at 66 only, so the risk is undecided and the card
+    says so; born in May 1960 (66) or in 1950 (75 or 76) the risk is the same either way."""
+    resources = _resources()
+    resources[0] = {**resources[0], "birthDate": birth}
+    found = _read(kb, resources)
+    cautions = [c for c in found["cautions"] if "age_over_65" in c]
+    assert bool(cautions) is doubt
+    if doubt:
+        assert "65 to 66 years" in cautions[0] and found["request"]["patient"]["age_years"] == 65

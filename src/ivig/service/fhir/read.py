@@ -144,6 +144,35 @@ def _age_years(record: Record, patient: Resource, today: dt.date) -> int:
     return youngest
 
 
+def _age_doubt(
+    kb: KnowledgeBase, record: Record, patient: Resource, request: dict[str, Any], today: dt.date
+) -> None:
+    """A partial birthDate whose ages fall on both sides of a risk factor's age threshold (born
+    in 1960: 65 or 66, and age over 65 is a boxed-warning renal and thrombosis risk): the risk is
+    undecided, and the card is raised to say so."""
+    from ivig.app.products import risk_profile
+
+    span = parse_date(str(patient.get("birthDate")))
+    if span is None:
+        return
+    youngest, oldest = _years(span[1], today), _years(span[0], today)
+    if youngest == oldest:
+        return
+    body = request["patient"]
+    findings, condition = request.get("findings"), request.get("condition")
+    at_youngest = {r["id"] for r in risk_profile(kb, body, findings=findings, condition=condition)}
+    older: Any = {**body, "age_years": oldest}
+    at_oldest = {r["id"] for r in risk_profile(kb, older, findings=findings, condition=condition)}
+    for rid in sorted(at_oldest ^ at_youngest):
+        doubt = (
+            f"{record.ref(patient)}.birthDate {patient.get('birthDate')} gives an age of "
+            f"{youngest} to {oldest} years: the risk factor {rid} holds at one and not the "
+            f"other, and the plan uses {youngest}; give the full birth date"
+        )
+        record.notes.append(doubt)
+        record.cautions.append(doubt)
+
+
 def _read_patient(record: Record, patient: Resource, today: dt.date) -> dict[str, Any]:
     record.references["patient"] = record.ref(patient)
     sex = patient.get("gender")
@@ -327,6 +356,7 @@ def read_resources(
         request["findings"] = findings
     if jurisdiction:
         request["jurisdiction"] = jurisdiction
+    _age_doubt(kb, record, chosen, request, today)
     ordered = _order_part(kb, record, order, request, ig_codes)
     return {
         "request": request,
