@@ -185,6 +185,31 @@ def test_a_tenfold_overdose_at_order_sign_is_critical_naming_both_doses(
     assert "within 10 %" in card["summary"]
 
 
+def test_two_orders_of_one_course_are_judged_together(cds: CdsClient, kb: KnowledgeBase) -> None:
+    """Two drafts signed together, each the whole 2 g/kg course (gbs-2g-5d): each alone was
+    "within 10 %", together they are twice the course; a course split into a 2-day and a 3-day
+    order makes the course together."""
+    policy = recommend(kb, validate_request(_us_request(kb)["request"]))["dose"]
+    assert policy is not None
+    per_day = round(policy["total_g"] / 5, 2)
+    first = dosed(ivig_draft(id="draft-a"), grams_per_day=per_day, days=5)
+    second = dosed(ivig_draft(id="draft-b"), grams_per_day=per_day, days=5)
+    cards = _cards(cds.call("order-sign", "us1", [first, second]))
+    together = [c for c in cards if c["source"]["topic"]["code"] == "orders-together"]
+    assert len(together) == 1 and together[0]["indicator"] == "critical"
+    assert "2 immunoglobulin orders together" in together[0]["summary"]
+    assert "MedicationRequest/draft-a" in together[0]["detail"]
+    split = [
+        dosed(ivig_draft(id="draft-c"), grams_per_day=per_day, days=2),
+        dosed(ivig_draft(id="draft-d"), grams_per_day=per_day, days=3),
+    ]
+    cards = _cards(cds.call("order-sign", "us1", split))
+    (card,) = [c for c in cards if c["source"]["topic"]["code"] == "orders-together"]
+    assert card["indicator"] == "info" and "together they make the course" in card["summary"]
+    one = _cards(cds.call("order-sign", "us1", [first]))
+    assert not [c for c in one if c["source"]["topic"]["code"] == "orders-together"]
+
+
 def test_the_card_names_the_risks_the_plan_took_into_account(
     cds: CdsClient, ehr: EhrFhirServer
 ) -> None:

@@ -32,6 +32,7 @@ __all__ = [
     "review_due_card",
     "stale_card",
     "summary",
+    "together_card",
 ]
 
 #: the spec: a summary is one sentence under 140 characters
@@ -532,6 +533,46 @@ def out_of_scope_card(
     )
     return _card(
         kb, knowledge_url, topic="out-of-scope", text=text, indicator="info", detail=detail
+    )
+
+
+def together_card(
+    kb: KnowledgeBase, knowledge_url: str, checks: list[tuple[str, dict[str, Any]]]
+) -> dict[str, Any]:
+    """Several normal-immunoglobulin orders in one call, each checked alone above: their grams
+    together against the policy course (two products of one course, a course split in two
+    orders, or the same course ordered twice: each alone looked "within 10 %")."""
+    total = sum(float(c["ordered_total_g"]) for _, c in checks)
+    first = checks[0][1]
+    policy, top = float(first["policy_total_g"]), float(first["regimen_max_total_g"])
+    tolerance = float(first["tolerance_pct"])
+    ratio = total / policy
+    if total > top * (1 + tolerance / 100):
+        indicator, how = "critical", f"{ratio:.1f}× the policy dose, above the regimen maximum"
+    elif ratio > 1 + tolerance / 100:
+        indicator, how = "warning", f"{(ratio - 1) * 100:.0f} % over"
+    elif ratio < 1 - tolerance / 100:
+        indicator, how = "info", f"{(1 - ratio) * 100:.0f} % under"
+    else:
+        indicator, how = "info", f"within {tolerance:g} %: together they make the course"
+    lines = [f"- {ref}: {_g(float(c['ordered_total_g']))} g" for ref, c in checks]
+    detail = "\n".join(
+        [
+            f"{len(checks)} normal-immunoglobulin orders are in this order set; each is checked "
+            "alone on its own card. Together:",
+            *lines,
+            f"- together {_g(round(total, 2))} g; policy {_g(policy)} g "
+            f"(regimen maximum {_g(top)} g): {how}",
+            "",
+            f"_Knowledge {kb.version}. {kb.disclaimer}_",
+        ]
+    )
+    text = (
+        f"{len(checks)} immunoglobulin orders together: {_g(round(total, 2))} g, policy "
+        f"{_g(policy)} g: {how}"
+    )
+    return _card(
+        kb, knowledge_url, topic="orders-together", text=text, indicator=indicator, detail=detail
     )
 
 

@@ -232,10 +232,19 @@ async def _order_service(
         return IvigJSONResponse(body_412, status_code=412)
     checked, skipped = orders[:MAX_IG_ORDERS], orders[MAX_IG_ORDERS:]
     history = _history_received(hook_request, fetched)
+    checks: list[tuple[str, dict[str, Any]]] = []
     for order in checked:  # pure computation of a few milliseconds: run on the event loop
         cards += _order_cards(
-            state, resources + drafts, order, context["patientId"], full_urls, history=history
+            state,
+            resources + drafts,
+            order,
+            context["patientId"],
+            full_urls,
+            history=history,
+            checks=checks,
         )
+    if len(checks) > 1:  # two orders of one course (or one course twice): judged together
+        cards.append(K.together_card(state.kb, state.settings.knowledge_url, checks))
     if skipped:
         cards.append(
             K.error_card(
@@ -276,6 +285,7 @@ def _order_cards(
     full_urls: dict[int, str],
     *,
     history: bool = True,
+    checks: list[tuple[str, dict[str, Any]]] | None = None,
 ) -> list[dict[str, Any]]:
     from ivig.app.order_check import check_order
     from ivig.app.recommend import recommend_request, validate
@@ -317,6 +327,8 @@ def _order_cards(
     except IvigError as exc:
         return [K.error_card(kb, settings.knowledge_url, str(exc))]
     notes = [*found["notes"], *(f"unverified: {u}" for u in found["unverified"])]
+    if checks is not None and check is not None and check["ordered_total_g"] is not None:
+        checks.append((found["references"].get("order") or "the order", dict(check)))
     return K.recommendation_cards(
         kb,
         rec,
