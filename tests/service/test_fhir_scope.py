@@ -156,3 +156,19 @@ def test_a_partial_birth_date_across_a_risk_age_is_a_doubt(
     assert bool(cautions) is doubt
     if doubt:
         assert "65 to 66 years" in cautions[0] and found["request"]["patient"]["age_years"] == 65
+
+
+@pytest.mark.parametrize("gender", ["unknown", "other", None])
+def test_a_patient_without_a_usable_gender_is_read_for_both_sexes_when_asked(
+    kb: KnowledgeBase, gender: str | None
+) -> None:
+    resources = _resources()
+    patient = {k: v for k, v in resources[0].items() if k != "gender"}
+    if gender is not None:
+        patient["gender"] = gender
+    resources[0] = patient
+    with pytest.raises(InputError):
+        _read(kb, resources)  # the FHIR endpoints: the sex is needed
+    found = _read(kb, resources, sex_unknown_ok=True)  # the CDS service plans for both
+    assert "sex" not in found["request"]["patient"]
+    assert any("made for a female and a male patient" in n for n in found["notes"])

@@ -173,18 +173,26 @@ def _age_doubt(
         record.cautions.append(doubt)
 
 
-def _read_patient(record: Record, patient: Resource, today: dt.date) -> dict[str, Any]:
+def _read_patient(
+    record: Record, patient: Resource, today: dt.date, sex_unknown_ok: bool = False
+) -> dict[str, Any]:
     record.references["patient"] = record.ref(patient)
     sex = patient.get("gender")
-    if sex not in ("female", "male"):
-        raise InputError(
-            f"{record.ref(patient)}.gender", sex, "female or male", detail="dosing weight"
-        )
     age = _age_years(record, patient, today)
     record.inputs.append(
         _input("age_years", f"age {age} years", record, patient, patient.get("birthDate"))
     )
-    return {"sex": sex, "age_years": age}
+    if sex in ("female", "male"):
+        return {"sex": sex, "age_years": age}
+    if not sex_unknown_ok:
+        raise InputError(
+            f"{record.ref(patient)}.gender", sex, "female or male", detail="dosing weight"
+        )
+    record.notes.append(
+        f"{record.ref(patient)}.gender is {sex if isinstance(sex, str) else 'not given'}: the plan "
+        "was made for a female and a male patient and is used only because both are the same"
+    )
+    return {"age_years": age}
 
 
 def _input(field: str, text: str, record: Record, res: Resource, date: object) -> Any:
@@ -285,8 +293,13 @@ def read_resources(
     ig_codes: Iterable[str] = (),
     full_urls: Mapping[int, str] | None = None,
     order_history: bool = True,
+    sex_unknown_ok: bool = False,
 ) -> dict[str, Any]:
     """The request built from ``resources``, with what the reading found.
+
+    ``sex_unknown_ok``: a Patient whose gender is not female or male (``unknown``, ``other``,
+    absent) gives a request without ``patient.sex`` instead of an error; the caller then plans
+    for both (:func:`ivig.app.recommend.recommend_either_sex`).
 
     ``order_history`` False: the patient's earlier immunoglobulin orders were not received (a
     CDS call whose ``igOrders`` was neither prefetched nor fetched), so a phase inferred as a
@@ -308,7 +321,7 @@ def read_resources(
         record.cautions.extend(left_out)
     if order is not None:
         check_order_patient(record, chosen, order)
-    patient = _read_patient(record, chosen, today)
+    patient = _read_patient(record, chosen, today, sex_unknown_ok)
     body, labs, findings, risks = read_observations(kb, record)
     if "weight_kg" not in body:
         raise MissingFieldError("Observation (LOINC 29463-7)", "the dosing weight", "kg")

@@ -288,7 +288,7 @@ def _order_cards(
     checks: list[tuple[str, dict[str, Any]]] | None = None,
 ) -> list[dict[str, Any]]:
     from ivig.app.order_check import check_order
-    from ivig.app.recommend import recommend_request, validate
+    from ivig.app.recommend import recommend_either_sex, recommend_request, validate
     from ivig.service.fhir.read import read_resources
 
     settings, kb = state.settings, state.kb
@@ -303,9 +303,13 @@ def _order_cards(
             ig_codes=settings.ig_medication_codes,
             full_urls=full_urls,
             order_history=history,
+            sex_unknown_ok=True,
         )
-        request = validate(found["request"])
-        rec = recommend_request(kb, request)
+        if "sex" in found["request"]["patient"]:
+            request = validate(found["request"])
+            rec = recommend_request(kb, request)
+        else:  # gender unknown: used only if the plan is the same for both
+            request, rec = recommend_either_sex(kb, found["request"])
         dose = rec.get("dose")
         ordered = found["ordered"] or {}
         if dose:  # read again on the plan's dosing weight (a dose or rate per kg, mg/kg/min)
