@@ -299,6 +299,8 @@ def test_a_400_day_old_weight_gets_a_warning_naming_its_date(
     assert "2025-10-18" in stale[0]["summary"]
     assert "400 days" in stale[0]["detail"]
     assert "2025-10-18" in _dose_card(cards)["detail"]  # every input shown with its date
+    assert _dose_card(cards)["indicator"] == "warning"  # dosed on a weight too old: not 'info'
+    assert "for an induction dose" in stale[0]["detail"]
 
 
 # -- defect 6: the update suggestion rewrote the order ----------------------------------------

@@ -355,14 +355,20 @@ def _check_lines(check: Mapping[str, Any] | None) -> list[str]:
     return [*lines, ""]
 
 
+def _stale_dose_input(reading: Mapping[str, Any]) -> bool:
+    """The weight the dose is computed on is too old (the data-age card says so; the dose card
+    then is not 'info')."""
+    return any(str(s).startswith("weight") for s in reading.get("stale") or [])
+
+
 def _dose_indicator(
     rec: Mapping[str, Any], check: Mapping[str, Any] | None, reading: Mapping[str, Any] | None
 ) -> str:
     base = "info"
     if rec["eligibility"]["status"] != "supported" or rec.get("warnings"):
         base = "warning"
-    if reading and reading.get("cautions"):
-        base = "warning"
+    if reading and (reading.get("cautions") or _stale_dose_input(reading)):
+        base = "warning"  # a doubt on the reading, or the dosing weight is too old
     if rec.get("plan_status") == "provisional":
         base = "warning"
     if check:

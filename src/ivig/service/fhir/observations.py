@@ -259,5 +259,6 @@ def check_data_age(kb: KnowledgeBase, record: Record, phase: str, today: dt.date
         if age_days > limit:
             record.stale.append(
                 f"{item.text} is from {item.date} ({age_days} days ago, {item.reference}); "
-                f"older than {limit:g} days for a {phase} dose: record a current value"
+                f"older than {limit:g} days for {'an' if phase[:1] in 'aeiou' else 'a'} {phase} "
+                "dose: record a current value"
             )
