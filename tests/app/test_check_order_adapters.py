@@ -104,7 +104,7 @@ def test_the_api_refuses_a_bad_order_naming_the_field(client: Any) -> None:
 
 def test_the_api_grades_a_rate_eight_times_the_label_maximum_critical(client: Any) -> None:
     """Gamunex-C: label maximum 8 mg/kg/min (gx-dailymed-2010); 3000 mL/h of the 10 % solution
-    on the 77.91 kg dosing weight is 64.2 mg/kg/min."""
+    on the 77.91 kg dosing weight is 64.2 mg/kg/min, on the 85 kg actual weight 58.8."""
     order = {"product": "gamunex-c", "grams_per_day": 31, "days": 5, "rate_ml_per_h": 3000}
     body = {"request": GBS, "order": order}
     response = client.post("/api/check-order", json=body, headers={"Authorization": "Bearer t"})
@@ -116,7 +116,12 @@ def test_the_api_grades_a_rate_eight_times_the_label_maximum_critical(client: An
     assert result["severity"] == "critical"
     assert result["ordered_rate_mg_per_kg_per_min"] == pytest.approx(mg, abs=0.01)
     (finding,) = [f for f in result["findings"] if f["code"] == "rate_above_label_maximum"]
-    assert finding["severity"] == "critical" and f"{round(mg, 2):g} mg/kg/min" in finding["message"]
+    # the message gives the rate per kg of the actual weight (85 kg), the weight the label counts
+    # and its ratio is taken on (a pharmacist found 64.18 mg/kg/min beside "7.35x of 8")
+    on_actual = 3000 * concentration * 1000 / (60 * 85)
+    assert finding["severity"] == "critical"
+    assert f"{round(on_actual, 2):g} mg/kg/min of the actual weight (85 kg)" in finding["message"]
+    assert f"{on_actual / 8:.2f}x the label maximum of 8" in finding["message"]
 
 
 @pytest.mark.parametrize(

@@ -348,11 +348,14 @@ def test_a_rate_eight_times_the_label_maximum_is_critical_in_mg_per_kg_per_min(
     assert _codes(result)["rate_above_label_maximum"] == "critical"
     message = _message(result, "rate_above_label_maximum")
     label = infusion["label_max_rate_mg_per_kg_per_min"]
-    assert f"= {round(mg, 2):g} mg/kg/min" in message
     assert f"label maximum of {label:g} mg/kg/min" in message
-    # the labels count mg per kg of body weight: the maximum is compared on the actual weight
+    # the labels count mg per kg of body weight: the maximum is compared on the actual weight,
+    # and the mg/kg/min shown beside the ratio is on that weight too (not the dosing weight's)
     actual = infusion["actual_weight_kg"]
     assert actual is not None
+    per_actual = 3000 * infusion["concentration_g_per_ml"] * 1000 / (60 * actual)
+    assert f"= {round(per_actual, 2):g} mg/kg/min of the actual weight" in message
+    assert f"{round(mg, 2):g} mg/kg/min" not in message
     on_actual = label * actual * 60 / (infusion["concentration_g_per_ml"] * 1000)
     times = f"{3000 / on_actual:.2f}".rstrip("0").rstrip(".")
     assert f"{times}x the label maximum" in message

@@ -761,12 +761,15 @@ def _rate_vs_label(infusion: Mapping[str, Any], rate_ml_per_h: float) -> OrderFi
             f"rates use the dosing weight ({_rate_basis(infusion)})",
         )
     times = rate_ml_per_h / on_actual
+    # the ratio and the mg/kg/min beside it on one weight: the actual one the label counts
+    head = f"{rate_ml_per_h:g} mL/h ordered = {_mgkg(times * top)} mg/kg/min"
+    on = "" if actual_kg == dosing_kg else f" of the actual weight ({actual_kg:g} kg)"
     return _finding(
         "rate_above_label_maximum",
         "critical",
-        f"{_rate_head(infusion, rate_ml_per_h)}, {_times(times)} the label maximum of "
-        f"{top:g} mg/kg/min = {round(on_actual, 1):g} mL/h on the actual weight of "
-        f"{actual_kg:g} kg ({_rate_basis(infusion)})",
+        f"{head}{on}, {_times(times)} the label maximum of {top:g} mg/kg/min = "
+        f"{round(on_actual, 1):g} mL/h on the actual weight of {actual_kg:g} kg "
+        f"({_rate_basis(infusion)})",
     )
 
 
