@@ -48,6 +48,26 @@ def _cidp_maintenance() -> Request:
     )
 
 
+#: a man switching from IVIg; a woman who already infuses SC (later infusions)
+_SWITCH: dict[str, Any] = {"sex": "male", "age_years": 44, "height_cm": 182, "weight_kg": 80,
+                           "product_switch": True}  # fmt: skip
+_LATER_SC: dict[str, Any] = {"sex": "female", "age_years": 50, "height_cm": 165, "weight_kg": 70,
+                             "first_infusion": False}  # fmt: skip
+
+
+def _cidp_sc(product: str, jurisdiction: str, **patient: Any) -> Request:
+    """CIDP maintenance by the SC route on ``product``, the findings of a responder."""
+    return validate_request(
+        {
+            "patient": patient, "condition": "cidp", "indication": "cidp.maintenance",
+            "phase": "maintenance", "route": "sc", "jurisdiction": jurisdiction,
+            "product": product,
+            "findings": {"previous_ig_response": True, "baseline_measure_recorded": True,
+                         "anti_mag_antibodies": False},
+        }
+    )  # fmt: skip
+
+
 def _dose(kb: KnowledgeBase, request: Request) -> DoseOut:
     dose = recommend(kb, request)["dose"]
     assert dose is not None
@@ -586,16 +606,7 @@ def test_a_subcutaneous_rate_above_the_labels_sites_times_rate_is_critical(
 ) -> None:
     """Gammagard Liquid SC (ggl-dose, ggl-sc): at most 8 sites x 30 mL/h per site = 240 mL/h
     for a patient who already infuses SC (later infusions)."""
-    request = validate_request(
-        {
-            "patient": {"sex": "female", "age_years": 50, "height_cm": 165, "weight_kg": 70,
-                        "first_infusion": False},
-            "condition": "cidp", "indication": "cidp.maintenance", "phase": "maintenance",
-            "route": "sc", "jurisdiction": "us", "product": "gammagard-liquid",
-            "findings": {"previous_ig_response": True, "baseline_measure_recorded": True,
-                         "anti_mag_antibodies": False},
-        }
-    )  # fmt: skip
+    request = _cidp_sc("gammagard-liquid", "us", **_LATER_SC)
     total = _dose(kb, request)["total_g"]
     order = {"product": "gammagard-liquid", "total_g": total, "interval_weeks": 1}
     result = check_order(kb, request, {**order, "rate_ml_per_h": 600})
@@ -611,16 +622,7 @@ def test_a_subcutaneous_rate_beyond_the_plans_sites_is_critical_when_the_label_h
     """Hizentra for CIDP (hz-hcp): at most 20 mL/h per site at the first infusions, and the
     label record gives no number of sites. A pharmacist found 1,000 mL/h ordered only warned;
     above the plan's sites x 20 mL/h it is critical and says how many sites it would need."""
-    request = validate_request(
-        {
-            "patient": {"sex": "male", "age_years": 44, "height_cm": 182, "weight_kg": 80,
-                        "product_switch": True},
-            "condition": "cidp", "indication": "cidp.maintenance", "phase": "maintenance",
-            "route": "sc", "jurisdiction": "us", "product": "hizentra",
-            "findings": {"previous_ig_response": True, "baseline_measure_recorded": True,
-                         "anti_mag_antibodies": False},
-        }
-    )  # fmt: skip
+    request = _cidp_sc("hizentra", "us", **_SWITCH)
     dose = _dose(kb, request)
     infusion = recommend(kb, request)["infusion"]
     assert infusion is not None
@@ -680,16 +682,7 @@ def test_an_order_repeating_at_another_interval_is_compared_per_week(kb: Knowled
     """HyQvia 80 g every 4 weeks for an 80 kg CIDP patient whose plan is 0.2 g/kg every week
     (cidp-maint-sc): 20 g a week against 16 g, 25 % over (a warning), not "5x the policy dose"
     and "above the regimen maximum" (critical), which compared one dose with one weekly dose."""
-    request = validate_request(
-        {
-            "patient": {"sex": "male", "age_years": 44, "height_cm": 182, "weight_kg": 80,
-                        "product_switch": True},
-            "condition": "cidp", "indication": "cidp.maintenance", "phase": "maintenance",
-            "route": "sc", "product": "hyqvia", "jurisdiction": "international",
-            "findings": {"previous_ig_response": True, "baseline_measure_recorded": True,
-                         "anti_mag_antibodies": False},
-        }
-    )  # fmt: skip
+    request = _cidp_sc("hyqvia", "international", **_SWITCH)
     dose = _dose(kb, request)
     assert dose["total_g"] == 16 and dose["interval_weeks"] == 1
     result = check_order(kb, request, {"product": "hyqvia", "total_g": 80, "interval_weeks": 4})

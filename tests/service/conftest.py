@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from ivig.knowledge import KnowledgeBase
 from ivig.service import create_app
+from tests._helpers.cds_client import CdsClient, EhrFhirServer, corpus
 from tests._helpers.service import (
     EHR_ISS,
     FHIR_TOKEN,
@@ -106,3 +107,19 @@ def client(kb: KnowledgeBase, es_signer: Signer) -> Iterator[TestClient]:
     )
     with TestClient(create_app(settings), raise_server_exceptions=False) as tc:
         yield tc
+
+
+@pytest.fixture(scope="module")
+def ehr() -> Iterator[EhrFhirServer]:
+    """The EHR's FHIR server (one per test module): the US and the international record."""
+    server = EhrFhirServer()
+    server.add("us1", corpus("us_patient"))
+    server.add("in1", corpus("intl_patient"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def cds(live: Any, es_signer: Signer, ehr: EhrFhirServer) -> CdsClient:
+    """The EHR calling the live service's CDS Hooks with its JWTs and FHIR server."""
+    return CdsClient(live.url, es_signer, EHR_ISS, ehr)

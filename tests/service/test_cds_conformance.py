@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -25,29 +24,26 @@ from ivig.knowledge import KnowledgeBase
 from ivig.service.fhir.read import bundle_resources, read_resources
 from ivig.service.routers.cds_hooks import MAX_IG_ORDERS
 from tests._helpers.cds_client import CdsClient, EhrFhirServer, corpus, dosed, ivig_draft, resources
+from tests._helpers.service import EHR_ISS  # the issuer the `live` service trusts
 
-EHR_ISS = "https://ehr.example.org"  # the issuer the `live` service trusts (tests/service)
 TODAY = dt.date(2026, 11, 22)  # the service's fixed date (tests/service conftest)
-
-
-@pytest.fixture(scope="module")
-def ehr() -> Iterator[EhrFhirServer]:
-    server = EhrFhirServer()
-    server.add("us1", corpus("us_patient"))
-    server.add("in1", corpus("intl_patient"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def cds(live: Any, es_signer: Any, ehr: EhrFhirServer) -> CdsClient:
-    return CdsClient(live.url, es_signer, EHR_ISS, ehr)
 
 
 def _cards(response: Any) -> list[dict[str, Any]]:
     assert response.status_code == 200, response.text
     cards: list[dict[str, Any]] = response.json()["cards"]
     return cards
+
+
+def _add_as_patient(ehr: EhrFhirServer, patient_id: str, bundle: dict[str, Any]) -> None:
+    """``bundle`` served by the EHR as the record of a new patient ``patient_id`` (its Patient
+    and every subject renamed)."""
+    ehr.add(patient_id, bundle)
+    for res in ehr.records[patient_id]:
+        if res["resourceType"] == "Patient":
+            res["id"] = patient_id
+        if "subject" in res:
+            res["subject"] = {"reference": f"Patient/{patient_id}"}
 
 
 def _dose_card(cards: list[dict[str, Any]]) -> dict[str, Any]:
@@ -218,12 +214,7 @@ def test_the_card_names_the_risks_the_plan_took_into_account(
     bundle = corpus("us_patient")
     egfr = next(r for r in resources(bundle) if r.get("id") == "us-egfr")
     egfr["valueQuantity"]["value"] = 25
-    ehr.add("us-renal", bundle)
-    for res in ehr.records["us-renal"]:
-        if res["resourceType"] == "Patient":
-            res["id"] = "us-renal"
-        if "subject" in res:
-            res["subject"] = {"reference": "Patient/us-renal"}
+    _add_as_patient(ehr, "us-renal", bundle)
     draft = ivig_draft(subject={"reference": "Patient/us-renal"})
     card = _dose_card(_cards(cds.call("order-sign", "us-renal", [draft])))
     line = next(x for x in card["detail"].splitlines() if x.startswith("**Risks taken"))
@@ -285,12 +276,7 @@ def test_a_400_day_old_weight_gets_a_warning_naming_its_date(
     bundle = corpus("us_patient")
     weight = next(r for r in resources(bundle) if r.get("id") == "us-w")
     weight["effectiveDateTime"] = "2025-10-18"  # 400 days before 2026-11-22
-    ehr.add("us-old", bundle)
-    for res in ehr.records["us-old"]:
-        if res["resourceType"] == "Patient":
-            res["id"] = "us-old"
-        if "subject" in res:
-            res["subject"] = {"reference": "Patient/us-old"}
+    _add_as_patient(ehr, "us-old", bundle)
     cards = _cards(
         cds.call("order-select", "us-old", [ivig_draft(subject={"reference": "Patient/us-old"})])
     )
@@ -510,12 +496,7 @@ def test_an_unusable_optional_lab_is_skipped_with_a_note_not_a_failed_card(
     bundle = corpus("us_patient")
     egfr = next(r for r in resources(bundle) if r.get("id") == "us-egfr")
     egfr["valueQuantity"].update(unit="ml/minute", code="mL/min")  # not per 1.73 m2
-    ehr.add("us-lab", bundle)
-    for res in ehr.records["us-lab"]:
-        if res["resourceType"] == "Patient":
-            res["id"] = "us-lab"
-        if "subject" in res:
-            res["subject"] = {"reference": "Patient/us-lab"}
+    _add_as_patient(ehr, "us-lab", bundle)
     cards = _cards(
         cds.call("order-sign", "us-lab", [ivig_draft(subject={"reference": "Patient/us-lab"})])
     )

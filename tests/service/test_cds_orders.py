@@ -8,14 +8,12 @@ tenfold order) and filed the disclaimer in the order's notes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests._helpers.cds_client import CdsClient, EhrFhirServer, corpus, ivig_draft
+from tests._helpers.cds_client import CdsClient, ivig_draft
 
-EHR_ISS = "https://ehr.example.org"
 UCUM = "http://unitsofmeasure.org"
 DAILY_5 = {"repeat": {"count": 5, "frequency": 1, "period": 1, "periodUnit": "d"}}
 PRIVIGEN = {
@@ -28,19 +26,6 @@ PRIVIGEN = {
     ],
     "text": "Privigen 10% IV solution",
 }
-
-
-@pytest.fixture(scope="module")
-def ehr() -> Iterator[EhrFhirServer]:
-    server = EhrFhirServer()
-    server.add("us1", corpus("us_patient"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def cds(live: Any, es_signer: Any, ehr: EhrFhirServer) -> CdsClient:
-    return CdsClient(live.url, es_signer, EHR_ISS, ehr)
 
 
 def q(value: Any, code: str, unit: str | None = None) -> dict[str, Any]:

@@ -150,11 +150,6 @@ def ehr() -> Iterator[EhrFhirServer]:
     server.stop()
 
 
-@pytest.fixture
-def cds(live: Any, es_signer: Any, ehr: EhrFhirServer) -> CdsClient:
-    return CdsClient(live.url, es_signer, "https://ehr.example.org", ehr)
-
-
 def test_an_earlier_order_coded_in_rxnorm_only_makes_the_new_one_maintenance(
     cds: CdsClient,
 ) -> None:

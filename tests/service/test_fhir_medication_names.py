@@ -9,14 +9,13 @@ as IVIG, whatever else the order's text or codes say.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from ivig.knowledge import KnowledgeBase
 from ivig.service.fhir.medication import classify_medication, match_product
-from tests._helpers.cds_client import CdsClient, EhrFhirServer, corpus, ivig_draft
+from tests._helpers.cds_client import CdsClient, ivig_draft
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 ATC = "http://www.whocc.no/atc"
@@ -205,19 +204,6 @@ def test_an_rxnorm_code_alone_is_not_recognised_unless_the_site_lists_it(kb: Kno
 
 
 # -- through the CDS service, as the EHR calls it -------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def ehr() -> Iterator[EhrFhirServer]:
-    server = EhrFhirServer()
-    server.add("us1", corpus("us_patient"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def cds(live: Any, es_signer: Any, ehr: EhrFhirServer) -> CdsClient:
-    return CdsClient(live.url, es_signer, "https://ehr.example.org", ehr)
 
 
 def _cards(response: Any) -> list[dict[str, Any]]:
