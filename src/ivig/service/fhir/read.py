@@ -316,7 +316,7 @@ def read_resources(
     chosen = pick_patient(record, patient_id)
     kept, left_out = own_resources(record, chosen, resources)
     if left_out:  # another patient's data: never read, and the card says so
-        record = Record(kept, full_urls or {})
+        record = Record(kept, full_urls or {}, shape_checked=True)
         record.notes.extend(left_out)
         record.cautions.extend(left_out)
     if order is not None:

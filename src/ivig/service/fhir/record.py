@@ -93,12 +93,16 @@ class Record:
     #: doubts that should raise a card to a warning (e.g. an order that may set the phase)
     cautions: list[str] = field(default_factory=list)
     _index: dict[str, Resource] = field(default_factory=dict)
+    #: the resources were already shape-checked by an earlier Record of the same request (a
+    #: subset kept for the patient, or the same resources read again on the plan)
+    shape_checked: bool = False
 
     def __post_init__(self) -> None:
         from ivig.service.fhir.shape import check_shape
 
         for res in self.resources:
-            check_shape(res)  # a wrong JSON type is refused naming the element, never read
+            if not self.shape_checked:
+                check_shape(res)  # a wrong JSON type is refused naming the element, never read
             for key in self._keys(res):
                 self._index.setdefault(key, res)
 

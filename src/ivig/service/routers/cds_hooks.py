@@ -365,7 +365,7 @@ def _order_on_plan(
 
     reading = read_order(
         state.kb,
-        Record(resources, full_urls),
+        Record(resources, full_urls, shape_checked=True),  # read_resources checked them
         order,
         product=ordered.get("product"),
         dosing_weight_kg=float(rec["dose"]["dosing_weight_kg"]),
