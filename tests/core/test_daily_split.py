@@ -130,3 +130,25 @@ def test_a_fixed_five_day_regimen_is_not_changed_by_a_rule(kb: KnowledgeBase) ->
     assert split["days"] == 5 and split["changed"] is False
     assert [o["days"] for o in split["options"]] == [5]
     assert not any("daily-split" in u for u in rec["unverified"])
+
+
+def test_the_validator_reports_a_split_rule_without_a_trigger_or_with_an_unknown_risk(
+    kb: KnowledgeBase,
+) -> None:
+    from ivig.knowledge.schema_products import CHECKS
+
+    data: dict[str, Any] = copy.deepcopy(dict(kb.data))
+    rules = data["schedule_rules"]["daily_split_rules"]
+    rules[0].pop("groups")
+    rules[1]["risk_factors"] = ["not_a_risk"]
+    errors: list[str] = []
+    for check in CHECKS:
+        check(data, lambda f, loc, msg: errors.append(f"{f}: {loc}: {msg}"))
+    assert (
+        "schedule_rules.yaml: split-volume-longest: a split rule needs groups or risk_factors"
+        in errors
+    )
+    assert (
+        "schedule_rules.yaml: split-thrombosis-lower-daily-dose: unknown risk factor 'not_a_risk'"
+        in errors
+    )

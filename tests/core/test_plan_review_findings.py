@@ -219,3 +219,19 @@ def test_no_example_prints_a_line_twice(kb: KnowledgeBase) -> None:
         ]  # fmt: skip
         repeated = {line for line in lines if lines.count(line) > 1}
         assert repeated == set(), path.name
+
+
+def test_the_report_and_the_order_sheet_name_the_rule_that_chose_the_split(
+    kb: KnowledgeBase,
+) -> None:
+    rec = recommend(
+        kb, _example("dermatomyositis-refractory.yaml", patient={"risk_factors": ["heart_failure"]})
+    )
+    assert rec["dose"] is not None
+    two = next(o for o in rec["dose"]["split"]["options"] if o["days"] == 2)
+    offered = (
+        f"2 days of {two['grams_per_day']:g} g a day (1 g/kg/day, {two['volume_ml_per_day']:g} mL)"
+    )
+    for text in (_terminal(rec), _sheet_text(rec)):
+        assert "Split over 5 day(s): rule split-volume-longest (heart_failure)" in text
+        assert offered + ": also possible" in text

@@ -442,7 +442,9 @@ def _plan(
             f"no {regimen['route'].upper()} product in the catalogue for this region"
         )
     candidates = _product_candidates(request, ranked, notes)
-    split, allowed = _choose_split(kb, regimen, risks)
+    from ivig.core.split import REGIMEN_DEFAULT, attach_split, plan_split
+
+    split, allowed = plan_split(kb, regimen, risks)
     dose, infusion, product_id = _dose_and_schedule(
         kb,
         request,
@@ -455,8 +457,6 @@ def _plan(
         notes,
         (int(split["days"]), int(regimen["days"]["max"])),
     )
-    from ivig.core.split import REGIMEN_DEFAULT, attach_split
-
     attach_split(dose, split, allowed)
     if split["rule"] != REGIMEN_DEFAULT and split["changed"]:
         notes.cited += split["sources"]
@@ -509,20 +509,6 @@ def _plan(
     out.update(
         dose=dose, risk_profile=risks, products=ranked, infusion=infusion, monitoring=monitoring
     )
-
-
-def _choose_split(
-    kb: KnowledgeBase, regimen: dict[str, Any], risks: list[Any]
-) -> tuple[dict[str, Any], list[int]]:
-    """The days the course is split over for the patient's risks (``daily_split_rules``)."""
-    from ivig.core.dose import allowed_days
-    from ivig.core.risk import risk_groups, risk_ids
-    from ivig.core.split import choose_split
-
-    dose = regimen["dose_g_per_kg"]
-    allowed = allowed_days(kb, regimen, dose.get("default", dose["min"]))
-    ids = risk_ids(kb, risks)
-    return choose_split(kb, regimen, ids, risk_groups(kb, ids), allowed), allowed
 
 
 def _product_candidates(request: Request, ranked: list[Any], notes: _Notes) -> list[str | None]:

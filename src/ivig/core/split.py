@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from ivig.knowledge import KnowledgeBase
 
-__all__ = ["REGIMEN_DEFAULT", "attach_split", "choose_split", "split_options"]
+__all__ = ["REGIMEN_DEFAULT", "attach_split", "choose_split", "plan_split", "split_options"]
 
 #: the "rule" of a split no risk rule chose
 REGIMEN_DEFAULT = "regimen-default"
@@ -164,3 +164,17 @@ def attach_split(plan: dict[str, Any], choice: dict[str, Any], allowed: list[int
         choice["sources"][0] if choice["sources"] else None,
     )
     plan["steps"].insert(len(plan["steps"]) if at is None else at, trace)
+
+
+def plan_split(
+    kb: KnowledgeBase, regimen: dict[str, Any], risks: list[Any]
+) -> tuple[dict[str, Any], list[int]]:
+    """The split of ``regimen`` for a patient with ``risks`` (findings or risk-factor ids), and
+    the day counts the regimen allows at its default dose."""
+    from ivig.core.dose import allowed_days
+    from ivig.core.risk import risk_groups, risk_ids
+
+    dose = regimen["dose_g_per_kg"]
+    allowed = allowed_days(kb, regimen, dose.get("default", dose["min"]))
+    ids = risk_ids(kb, risks)
+    return choose_split(kb, regimen, ids, risk_groups(kb, ids), allowed), allowed
