@@ -104,7 +104,8 @@ def _dose(rec: dict[str, Any]) -> dict[str, Any] | None:
         # a label that already says how often ("every week") is not followed by it again
         "interval": "" if "every" in dose["regimen"]["label"] else every(interval),
         "rounding": detail,
-        "split": split_lines(dose),
+        # the split and the rule that chose it, when the regimen allows another split
+        "split": split_lines(dose) if len((dose.get("split") or {}).get("options", [])) > 1 else [],
         "days": [
             {
                 "day": d["day"],
