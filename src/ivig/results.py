@@ -210,6 +210,36 @@ class ScEquivalent(TypedDict):
 
 
 @with_config(FORBID)
+class SplitOption(TypedDict):
+    """One split of the course the regimen allows."""
+
+    days: int
+    grams_per_day: float
+    g_per_kg_per_day: float
+    volume_ml_per_day: float | None
+    chosen: bool
+    #: ``chosen``, ``offered: lowers the daily dose ...`` or ``also possible``
+    note: str
+
+
+@with_config(FORBID)
+class SplitOut(TypedDict):
+    """How many days the course is split over, the rule that chose it and the other splits."""
+
+    days: int
+    #: a ``daily_split_rules`` id of ``schedule_rules.yaml``, or ``regimen-default``
+    rule: str
+    risks: list[str]
+    reason: str
+    offer: int | None
+    #: the rule moved the days off the regimen's default or offered another split
+    changed: bool
+    sources: list[str]
+    verified: bool
+    options: list[SplitOption]
+
+
+@with_config(FORBID)
 class DoseOut(TypedDict):
     indication: str
     phase: Phase
@@ -229,6 +259,8 @@ class DoseOut(TypedDict):
     steps: list[TraceStep]
     unverified: list[str]
     sc_equivalent: NotRequired[ScEquivalent]
+    #: the daily split and why (a recommendation's plan)
+    split: NotRequired[SplitOut]
 
 
 @with_config(FORBID)

@@ -17,7 +17,13 @@ if TYPE_CHECKING:
 
     from ivig.knowledge.base import KnowledgeBase
 
-__all__ = ["ROUNDINGS", "compute_dose_plan", "compute_sc_equivalent", "select_regimen"]
+__all__ = [
+    "ROUNDINGS",
+    "allowed_days",
+    "compute_dose_plan",
+    "compute_sc_equivalent",
+    "select_regimen",
+]
 
 ROUNDINGS = _ROUNDINGS
 
@@ -126,6 +132,20 @@ def _check_daily(kb: KnowledgeBase, regimen: dict[str, Any], g_per_kg: float, n_
             "days",
             f"regimen {regimen['id']}",
         )
+
+
+def allowed_days(kb: KnowledgeBase, regimen: dict[str, Any], g_per_kg: float) -> list[int]:
+    """The day counts of the regimen's range whose daily dose keeps within its daily limits
+    (the regimen's ``max_g_per_kg_per_day`` and the plausibility limits), ascending."""
+    days = regimen["days"]
+    out: list[int] = []
+    for n in range(int(days["min"]), int(days["max"]) + 1):
+        try:
+            _check_daily(kb, regimen, g_per_kg, n)
+        except InputError:
+            continue
+        out.append(n)
+    return out
 
 
 def _regimen_steps(

@@ -137,6 +137,19 @@ def _risk_section(kb: KnowledgeBase, product: Product, ids: set[str]) -> list[Mo
     return out
 
 
+def _said(plan: list[MonitoringEntry], text: str, name: str, sources: list[str]) -> bool:
+    """Whether an action of the plan already says the label warning ``text`` (the same words,
+    or the warning is the action's beginning); if so the action also cites the label."""
+    said = text.strip().rstrip(".").casefold()
+    for entry in plan:
+        action = entry["text"].strip().rstrip(".").casefold()
+        if action == said or action.startswith(said):
+            entry["sources"] = list(dict.fromkeys(entry["sources"] + sources))
+            entry["why"] += f"; also in the {name} label"
+            return True
+    return False
+
+
 def build_monitoring_plan(
     kb: KnowledgeBase,
     risks: list[RiskFinding] | list[str],
@@ -161,6 +174,8 @@ def build_monitoring_plan(
         raise InputError("route", used, ", ".join(product["routes"]), detail=product["id"])
     plan = _actions(kb, product, used, ids, course_g_per_kg, known_facts, rate_change_min)
     for n, warning in enumerate(product.get("warnings", [])):
+        if _said(plan, warning["text"], product["name"], [s["id"] for s in warning["sources"]]):
+            continue
         plan.append(
             {
                 "id": f"{product['id']}-warning-{n + 1}",

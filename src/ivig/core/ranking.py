@@ -279,7 +279,9 @@ def rank_products(
         from ivig.core.ranking_rules import apply_iga, apply_rules
     rows: list[RankedProduct] = []
     for product in products:
-        level, score, reasons = apply_rules(product, fired, indication) if fired else (1, 0.0, [])
+        level, score, reasons = (
+            apply_rules(product, fired, indication, route) if fired else (1, 0.0, [])
+        )
         components, more = _criteria(
             product,
             indication=indication,

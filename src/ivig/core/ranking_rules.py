@@ -57,13 +57,17 @@ def _match_concentration(sel: ProductMatch, product: Product) -> tuple[bool, boo
     return True, conc["verified"], f"{pct:g} %"
 
 
-def _match(rule: RankingRule, product: Product) -> tuple[bool, bool, str]:
-    """(matches, facts verified, matched detail) of the rule's product selector."""
+def _match(rule: RankingRule, product: Product, route: str | None) -> tuple[bool, bool, str]:
+    """(matches, facts verified, matched detail) of the rule's product selector. A route
+    selector matches a product given by one of its routes - for a plan on ``route``, only when
+    the plan's route is one of them (an IV plan gets no reason about the SC route)."""
     sel = rule["match"]
     if "products" in sel and product["id"] not in sel["products"]:
         return _NO_MATCH
-    if "routes_any" in sel and not set(sel["routes_any"]) & set(product["routes"]):
-        return _NO_MATCH
+    if "routes_any" in sel:
+        routes = set(product["routes"]) if route is None else {route} & set(product["routes"])
+        if not set(sel["routes_any"]) & routes:
+            return _NO_MATCH
     if "form" in sel and product["form"] != sel["form"]:
         return _NO_MATCH
     verified = True
@@ -79,9 +83,10 @@ def _match(rule: RankingRule, product: Product) -> tuple[bool, bool, str]:
 
 
 def apply_rules(
-    product: Product, fired: list[RankingRule], indication: str | None
+    product: Product, fired: list[RankingRule], indication: str | None, route: str | None = None
 ) -> tuple[int, float, list[Reason]]:
-    """(status level, score, reasons) of the patient's risk rules for one product."""
+    """(status level, score, reasons) of the patient's risk rules for one product, planned on
+    ``route`` (``None``: any of its routes)."""
     score = 0.0
     reasons: list[Reason] = []
     worst = 1
@@ -89,7 +94,7 @@ def apply_rules(
     for rule in fired:
         if rule["effect"] == "order_by_iga":
             continue
-        ok, facts_verified, detail = _match(rule, product)
+        ok, facts_verified, detail = _match(rule, product, route)
         text = f"{rule['reason']} ({detail})" if detail else rule["reason"]
         if not ok:
             worst = max(worst, _unknown_formulation(rule, product, reasons))

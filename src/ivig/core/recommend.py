@@ -420,8 +420,8 @@ def _plan(
     notes.cited += weight["rule"]["sources"] + [
         s["source"] for s in weight["steps"] if "source" in s
     ]
-    if not weight["verified"]:
-        notes.unverified.append(f"dosing-weight rule {policy}/{weight['rule']['id']}")
+    from ivig.core.plan_facts import plan_unverified, weight_unverified
+
     out["dosing_weight"] = weight
     _short_stature_warning(kb, request, policy, weight, notes)
     try:
@@ -430,6 +430,7 @@ def _plan(
         if request.get("regimen") is not None or request.get("route") is not None:
             raise
         notes.warnings.append(f"no dose: {exc}")
+        notes.unverified += weight_unverified(kb, policy, weight)
         return
     region = kb.jurisdiction(jurisdiction).get("product_region")
     risks, ranked = _products_section(kb, request, regimen["route"], region)
@@ -441,6 +442,9 @@ def _plan(
             f"no {regimen['route'].upper()} product in the catalogue for this region"
         )
     candidates = _product_candidates(request, ranked, notes)
+    from ivig.core.split import REGIMEN_DEFAULT, attach_split, plan_split
+
+    split, allowed = plan_split(kb, regimen, risks)
     dose, infusion, product_id = _dose_and_schedule(
         kb,
         request,
@@ -451,8 +455,11 @@ def _plan(
         candidates,
         risks,
         notes,
-        int(regimen["days"]["max"]),
+        (int(split["days"]), int(regimen["days"]["max"])),
     )
+    attach_split(dose, split, allowed)
+    if split["rule"] != REGIMEN_DEFAULT and split["changed"]:
+        notes.cited += split["sources"]
     if dose["total_g"] > dose["max_total_g"] + 0.005:
         notes.warnings.append(
             f"rounding ({dose['rounding']['method']}) gives {dose['total_g']:g} g "
@@ -464,7 +471,6 @@ def _plan(
     notes.cited += dose["regimen"]["sources"] + [
         s["source"] for s in dose["steps"] if "source" in s
     ]
-    notes.unverified += dose["unverified"]
     if "sc_equivalent" in dose:
         notes.cited += dose["sc_equivalent"]["sources"]
     monitoring: list[Any] = []
@@ -476,6 +482,7 @@ def _plan(
                 kb,
                 risks,
                 product_id,
+                route=dose["route"],
                 course_g_per_kg=dose["g_per_kg"],
                 known_facts=request["patient"],
                 rate_change_min=[s["start_min"] for s in infusion["steps"][1:]]
@@ -487,6 +494,18 @@ def _plan(
         notes.cited += [r["source"] for r in product.get("reasons", []) if r.get("source")]
     for risk in risks:
         notes.cited += [r["id"] if isinstance(r, dict) else r for r in risk.get("sources", [])]
+    notes.unverified += plan_unverified(
+        kb,
+        policy=policy,
+        weight=weight,
+        dose=dose,
+        infusion=infusion,
+        product_id=product_id,
+        patient=request["patient"],
+        risks=risks,
+        ranked=ranked,
+        monitoring=monitoring,
+    )
     out.update(
         dose=dose, risk_profile=risks, products=ranked, infusion=infusion, monitoring=monitoring
     )
@@ -514,10 +533,11 @@ def _dose_and_schedule(
     candidates: list[str | None],
     risks: list[Any],
     notes: _Notes,
-    max_days: int,
+    days: tuple[int, int],
 ) -> tuple[dict[str, Any], dict[str, Any] | None, str | None]:
     """The dose plan with the first candidate product the knowledge base can plan and schedule
-    (better-ranked products it cannot are named in a warning); no product if none can."""
+    (better-ranked products it cannot are named in a warning); no product if none can.
+    ``days``: the days of the chosen split and the most the regimen allows."""
     patient = request["patient"]
     requested = request.get("product")
     from ivig.core.schedule import infer_first_infusion
@@ -542,6 +562,7 @@ def _dose_and_schedule(
                 phase=request["phase"],
                 dosing_weight_kg=weight_kg,
                 regimen_id=regimen_id,
+                days=days[0],
                 rounding=plan_rounding,
                 product_id=candidate,
             )
@@ -566,7 +587,7 @@ def _dose_and_schedule(
                 region=region,
                 indication=plan_id.split(".", 1)[0],
                 actual_kg=patient["weight_kg"],
-                course=(plan["total_g"], len(plan["days"]), max_days),
+                course=(plan["total_g"], len(plan["days"]), days[1]),
             )
         except InputError as exc:
             if candidate != requested:

@@ -25,6 +25,7 @@ __all__ = [
     "AdverseEffect",
     "AtRiskCeiling",
     "Concentration",
+    "DailySplitRule",
     "Derivation",
     "Excipient",
     "Frequency",
@@ -525,6 +526,23 @@ class ScheduleRules(TypedDict):
     #: more than this many weeks since the last infusion counts as a first infusion
     first_infusion_gap_weeks: ScheduleSetting
     at_risk_ceilings: list[AtRiskCeiling]
+    #: the daily split of a course by risk (first matching rule wins)
+    daily_split_rules: NotRequired[list[DailySplitRule]]
+
+
+@with_config(FORBID)
+class DailySplitRule(TypedDict):
+    """How many days a course is split over for a risk (``default``: the split used, the
+    regimen's or its longest; ``offer``: a split offered beside it)."""
+
+    id: Id
+    groups: NotRequired[list[RiskGroup]]
+    risk_factors: NotRequired[list[Id]]
+    default: Literal["regimen", "longest"]
+    offer: NotRequired[Literal["longest"]]
+    basis: Id
+    sources: Sources
+    verified: bool
 
 
 Report = Callable[[str, str, str], None]
@@ -588,6 +606,12 @@ def _check_schedule_rules(data: dict[str, Any], report: Report) -> None:
         for rid in ceiling.get("risk_factors", []):
             if known and rid not in known:
                 report("schedule_rules.yaml", ceiling["id"], f"unknown risk factor {rid!r}")
+    for split in rules.get("daily_split_rules", []):
+        if not split.get("groups") and not split.get("risk_factors"):
+            report("schedule_rules.yaml", split["id"], "a split rule needs groups or risk_factors")
+        for rid in split.get("risk_factors", []):
+            if known and rid not in known:
+                report("schedule_rules.yaml", split["id"], f"unknown risk factor {rid!r}")
     if rules["max_step_ratio"]["value"] <= 1:
         report("schedule_rules.yaml", "max_step_ratio", "must be above 1")
 

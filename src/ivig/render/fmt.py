@@ -9,8 +9,10 @@ __all__ = [
     "mg_per_kg_per_min",
     "minutes",
     "ml_per_h",
+    "monitoring_groups",
     "num",
     "sc_sites",
+    "split_lines",
     "vials",
 ]
 
@@ -90,3 +92,53 @@ def sc_sites(infusion: object) -> str:
     if sc.get("max_sites"):
         text += f", {num(sc['max_sites'])} sites"
     return "Subcutaneous: " + text
+
+
+def split_lines(dose: dict[str, object]) -> list[str]:
+    """The daily split as every renderer shows it: the days and the rule that chose them, then
+    each other split the regimen allows (``3 days of 45.33 g (0.667 g/kg, 453.3 mL a day)``)."""
+    split = dose.get("split")
+    if not isinstance(split, dict):
+        return []
+    lines = [f"Split over {num(split['days'])} day(s): {split['reason']}"]
+    for option in split.get("options", []):
+        if option["chosen"]:
+            continue
+        volume = option.get("volume_ml_per_day")
+        days = option["days"]
+        per_day = f"{option['g_per_kg_per_day']:.3g} g/kg/day" + (
+            f", {num(volume)} mL" if isinstance(volume, int | float) else ""
+        )
+        lines.append(
+            f"{num(days)} day{'' if days == 1 else 's'} of {grams(option['grams_per_day'])} g a "
+            f"day ({per_day}): {option['note']}"
+        )
+    return lines
+
+
+#: headings of the monitoring plan's sections (``ivig.core.monitoring.PHASES``), in its order
+MONITORING_HEADINGS = {
+    "before": "Before the infusion",
+    "during": "During the infusion",
+    "hydration": "Hydration",
+    "on_reaction": "On a reaction",
+    "after": "After the infusion",
+    "product": "Product label",
+    "risks": "Adverse effects to watch for",
+}
+
+
+def monitoring_groups(items: object) -> list[tuple[str, list[dict[str, object]]]]:
+    """Every monitoring item, grouped by its section in the plan's order: ``[(heading,
+    items)]``; nothing is left out (an unknown section keeps its own name)."""
+    groups: dict[str, list[dict[str, object]]] = {}
+    for item in items if isinstance(items, list) else []:
+        entry = item if isinstance(item, dict) else {"text": str(item), "phase": ""}
+        groups.setdefault(str(entry.get("phase") or ""), []).append(entry)
+    order = list(MONITORING_HEADINGS)
+    phases = sorted(groups, key=lambda p: order.index(p) if p in order else len(order))
+    return [
+        (MONITORING_HEADINGS.get(phase, phase.replace("_", " ").capitalize() or "Other"),
+         groups[phase])
+        for phase in phases
+    ]  # fmt: skip

@@ -13,7 +13,17 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ivig.render.fmt import every, grams, mg_per_kg_per_min, minutes, ml_per_h, num, sc_sites
+from ivig.render.fmt import (
+    every,
+    grams,
+    mg_per_kg_per_min,
+    minutes,
+    ml_per_h,
+    monitoring_groups,
+    num,
+    sc_sites,
+    split_lines,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -94,6 +104,8 @@ def _dose(rec: dict[str, Any]) -> dict[str, Any] | None:
         # a label that already says how often ("every week") is not followed by it again
         "interval": "" if "every" in dose["regimen"]["label"] else every(interval),
         "rounding": detail,
+        # the split and the rule that chose it, when the regimen allows another split
+        "split": split_lines(dose) if len((dose.get("split") or {}).get("options", [])) > 1 else [],
         "days": [
             {
                 "day": d["day"],
@@ -135,21 +147,18 @@ def _rates(rec: dict[str, Any]) -> dict[str, Any] | None:
             "note": note, "sc": sc_sites(infusion)}  # fmt: skip
 
 
-def _monitoring(rec: dict[str, Any]) -> tuple[list[str], list[str]]:
-    actions: list[str] = []
+def _monitoring(rec: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every monitoring action grouped by its section (before, during, ...), and the adverse
+    effects to watch for by name (their incidence figures are with the recommendation)."""
+    groups: list[dict[str, Any]] = []
     watch: list[str] = []
-    for item in rec.get("monitoring", []):
-        if not isinstance(item, dict):
-            actions.append(str(item))
-            continue
-        text = str(item.get("text") or item.get("name") or "")
-        if item.get("phase") == "risks":
-            continue  # the patient's risk factors, shown with the recommendation
-        if item.get("phase") == "watch":
-            watch.append(text.split(" (", 1)[0])
-        elif text:
-            actions.append(text)
-    return actions, watch
+    for heading, items in monitoring_groups(rec.get("monitoring", [])):
+        texts = [str(i.get("text") or i.get("name") or "") for i in items]
+        if items[0].get("phase") == "risks":
+            watch += [t.split(" (", 1)[0] for t in texts if t]
+        else:
+            groups.append({"heading": heading, "items": [t for t in texts if t]})
+    return groups, watch
 
 
 def _review(rec: dict[str, Any]) -> str:
@@ -206,7 +215,7 @@ def sheet_context(
     if rec.get("unverified"):
         warnings.append(
             f"{len(rec['unverified'])} fact(s) behind this plan are not yet confirmed in their "
-            "source; they are listed with the recommendation."
+            "source; they are listed with the recommendation and on the order sheet."
         )
     indication = el.get("indication_name") or condition_name or label(el.get("condition"))
     phase = (rec.get("request") or {}).get("phase")
@@ -228,6 +237,8 @@ def sheet_context(
         "review": _review(rec),
         "review_by": _review_by(rec, today),
         "warnings": warnings,
+        #: every unverified fact the plan used, as the recommendation lists them
+        "unverified": [str(u) for u in rec.get("unverified") or []],
         "footer": f"Knowledge {rec['knowledge_version']}, engine {rec['engine_version']}. "
         f"{rec['disclaimer']}",
     }

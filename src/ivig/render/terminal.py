@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ivig.render.fmt import every, mg_per_kg_per_min, minutes, ml_per_h, sc_sites
+from ivig.render.fmt import (
+    every,
+    mg_per_kg_per_min,
+    minutes,
+    ml_per_h,
+    monitoring_groups,
+    sc_sites,
+    split_lines,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -81,6 +89,8 @@ def _print_dose(out: Console, weight: dict[str, Any], dose: dict[str, Any]) -> N
         vials = ", ".join(f"{v['count']}x{v['size_g']:g} g" for v in day.get("vials", []))
         days.add_row(str(day["day"]), _g(day["grams"]), _g(day.get("volume_ml", "")), vials)
     out.print(days)
+    for n, line in enumerate(split_lines(dose)):
+        out.print(e(line if n == 0 else f"  {line}"))
 
 
 def _print_products(out: Console, products: list[dict[str, Any]]) -> None:
@@ -92,7 +102,7 @@ def _print_products(out: Console, products: list[dict[str, Any]]) -> None:
         table.add_column(col, overflow="fold")
     for prod in products[:8]:
         name = prod["name"] if prod["status"] != "excluded" else f"[strike]{prod['name']}[/strike]"
-        reasons = e("; ".join(r.get("text", "") for r in prod.get("reasons", [])[:3]))
+        reasons = e("; ".join(r.get("text", "") for r in prod.get("reasons", [])))
         table.add_row(name, prod["status"], reasons)
     out.print(table)
 
@@ -134,13 +144,15 @@ def _print_infusion(out: Console, infusion: dict[str, Any]) -> None:
 def _print_follow_up(out: Console, rec: dict[str, Any]) -> None:
     from rich.markup import escape as e
 
-    for item in [m for m in rec.get("monitoring", []) if m.get("phase") != "risks"][:12]:
-        text = (
-            item.get("text") or item.get("name") or item.get("id")
-            if isinstance(item, dict)
-            else item
-        )
-        out.print(f"monitor: {e(str(text))}")
+    groups = monitoring_groups(rec.get("monitoring", []))
+    if groups:
+        out.print(f"\n[b]Monitoring[/b] ({len(rec['monitoring'])} items)")
+    for heading, items in groups:
+        out.print(f"[b]{e(heading)}[/b]")
+        for item in items:
+            text = item.get("text") or item.get("name") or item.get("id")
+            mark = "" if item.get("verified", True) else " [yellow](unverified)[/yellow]"
+            out.print(f"  - {e(str(text))}{mark}")
     review = rec.get("review")
     if review:
         measures = ", ".join(m["name"] for m in review["measures"])
@@ -155,7 +167,11 @@ def _print_follow_up(out: Console, rec: dict[str, Any]) -> None:
 def _print_notes(out: Console, rec: dict[str, Any]) -> None:
     from rich.markup import escape as e
 
+    # the provisional plan's line is at the top of the report: not repeated as a warning
+    shown = "provisional plan: before authorisation confirm " + "; ".join(rec.get("to_confirm", []))
     for warning in rec.get("warnings", []):
+        if rec.get("plan_status") == "provisional" and warning == shown:
+            continue
         out.print(f"[bold yellow]warning[/bold yellow] {e(warning)}")
     for item in rec.get("unverified", []):
         out.print(f"[yellow]unverified[/yellow] {e(item)}")

@@ -96,7 +96,7 @@ def _sheet(request: Request, rec: dict[str, Any] | None, patient_ref: str) -> di
 
     today = state.settings.today()
     sheet = sheet_context(rec, patient_ref=patient_ref, today=today, condition_name=name)
-    for key in ("warnings", "provisional"):  # knowledge ids in the core's sentences as names
+    for key in ("warnings", "provisional", "unverified"):  # ids in the core's words as names
         sheet[key] = [plain(state.kb, w) for w in sheet[key]]
     return sheet
 
