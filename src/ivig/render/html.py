@@ -13,7 +13,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ivig.render.fmt import every, grams, mg_per_kg_per_min, minutes, ml_per_h, num, sc_sites
+from ivig.render.fmt import (
+    every,
+    grams,
+    mg_per_kg_per_min,
+    minutes,
+    ml_per_h,
+    num,
+    rounded_from,
+    sc_sites,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -94,6 +103,7 @@ def _dose(rec: dict[str, Any]) -> dict[str, Any] | None:
         # a label that already says how often ("every week") is not followed by it again
         "interval": "" if "every" in dose["regimen"]["label"] else every(interval),
         "rounding": detail,
+        "rounded_from": rounded_from(dose),
         "days": [
             {
                 "day": d["day"],

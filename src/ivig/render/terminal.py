@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ivig.render.fmt import every, mg_per_kg_per_min, minutes, ml_per_h, sc_sites
+from ivig.render.fmt import every, mg_per_kg_per_min, minutes, ml_per_h, rounded_from, sc_sites
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -70,6 +70,8 @@ def _print_dose(out: Console, weight: dict[str, Any], dose: dict[str, Any]) -> N
         )
         + ")"
     )
+    if rounded_from(dose):
+        out.print(f"Dose {rounded_from(dose)}")
     out.print(
         f"Dosing weight {_g(weight['kg'])} kg ({weight['method']}, {weight['policy']}): "
         f"{e(weight['rule']['reason'])}"
