@@ -250,6 +250,9 @@ class DoseOut(TypedDict):
     dosing_weight_kg: float
     target_total_g: float
     total_g: float
+    #: the grams per kg the rounded total gives (``total_g / dosing_weight_kg``), present
+    #: only when rounding changed the dose
+    given_g_per_kg: NotRequired[float]
     max_total_g: float
     days: list[DoseDay]
     interval_weeks: float | None

@@ -87,10 +87,88 @@ def test_two_day_split_by_named_regimen(kb: KnowledgeBase) -> None:
     assert [d["grams"] for d in plan["days"]] == [70, 70]
 
 
-def test_vial_choice_is_cheapest_within_tolerance() -> None:
+def _opened(choice: dict[str, Any]) -> float:
+    return float(sum(v["size_g"] * v["count"] for v in choice["vials"]))
+
+
+def test_the_cheapest_direction_takes_the_fewest_grams_within_tolerance() -> None:
+    """39 g, 5 %: 37.05 to 40.95 g; the fewest grams 37.5 = 20 + 10 + 5 + 2.5 (the nearest
+    would be 40)."""
+    choice = choose_vials(39, [2.5, 5, 10, 20], 0.05, 100, "cheapest")
+    assert choice["within_tolerance"] and choice["given_g"] == 37.5 and _opened(choice) == 37.5
+
+
+def test_nearest_whole_vial_rounds_up() -> None:
+    """The order form's 'nearest whole vial' (us-order-form-120): 39 g within 5 % (37.05 to
+    40.95 g) is 37.5 g (1.5 g away) or 40 g (1 g away): 40 g = 2 x 20 g."""
+    choice = choose_vials(39, [2.5, 5, 10, 20], 0.05, 100)
+    assert choice["within_tolerance"] and choice["given_g"] == 40 and choice["waste_g"] == 0
+    assert choice["vials"] == [{"size_g": 20.0, "count": 2}]
+
+
+def test_nearest_whole_vial_rounds_down() -> None:
+    """33.7 g within 5 % (32.015 to 35.385 g): 32.5 g (1.2 g away) before 35 g (1.3 g away);
+    32.5 g = 1 x 20 + 1 x 10 + 1 x 2.5 g."""
     choice = choose_vials(33.7, [2.5, 5, 10, 20], 0.05, 40)
     assert choice["within_tolerance"] and choice["given_g"] == 32.5 and choice["waste_g"] == 0
-    assert sum(v["size_g"] * v["count"] for v in choice["vials"]) == 32.5
+    assert _opened(choice) == 32.5 and sum(v["count"] for v in choice["vials"]) == 3
+
+
+def test_nearest_above_the_maximum_takes_the_nearest_at_or_below_it() -> None:
+    """39 g with a 39 g maximum: the nearest, 40 g, is above it; the nearest at or below it
+    within 5 % (from 37.05 g) is 37.5 g = 20 + 10 + 5 + 2.5 g."""
+    choice = choose_vials(39, [2.5, 5, 10, 20], 0.05, 39)
+    assert choice["within_tolerance"] and choice["given_g"] == 37.5
+    assert len(choice["vials"]) == 4 and _opened(choice) == 37.5
+
+
+def test_a_tie_goes_to_the_fewer_grams() -> None:
+    """12.5 g within 20 % (10 to 15 g) of 5 g vials: 10 g and 15 g are both 2.5 g away; the
+    fewer grams, 10 g = 2 x 5 g."""
+    choice = choose_vials(12.5, [5], 0.2, 100)
+    assert choice["given_g"] == 10 and choice["vials"] == [{"size_g": 5.0, "count": 2}]
+
+
+def test_nothing_within_tolerance_gives_the_dose_and_reports_the_waste() -> None:
+    """34 g of 5 g vials with a 34 g maximum: 35 g is above the maximum and 30 g below 32.3 g
+    (5 % under): the 34 g are given from 7 x 5 g = 35 g, 1 g wasted."""
+    choice = choose_vials(34, [5], 0.05, 34)
+    assert not choice["within_tolerance"] and choice["given_g"] == 34
+    assert choice["opened_g"] == 35 and choice["waste_g"] == 1
+    assert choice["vials"] == [{"size_g": 5.0, "count": 7}]
+
+
+def test_an_unknown_direction_is_refused() -> None:
+    with pytest.raises(ValueError, match="nearest or cheapest"):
+        choose_vials(34, [5], 0.05, 34, "up")
+
+
+def test_a_vial_rounded_plan_gives_the_grams_per_kg_it_gives(kb: KnowledgeBase) -> None:
+    """GBS 2 g/kg for 76 kg over 5 days = 152 g, 30.4 g a day (the maximum, 2 g/kg). Asceniv
+    has 5 g vials only: 30 g = 6 x 5 g is the nearest within 5 % (28.88 g) at or below the
+    maximum; 5 x 30 = 150 g, 150 / 76 = 1.974 g/kg given. The rule is unverified (the order
+    form's text was not seen in full) and the plan says so."""
+    plan = compute_dose_plan(
+        kb,
+        indication_id="gbs.initial",
+        phase="induction",
+        dosing_weight_kg=76,
+        regimen_id="gbs-2g-5d",
+        rounding="vials",
+        product_id="asceniv",
+    )
+    assert plan["target_total_g"] == 152 and plan["total_g"] == 150
+    assert plan["given_g_per_kg"] == 1.974
+    assert [d["grams"] for d in plan["days"]] == [30] * 5
+    assert plan["days"][0]["vials"] == [{"size_g": 5.0, "count": 6}]
+    assert any(u.startswith("rounding vials") for u in plan["unverified"])
+
+
+def test_an_unrounded_plan_has_no_given_grams_per_kg(kb: KnowledgeBase) -> None:
+    plan = compute_dose_plan(
+        kb, indication_id="gbs.initial", phase="induction", dosing_weight_kg=76
+    )
+    assert plan["total_g"] == 152 and "given_g_per_kg" not in plan
 
 
 def test_vial_choice_never_above_maximum() -> None:

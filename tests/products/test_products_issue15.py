@@ -331,7 +331,10 @@ def test_the_ranked_first_product_is_scheduled_or_the_plan_says_why(kb: Knowledg
 def test_ties_are_broken_by_a_stated_rule(kb: KnowledgeBase) -> None:
     ranked = rank_products(kb, [], region="us", route="iv", indication="mmn")
     tied = [r for r in ranked if "tie_break" in r]
-    assert tied and all("stated tie-break" in r["tie_break"] for r in tied)
+    assert tied and all(
+        "decided (local setting ivig-ranking-settings)" in r["tie_break"] for r in tied
+    )
+    assert all(any(x["rule"] == "tie-break" for x in r["reasons"]) for r in tied)
 
 
 # -- 4. monitoring as actions --------------------------------------------------------------------

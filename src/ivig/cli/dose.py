@@ -78,6 +78,10 @@ def _print_report(knowledge: KnowledgeBase, result: dict[str, Any]) -> None:
         volume = f"{row['volume_ml']:g}" if "volume_ml" in row else ""
         days.add_row(str(row["day"]), f"{row['grams']:g}", volume, vials)
     out.print(days)
+    from ivig.render.fmt import rounded_from
+
+    if rounded_from(plan):
+        out.print(f"Dose {rounded_from(plan)}")
     if plan["interval_weeks"] is not None:
         weeks = plan["interval_weeks"]
         out.print("Repeat every week." if weeks == 1 else f"Repeat every {weeks:g} weeks.")

@@ -202,14 +202,16 @@ def _vial_days(
     n_days: int,
     steps: list[dict[str, Any]],
 ) -> tuple[list[dict[str, Any]], float, float, str]:
-    """Each day rounded to the cheapest whole-vial amount within the tolerance."""
+    """Each day rounded to the nearest (or the cheapest) whole-vial amount within the
+    tolerance, never above the regimen maximum."""
     from ivig.core.catalogue import vial_sizes_g
     from ivig.core.rounding import choose_vials  # vial rounding is one policy's: on use
 
     sizes = vial_sizes_g(product)
     tolerance = rule.get("tolerance_fraction", 0.0)
+    direction = rule.get("direction", "nearest")
     per_day_target = target_g / n_days
-    choice = choose_vials(per_day_target, sizes, tolerance, max_total_g / n_days)
+    choice = choose_vials(per_day_target, sizes, tolerance, max_total_g / n_days, direction)
     rows = [
         {"day": day, "grams": choice["given_g"], "vials": choice["vials"]}
         for day in range(1, n_days + 1)
@@ -221,8 +223,9 @@ def _vial_days(
     steps.append(
         step(
             "round to vials",
-            f"cheapest whole-vial amount within {tolerance:.0%} of the daily dose, "
-            "never above the regimen maximum",
+            f"{direction} whole-vial amount"
+            + (" (a tie to the fewer grams)" if direction == "nearest" else "")
+            + f" within {tolerance:.0%} of the daily dose, never above the regimen maximum",
             {"per_day_target_g": round(per_day_target, 3), "vial_sizes_g": sizes},
             choice["given_g"],
             "g/day",
@@ -330,6 +333,8 @@ def compute_dose_plan(
         product = kb.product(product_id)
         concentration = concentration_g_per_ml(product)
     rule = next(r for r in kb.data["dosing"]["rounding"] if r["id"] == rounding)
+    if not rule["verified"]:
+        unverified.append(f"rounding {rule['id']}: {rule['label']}")
     waste_g = 0.0
     if rounding == "vials":
         if product is None:
@@ -372,6 +377,12 @@ def compute_dose_plan(
         "dosing_weight_kg": dosing_weight_kg,
         "target_total_g": round(target_g, 2),
         "total_g": total_g,
+        # the g/kg actually given, only when rounding changed the dose
+        **(
+            {"given_g_per_kg": round(total_g / dosing_weight_kg, 3)}
+            if abs(total_g - round(target_g, 2)) >= 0.005
+            else {}
+        ),
         "max_total_g": round(max_total_g, 2),
         "days": day_rows,
         "interval_weeks": weeks,

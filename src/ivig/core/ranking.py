@@ -14,7 +14,10 @@ source. The order is deterministic and stated (:data:`ORDER`):
 6. fewer risk-relevant excipients for this patient (sugars with renal risk or diabetes, sodium
    salts with volume-overload risk); when they matter, a formulation not fully known comes after
    one known to be free of them;
-7. tie-break: the product id, alphabetically - stated beside every tied product.
+7. tie-breaks, in the order of ``ranking_settings.yaml`` (a local setting): marketed in the
+   jurisdiction, labelled there for a neurological indication, fewest vials and least waste for
+   the plan's dose, the name (see :mod:`ivig.core.ranking_ties`); the product id last. The
+   tie-break that decided is stated beside every tied product, as a reason and ``tie_break``.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
 
     from typing_extensions import TypedDict
 
+    from ivig.core.ranking_ties import VialDose
     from ivig.core.risk import RiskFinding
     from ivig.knowledge import KnowledgeBase
     from ivig.knowledge.schema_products import Product, RankingRule
@@ -86,7 +90,7 @@ ORDER = (
     "on the supply list or local formulary",
     "labelled rate data for the route",
     "fewer risk-relevant excipients (a formulation not fully known after a known one)",
-    "product id (stated tie-break)",
+    "tie-breaks of ranking_settings.yaml (stated beside each tied product)",
 )
 _SUPPLY_RANK = {"formulary": 3, "current": 2, "being_replaced": 1, "provision": 1}
 _SUGARS = ("sucrose", "maltose", "glucose", "sorbitol")
@@ -258,6 +262,7 @@ def rank_products(
     indication: str | None = None,
     include_discontinued: bool = False,
     labelling_region: str | None = None,
+    dose: VialDose | None = None,
 ) -> list[RankedProduct]:
     """Products ranked for a patient with ``risks`` (findings or risk-factor ids), best first.
 
@@ -266,7 +271,9 @@ def rank_products(
     count and lets rules that need a labelled indication (SC preference) apply;
     ``labelling_region`` is the jurisdiction's region for labelling and supply when ``region``
     is not used as a filter (a local formulary). Discontinued products are left out unless named
-    in the formulary or ``include_discontinued`` is set. The order is :data:`ORDER`.
+    in the formulary or ``include_discontinued`` is set. ``dose`` (the plan's dose, see
+    :func:`ivig.core.ranking_ties.vial_dose`) lets the vial tie-breaks count. The order is
+    :data:`ORDER`.
     """
     ids = risk_ids(kb, risks)
     groups = risk_groups(kb, ids)
@@ -301,8 +308,7 @@ def rank_products(
         row["unverified"] = (
             any(not r["verified"] for r in row["reasons"]) or not product["verified"]
         )
-    rows.sort(key=lambda row: _key(row, iga_active))
-    _mark_ties(rows, iga_active)
+    _sort(kb, rows, products, iga_active, jurisdiction_region, dose)
     for n, row in enumerate(rows, start=1):
         row["rank"] = n
     return rows
@@ -358,17 +364,22 @@ def _criteria_key(row: RankedProduct, iga_active: bool) -> tuple[float, ...]:
     )
 
 
-def _key(row: RankedProduct, iga_active: bool) -> tuple[tuple[float, ...], str]:
-    return _criteria_key(row, iga_active), row["id"]
+def _sort(
+    kb: KnowledgeBase,
+    rows: list[RankedProduct],
+    products: list[Product],
+    iga_active: bool,
+    region: str | None,
+    dose: VialDose | None,
+) -> None:
+    """Sort ``rows`` by the criteria, then the tie-breaks, then the id; explain the ties."""
+    from ivig.core.ranking_ties import explain_ties, tie_key
 
-
-def _mark_ties(rows: list[RankedProduct], iga_active: bool) -> None:
-    """State the tie-break beside every product that ties with another on every criterion."""
-    keys = [_criteria_key(r, iga_active) for r in rows]
-    for n, row in enumerate(rows):
-        tied = [rows[m]["id"] for m in range(len(rows)) if m != n and keys[m] == keys[n]]
-        if tied:
-            shown = ", ".join(tied[:3]) + (" ..." if len(tied) > 3 else "")
-            row["tie_break"] = (
-                f"tied with {shown} on every criterion: ordered by product id (stated tie-break)"
-            )
+    order = kb.data["ranking_settings"]["tie_break"]["order"]
+    keyed = [
+        (_criteria_key(row, iga_active), tie_key(product, order, region, dose), row)
+        for row, product in zip(rows, products, strict=True)
+    ]
+    keyed.sort(key=lambda item: (item[0], item[1][0], item[2]["id"]))
+    rows[:] = [item[2] for item in keyed]
+    explain_ties(kb, rows, [item[0] for item in keyed], [item[1] for item in keyed])

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ivig.contract import Request
+    from ivig.core.ranking_ties import VialDose
     from ivig.knowledge.base import KnowledgeBase
     from ivig.knowledge.schema import Indication
     from ivig.results import Recommendation
@@ -87,9 +88,14 @@ def _review_plan(kb: KnowledgeBase, indication: Indication) -> dict[str, Any] | 
 
 
 def _products_section(
-    kb: KnowledgeBase, request: Request, route: str, region: str | None
+    kb: KnowledgeBase,
+    request: Request,
+    route: str,
+    region: str | None,
+    dose: VialDose | None = None,
 ) -> tuple[list[Any], list[Any]]:
-    """Risk profile and ranked products (empty when the catalogue has no product)."""
+    """Risk profile and ranked products (empty when the catalogue has no product); ``dose``
+    lets the vial tie-breaks count."""
     if not kb.data["products"]:
         return [], []
     from ivig.core.ranking import rank_products
@@ -111,9 +117,32 @@ def _products_section(
             route=route,
             indication=condition,
             labelling_region=region,
+            dose=dose,
         )
     )
     return risks, ranked
+
+
+def _ranking_dose(
+    kb: KnowledgeBase, plan_id: str, phase: str, regimen_id: str, weight_kg: float, rounding: str
+) -> VialDose | None:
+    """The plan's dose before any product, as the vial tie-breaks of the ranking count it
+    (``None`` when the dose cannot be planned: the plan itself then says why)."""
+    from ivig.core.ranking_ties import vial_dose
+
+    try:
+        plan = compute_dose_plan(
+            kb,
+            indication_id=plan_id,
+            phase=phase,
+            dosing_weight_kg=weight_kg,
+            regimen_id=regimen_id,
+            rounding="none" if rounding == "vials" else rounding,
+        )
+    except InputError:
+        return None
+    rule = next(r for r in kb.data["dosing"]["rounding"] if r["id"] == "vials")
+    return vial_dose(plan, rule if rounding == "vials" else None)
 
 
 def _regimen_key(regimen: dict[str, Any]) -> tuple[object, ...]:
@@ -433,10 +462,11 @@ def _plan(
         notes.unverified += weight_unverified(kb, policy, weight)
         return
     region = kb.jurisdiction(jurisdiction).get("product_region")
-    risks, ranked = _products_section(kb, request, regimen["route"], region)
     rounding = request.get("rounding") or kb.dosing_policy(policy).get(
         "rounding", kb.jurisdiction(jurisdiction)["default_rounding"]
     )
+    ranking_dose = _ranking_dose(kb, plan_id, phase, regimen["id"], weight["kg"], rounding)
+    risks, ranked = _products_section(kb, request, regimen["route"], region, ranking_dose)
     if not ranked:
         notes.warnings.append(
             f"no {regimen['route'].upper()} product in the catalogue for this region"

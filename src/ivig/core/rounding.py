@@ -77,16 +77,33 @@ def _build_table(limit_units: int, sizes_units: list[int]) -> tuple[list[int], l
     return count, last
 
 
-def choose_vials(
-    target_g: float, vial_sizes_g: list[float], tolerance_fraction: float, max_g: float
-) -> dict[str, Any]:
-    """The cheapest whole-vial amount for ``target_g``.
+def _within_amounts(count: list[int], low: float, high: float) -> list[int]:
+    """The whole-vial amounts (in units) from ``low`` to ``high`` grams, ascending."""
+    first = max(int(low * _UNITS_PER_G - 1e-9) + 1, 1)
+    last = int(high * _UNITS_PER_G + 1e-9)
+    return [
+        a for a in range(first, last + 1) if count[a] < (1 << 30) and a / _UNITS_PER_G >= low - 1e-9
+    ]
 
-    Cheapest means the fewest grams opened (cost follows grams), then the fewest vials. The amount
-    must lie within ``tolerance_fraction`` of the target and never above ``max_g``; if no whole-vial
-    amount does, the target itself is given from the smallest set of vials that covers it and the
-    remainder is reported as waste.
+
+def choose_vials(
+    target_g: float,
+    vial_sizes_g: list[float],
+    tolerance_fraction: float,
+    max_g: float,
+    direction: str = "nearest",
+) -> dict[str, Any]:
+    """The whole-vial amount for ``target_g``.
+
+    ``nearest`` (the pharmacy's "nearest whole vial"): the amount closest to the target, a tie
+    to the fewer grams; ``cheapest``: the fewest grams. Either way the fewest vials that make the
+    amount, within ``tolerance_fraction`` of the target and never above ``max_g`` (when the
+    nearest is above it, the nearest at or below it). If no whole-vial amount is within, the
+    target itself is given from the smallest set of vials that covers it and the remainder is
+    reported as waste.
     """
+    if direction not in ("nearest", "cheapest"):
+        raise ValueError(f"direction {direction!r}: nearest or cheapest")
     sizes_units = sorted({round(s * _UNITS_PER_G) for s in vial_sizes_g if s > 0})
     if not sizes_units:
         raise ValueError("no vial sizes")
@@ -94,11 +111,16 @@ def choose_vials(
     high = min(target_g * (1 + tolerance_fraction), max_g)
     limit = int((max(high, target_g) + max(vial_sizes_g)) * _UNITS_PER_G) + 1
     count, last = _vial_table(limit, sizes_units)
+    amounts = _within_amounts(count, low, high)
     chosen: int | None = None
-    for amount in range(int(low * _UNITS_PER_G - 1e-9) + 1, int(high * _UNITS_PER_G + 1e-9) + 1):
-        if amount >= 1 and count[amount] < (1 << 30) and amount / _UNITS_PER_G >= low - 1e-9:
-            chosen = amount
-            break
+    if amounts:
+        target_units = target_g * _UNITS_PER_G
+        # ascending amounts: min() keeps the first of equals, the fewer grams
+        chosen = (
+            amounts[0]
+            if direction == "cheapest"
+            else min(amounts, key=lambda a: round(abs(a - target_units), 6))
+        )
     within = chosen is not None
     if chosen is None:  # cover the target; the rest is waste
         start = int(target_g * _UNITS_PER_G - 1e-9) + 1 if target_g > 0 else 0

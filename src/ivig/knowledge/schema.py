@@ -17,7 +17,8 @@ Conventions:
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, NotRequired
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, NotRequired
 
 from annotated_types import Ge, Gt, Le, MinLen
 from pydantic import ConfigDict, with_config
@@ -57,6 +58,7 @@ __all__ = [
     "PlausibilityLimit",
     "PregnancyRule",
     "Range",
+    "RankingSettings",
     "Regimen",
     "RegulatoryEntry",
     "Review",
@@ -64,6 +66,8 @@ __all__ = [
     "Source",
     "SourceRef",
     "SpecificCondition",
+    "TieBreak",
+    "TieBreakOrder",
 ]
 
 FORBID = ConfigDict(extra="forbid")
@@ -579,7 +583,11 @@ class RoundingRule(TypedDict):
     id: Rounding
     label: str
     step_g: NotRequired[Pos]
+    #: whole vials: ``nearest`` amount to the day's dose (a tie to the fewer grams) or the
+    #: ``cheapest`` (fewest grams) within the tolerance; both never above the regimen maximum
+    direction: NotRequired[Literal["nearest", "cheapest"]]
     tolerance_fraction: NotRequired[Annotated[float, Ge(0), Le(0.5)]]
+    note: NotRequired[str]
     sources: Sources
     verified: bool
 
@@ -591,6 +599,39 @@ class Dosing(TypedDict):
     limits: list[PlausibilityLimit]
     sc_conversions: list[SubcutaneousConversion]
     rounding: Annotated[list[RoundingRule], MinLen(1)]
+
+
+#: the tie-breaks a ranking may use (``ranking_settings.yaml``), each a field the product
+#: records hold: ``status`` and ``regions``, ``labelled_uses``, ``packs``, ``name``
+TieBreak = Literal[
+    "marketed_in_jurisdiction", "labelled_neuro", "fewest_vials", "least_waste", "name"
+]
+
+
+@with_config(FORBID)
+class TieBreakOrder(TypedDict):
+    """How products that tie on every ranking criterion are ordered (a local setting)."""
+
+    order: Annotated[list[TieBreak], MinLen(1)]
+    basis: str
+    sources: Sources
+    verified: bool
+
+
+@with_config(FORBID)
+class RankingSettings(TypedDict):
+    """``ranking_settings.yaml``: settings of the product ranking a site may change."""
+
+    tie_break: TieBreakOrder
+
+
+def check_ranking_settings(data: dict[str, Any], report: Callable[[str, str, str], None]) -> None:
+    """The tie-break order names each tie-break once and ends with ``name`` (a total order)."""
+    order = ((data.get("ranking_settings") or {}).get("tie_break") or {}).get("order") or []
+    if len(set(order)) != len(order):
+        report("ranking_settings.yaml", "tie_break.order", "a tie-break is named twice")
+    if order and order[-1] != "name":
+        report("ranking_settings.yaml", "tie_break.order", "must end with name (a total order)")
 
 
 @with_config(FORBID)
@@ -611,6 +652,7 @@ class KnowledgeData(TypedDict):
     products: list[Product]
     risk_factors: list[RiskFactor]
     ranking_rules: list[RankingRule]
+    ranking_settings: RankingSettings
     adverse_effects: list[AdverseEffect]
     monitoring: list[MonitoringItem]
     schedule_rules: ScheduleRules

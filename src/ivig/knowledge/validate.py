@@ -59,6 +59,7 @@ COLLECTIONS: tuple[Collection, ...] = (
     Collection("products", "products", "dir", schema_products.Product),
     Collection("risk_factors", "risk_factors.yaml", "list", schema_products.RiskFactor),
     Collection("ranking_rules", "ranking_rules.yaml", "list", schema_products.RankingRule),
+    Collection("ranking_settings", "ranking_settings.yaml", "one", schema.RankingSettings),
     Collection("adverse_effects", "adverse_effects.yaml", "list", schema_products.AdverseEffect),
     Collection("monitoring", "monitoring.yaml", "list", schema_products.MonitoringItem),
     Collection("schedule_rules", "schedule_rules.yaml", "one", schema_products.ScheduleRules),
@@ -208,6 +209,7 @@ def validate_directory(root: Path | None = None) -> tuple[dict[str, Any], list[s
         *schema_scores.CHECKS,
         *schema_pk.CHECKS,
         *schema_codes.CHECKS,
+        schema.check_ranking_settings,
         *EXTRA_CHECKS,
     ):
         check(data, report)

@@ -11,6 +11,7 @@ __all__ = [
     "ml_per_h",
     "monitoring_groups",
     "num",
+    "rounded_from",
     "sc_sites",
     "split_lines",
     "vials",
@@ -67,6 +68,19 @@ def dose_summary(dose: dict[str, object]) -> str:
         text += f" over {n_days} day" + ("" if n_days == 1 else "s")
     interval = every(dose.get("interval_weeks"))
     return f"{text}, {interval}" if interval else text
+
+
+def rounded_from(dose: dict[str, object]) -> str:
+    """``rounded from 125.88 g (2 g/kg) to 125 g: 1.986 g/kg given`` when rounding changed the
+    dose (the plan then holds ``given_g_per_kg``); empty otherwise."""
+    given = dose.get("given_g_per_kg")
+    target = dose.get("target_total_g")
+    if not isinstance(given, int | float) or not isinstance(target, int | float):
+        return ""
+    return (
+        f"rounded from {grams(float(target))} g ({num(dose.get('g_per_kg'))} g/kg) to "
+        f"{grams(float(dose['total_g']))} g: {num(given)} g/kg given"  # type: ignore[arg-type]
+    )
 
 
 def sc_sites(infusion: object) -> str:

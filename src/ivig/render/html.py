@@ -21,6 +21,7 @@ from ivig.render.fmt import (
     ml_per_h,
     monitoring_groups,
     num,
+    rounded_from,
     sc_sites,
     split_lines,
 )
@@ -106,6 +107,7 @@ def _dose(rec: dict[str, Any]) -> dict[str, Any] | None:
         "rounding": detail,
         # the split and the rule that chose it, when the regimen allows another split
         "split": split_lines(dose) if len((dose.get("split") or {}).get("options", [])) > 1 else [],
+        "rounded_from": rounded_from(dose),
         "days": [
             {
                 "day": d["day"],

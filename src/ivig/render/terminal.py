@@ -10,6 +10,7 @@ from ivig.render.fmt import (
     minutes,
     ml_per_h,
     monitoring_groups,
+    rounded_from,
     sc_sites,
     split_lines,
 )
@@ -78,6 +79,8 @@ def _print_dose(out: Console, weight: dict[str, Any], dose: dict[str, Any]) -> N
         )
         + ")"
     )
+    if rounded_from(dose):
+        out.print(f"Dose {rounded_from(dose)}")
     out.print(
         f"Dosing weight {_g(weight['kg'])} kg ({weight['method']}, {weight['policy']}): "
         f"{e(weight['rule']['reason'])}"
