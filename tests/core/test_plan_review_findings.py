@@ -159,7 +159,9 @@ def test_the_gbs_plan_lists_every_unverified_fact_it_used(kb: KnowledgeBase) -> 
 def test_the_cidp_induction_plan_lists_the_step_rule_and_the_monitoring_it_used(
     kb: KnowledgeBase,
 ) -> None:
-    rec = recommend(kb, _example("cidp-induction.yaml"))
+    # Gammagard Liquid (ranked first before the tie-breaks) has no label steps: the doubling
+    # schedule and its step-ratio setting are used
+    rec = recommend(kb, {**_example("cidp-induction.yaml"), "product": "gammagard-liquid"})
     infusion = rec["infusion"]
     assert infusion is not None and infusion["titration"] is not None
     assert infusion["titration"]["method"] == "doubling"
